@@ -1,0 +1,207 @@
+/**
+ * The worker runtime: one BullMQ worker on a job version's queue, serving both map and
+ * reduce tasks (the composition of worker/ and reducer/ happens here), plus the control
+ * channel that aborts a cancelled run's calls, and the recovery sweep.
+ */
+import { hostname } from 'node:os';
+import { UnrecoverableError, Worker, type Job as QueueJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { resolveRedis, type RedisOption } from './redis-option.js';
+import { handleMapTask } from '../worker/map-task-handler.js';
+import { handleReduceTask } from '../reducer/reduce-task-handler.js';
+import { jobFingerprint } from '../shared/fingerprint.js';
+import type { Job } from '../shared/job-definition.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+import { connectRedis } from '../shared/redis-connection.js';
+import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis-keys.js';
+import { controlMessageSchema } from '../shared/run-control.js';
+import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from '../shared/recovery-sweep.js';
+import { RunCache, TaskFailedForGood, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/task-queue.js';
+import { durationSchema, parseOption, positiveIntSchema } from '../shared/validation.js';
+
+export interface StartWorkerOptions {
+  /** Redis URL or settings. Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  redis?: RedisOption;
+  /** Key prefix shared by producers and workers. Default "redmap". */
+  prefix?: string;
+  /** Tasks this process runs at once. Default 2. */
+  concurrency?: number;
+  /** How long a task stays locked to this worker without renewal (e.g. "30s"). Default 30s. */
+  lockDuration?: string | number;
+  /** How often workers look for tasks whose worker died (e.g. "30s"). Default 30s. */
+  stalledInterval?: string | number;
+  /** Handed to pino-style logging; silent by default. */
+  logger?: Logger;
+  /** Recovery sweep timings, or false to leave the sweep to other workers. */
+  sweep?: Partial<SweepTimings> | false;
+}
+
+export interface WorkerHandle {
+  /** The job version's queue this worker serves. */
+  readonly queue: string;
+  readonly fingerprint: string;
+  /** Tasks running right now. */
+  readonly activeTasks: number;
+  /**
+   * Stops taking tasks and waits for running ones; after `graceMs` (default 30s) running
+   * tasks are abandoned, to be taken over by another worker once their lock expires.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+const optionsSchema = z.object({
+  prefix: z.string().min(1).default(DEFAULT_KEY_PREFIX),
+  concurrency: positiveIntSchema.max(1000).default(2),
+  lockDuration: durationSchema.pipe(z.number().min(1000, 'expected at least 1s')).default(30_000),
+  stalledInterval: durationSchema.pipe(z.number().min(100, 'expected at least 100ms')).default(30_000),
+});
+
+/** BullMQ's own stall limit is set out of reach: redmap counts stalls itself (--max-stalls) and records the failure. */
+const BULLMQ_MAX_STALLED_COUNT = 1_000_000;
+
+export async function startWorker(job: Job, options: StartWorkerOptions = {}): Promise<WorkerHandle> {
+  const settings = parseOption('options', optionsSchema, {
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDuration,
+    stalledInterval: options.stalledInterval,
+  });
+  const log = options.logger ?? silentLogger();
+  const redis = resolveRedis(options.redis);
+  const fingerprint = await jobFingerprint(job);
+  const queue = queueName(job.name, fingerprint);
+  const client = await connectRedis(redis, { name: `redmap:worker:${job.name}` });
+  const queues = new TaskQueues(client, settings.prefix);
+  const control = await subscribeControl(client, settings.prefix, log);
+  const shutdown = new AbortController();
+
+  const deps: HandlerDeps = {
+    client,
+    queues,
+    prefix: settings.prefix,
+    job,
+    log,
+    runs: new RunCache(client, settings.prefix),
+    identity: { host: hostname(), pid: process.pid },
+    runSignal: control.runSignal,
+  };
+
+  const worker = new Worker(queue, (task, token, signal) => processTask(deps, fingerprint, task, token, AbortSignal.any(signal ? [signal, shutdown.signal] : [shutdown.signal])), {
+    connection: client,
+    prefix: queuePrefix(settings.prefix),
+    concurrency: settings.concurrency,
+    lockDuration: settings.lockDuration,
+    stalledInterval: settings.stalledInterval,
+    maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
+    name: `${hostname()}:${process.pid}`,
+  });
+  worker.on('error', (error) => log.warn({ err: error }, 'worker error (it keeps running)'));
+  await worker.waitUntilReady();
+
+  const sweep =
+    options.sweep === false
+      ? undefined
+      : new RecoverySweep({ client, queues, prefix: settings.prefix, queue, log }, { ...DEFAULT_SWEEP_TIMINGS, ...options.sweep });
+  sweep?.start();
+  log.info({ queue, concurrency: settings.concurrency }, 'worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    queue,
+    fingerprint,
+    get activeTasks() {
+      return (worker as unknown as { running?: number }).running ?? 0;
+    },
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const graceMs = closeOptions.graceMs ?? 30_000;
+        const graceful = worker.close();
+        const timer = setTimeout(() => shutdown.abort(new Error('worker shutting down')), graceMs);
+        const finished = await Promise.race([graceful.then(() => true), sleep(graceMs).then(() => false)]);
+        clearTimeout(timer);
+        if (!finished) await worker.close(true);
+        await sweep?.stop();
+        await control.close();
+        await queues.close();
+        await client.quit().catch(() => client.disconnect());
+        log.info({ queue }, 'worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function processTask(deps: HandlerDeps, fingerprint: string, task: QueueJob, token: string | undefined, signal: AbortSignal): Promise<string> {
+  const parsed = taskPayloadSchema.safeParse(task.data);
+  if (!parsed.success) {
+    throw new UnrecoverableError(`task ${task.id} has an invalid payload and is refused: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  const payload: TaskPayload = parsed.data;
+  if (payload.fp !== fingerprint) {
+    throw new UnrecoverableError(`task ${task.id} belongs to job version ${payload.fp}; this worker runs ${fingerprint} and refuses it`);
+  }
+  const attempt = {
+    token: token ?? `${task.id}:${task.attemptsStarted}`,
+    attempt: task.attemptsMade + 1,
+    maxAttempts: task.opts.attempts ?? 1,
+    stalls: task.stalledCounter ?? 0,
+    signal,
+  };
+  try {
+    if (payload.kind === 'map') return await handleMapTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
+    return await handleReduceTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
+  } catch (error) {
+    if (error instanceof TaskFailedForGood) throw new UnrecoverableError(error.message);
+    throw error;
+  }
+}
+
+interface ControlSubscription {
+  runSignal(runId: string): AbortSignal;
+  close(): Promise<void>;
+}
+
+/** Listens for cancel messages, and gives each run an AbortSignal that fires on them. */
+async function subscribeControl(client: Redis, prefix: string, log: Logger): Promise<ControlSubscription> {
+  const subscriber = client.duplicate({ connectionName: 'redmap:control' });
+  subscriber.on('error', () => {});
+  const controllers = new Map<string, AbortController>();
+  const controllerFor = (runId: string): AbortController => {
+    let controller = controllers.get(runId);
+    if (!controller) {
+      if (controllers.size >= 1024) controllers.delete(controllers.keys().next().value!);
+      controller = new AbortController();
+      controllers.set(runId, controller);
+    }
+    return controller;
+  };
+  subscriber.on('message', (_channel: string, text: string) => {
+    const parsed = controlMessageSchema.safeParse(safeJson(text));
+    if (!parsed.success) return;
+    if (parsed.data.type === 'cancel' && parsed.data.run) {
+      log.info({ runId: parsed.data.run }, 'run cancelled or failed; aborting its calls');
+      controllerFor(parsed.data.run).abort(new Error(`run ${parsed.data.run} was cancelled`));
+    }
+  });
+  await subscriber.subscribe(controlChannel(prefix));
+  return {
+    runSignal: (runId) => controllerFor(runId).signal,
+    close: async () => {
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,212 @@
+/**
+ * Submitting a run: write its record, validate and chunk its inputs, add map tasks in
+ * batches while holding back above a high-water mark, then seal it with its total.
+ * Re-submitting a run id left in `submitting` by a crash adds only what is missing.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { InputError, InvalidOptionError, RunError } from '../shared/errors.js';
+import { validateInputItem } from '../shared/input-schema.js';
+import type { Job } from '../shared/job-definition.js';
+import type { Logger } from '../shared/logger.js';
+import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
+import type { RedisClient } from '../shared/redis-connection.js';
+import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/redis-keys.js';
+import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
+import { failRun } from '../shared/run-control.js';
+import { resolveRunOptions, runIdSchema, runOptionsSchema, type RunDefaults, type RunOptions } from '../shared/run-options.js';
+import { addMapTasks, type TaskQueues, type TaskTarget } from '../shared/task-queue.js';
+import { parseOption, positiveIntSchema } from '../shared/validation.js';
+import { autoChunkSize, chunkItems, isRereadable, openSource, peekItemCount, type InputSource } from './input-chunks.js';
+
+const createRunScript = loadLuaScript(new URL('./create-run.lua', import.meta.url));
+const enqueueTasksScript = loadLuaScript(new URL('./enqueue-tasks.lua', import.meta.url));
+const sealRunScript = loadLuaScript(new URL('./seal-run.lua', import.meta.url));
+
+/** Tasks waiting in a job's queue above which the producer holds back. */
+export const DEFAULT_HIGH_WATER_MARK = 5000;
+/** Tasks and bytes of input per enqueue round trip. */
+const BATCH_TASKS = 500;
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+export interface ProducerDeps {
+  client: RedisClient;
+  queues: TaskQueues;
+  prefix: string;
+  log: Logger;
+}
+
+export interface JobVersion {
+  job: Job;
+  fingerprint: string;
+  queue: string;
+}
+
+export interface SubmitOptions extends RunDefaults {
+  /** `[A-Za-z0-9_-]{1,64}`; re-submitting the id of an unsealed run resumes it. Default: generated. */
+  runId?: string;
+  partitions?: number;
+  /** Waiting tasks in the job's queue above which submitting holds back. Default 5000. */
+  highWaterMark?: number;
+  /** Called once when submitting starts to wait for workers, and again when it goes on. */
+  onBackpressure?(waiting: boolean, queued: number, mark: number): void;
+  /** Called once the run record exists, before any input is enqueued. */
+  onCreated?(runId: string): void;
+}
+
+export interface SubmittedRun {
+  runId: string;
+  resumed: boolean;
+  tasks: number;
+  items: number;
+}
+
+export function generateRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${stamp.slice(0, 8)}-${stamp.slice(8)}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function submitRun(deps: ProducerDeps, version: JobVersion, inputs: InputSource, options: SubmitOptions = {}): Promise<SubmittedRun> {
+  const { job } = version;
+  const runId = options.runId === undefined ? generateRunId() : parseOption('runId', runIdSchema, options.runId);
+  const highWaterMark = parseOption('highWaterMark', positiveIntSchema, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const { runOptions, items: stream, validated } = await prepareInputs(job, inputs, options);
+  const created = await createRun(deps, version, runId, runOptions);
+  options.onCreated?.(runId);
+
+  const keys = runKeys(deps.prefix, runId);
+  const target = { id: runId, fingerprint: version.fingerprint, queue: version.queue, options: created.options };
+  let batch: Array<[string, string]> = [];
+  let batchBytes = 0;
+  let tasks = 0;
+  let items = 0;
+  let waiting = false;
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    waiting = await holdBackAboveMark(deps, version.queue, highWaterMark, waiting, options);
+    const reply = replyStrings(
+      await runScript(deps.client, enqueueTasksScript, [keys.meta, keys.inputs, keys.committed, keys.failed, keys.split], batch.flat()),
+    );
+    if (reply[0] !== 'ok') throw new RunError('RUN_STATE', runId, `run ${runId} stopped accepting inputs (${reply[1] || 'gone'})`);
+    await addMapTasks(deps.queues, target, 1, reply.slice(1));
+    batch = [];
+    batchBytes = 0;
+  };
+
+  try {
+    for await (const chunk of chunkItems(stream, created.chunkSize)) {
+      if (!validated) {
+        for (let i = 0; i < chunk.items.length; i++) await validateInputItem(job.name, job.input, chunk.items[i], chunk.firstItem + i);
+      }
+      const payload = JSON.stringify(chunk.items);
+      batch.push([chunkTaskId(chunk.index), payload]);
+      batchBytes += payload.length;
+      tasks++;
+      items += chunk.items.length;
+      if (batch.length >= BATCH_TASKS || batchBytes >= BATCH_BYTES) await flush();
+    }
+    await flush();
+  } catch (error) {
+    if (error instanceof InputError) {
+      // Only a one-shot stream gets here after enqueueing; its run cannot complete.
+      await failRun(deps.client, deps.prefix, runId, error.message);
+    }
+    throw error;
+  }
+  if (waiting) options.onBackpressure?.(false, 0, highWaterMark);
+  await sealRun(deps, target, tasks, items);
+  return { runId, resumed: created.resumed, tasks, items };
+}
+
+/** Validates a re-readable source up front, and settles the chunk size. */
+async function prepareInputs(
+  job: Job,
+  inputs: InputSource,
+  options: SubmitOptions,
+): Promise<{ runOptions: RunOptions; items: AsyncIterable<unknown>; validated: boolean }> {
+  const runOptions = resolveRunOptions(job.defaults, options, job.partitions);
+  if (isRereadable(inputs)) {
+    let count = 0;
+    for await (const item of openSource(inputs)) await validateInputItem(job.name, job.input, item, count++);
+    const chunkSize = runOptions.chunkSize === 'auto' ? autoChunkSize(count) : runOptions.chunkSize;
+    return { runOptions: { ...runOptions, chunkSize }, items: openSource(inputs), validated: true };
+  }
+  if (runOptions.chunkSize !== 'auto') return { runOptions, items: openSource(inputs), validated: false };
+  const peeked = await peekItemCount(openSource(inputs));
+  const chunkSize = peeked.complete ? autoChunkSize(peeked.countAtLeast) : autoChunkSize(Number.MAX_SAFE_INTEGER);
+  return { runOptions: { ...runOptions, chunkSize }, items: peeked.stream, validated: false };
+}
+
+async function createRun(
+  deps: ProducerDeps,
+  version: JobVersion,
+  runId: string,
+  options: RunOptions,
+): Promise<{ resumed: boolean; chunkSize: number; options: RunOptions }> {
+  const keys = runKeys(deps.prefix, runId);
+  const chunkSize = options.chunkSize as number;
+  const fields = [
+    'queue', version.queue,
+    'chunkSize', chunkSize,
+    'options', JSON.stringify(options),
+    'maxFailedTasks', options.maxFailedTasks,
+    'maxFailedRatio', options.maxFailedRatio ?? '',
+    'host', hostname(),
+  ];
+  const [outcome, first = '', second = ''] = replyStrings(
+    await runScript(deps.client, createRunScript, [keys.meta], [version.job.name, version.fingerprint, ...fields]),
+  );
+  if (outcome === 'conflict') {
+    throw new InvalidOptionError('runId', `run id ${runId} belongs to job "${first}" version ${second}, not to this job; pick another --run-id`);
+  }
+  if (outcome === 'exists') {
+    throw new RunError('RUN_EXISTS', runId, `run ${runId} already exists (${first}); pick another --run-id, or follow it: redmap status ${runId} --watch`);
+  }
+  const created = outcome === 'created';
+  const stored = created ? options : runOptionsSchema.parse(JSON.parse(second));
+  if (created) {
+    await deps.client
+      .pipeline()
+      .zadd(runsIndexKey(deps.prefix), Date.now(), runId)
+      .sadd(activeRunsKey(deps.prefix, version.queue), runId)
+      .exec();
+  } else {
+    deps.log.info({ runId }, 'resuming a run a previous submit left unsealed; adding only what is missing');
+  }
+  return { resumed: !created, chunkSize: created ? chunkSize : Number(first), options: stored };
+}
+
+/** Waits while the job's queue holds more waiting tasks than the mark; says so once. */
+async function holdBackAboveMark(
+  deps: ProducerDeps,
+  queueName: string,
+  mark: number,
+  wasWaiting: boolean,
+  options: SubmitOptions,
+): Promise<boolean> {
+  const queue = deps.queues.get(queueName);
+  let waiting = wasWaiting;
+  for (;;) {
+    const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+    const queued = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+    if (queued < mark) return waiting;
+    if (!waiting) options.onBackpressure?.(true, queued, mark);
+    waiting = true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function sealRun(deps: ProducerDeps, run: TaskTarget & { options: RunOptions }, tasks: number, items: number): Promise<void> {
+  const runId = run.id;
+  const keys = runKeys(deps.prefix, runId);
+  const [outcome, detail = ''] = replyStrings(
+    await runScript(deps.client, sealRunScript, [keys.meta, keys.committed, keys.failed], [tasks, items]),
+  );
+  if (outcome === 'inactive' || outcome === 'lost') {
+    throw new RunError('RUN_STATE', runId, `run ${runId} could not be sealed: it is ${detail || 'gone'}`);
+  }
+  if (outcome === 'flipped') {
+    await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, Number(detail));
+  }
+}

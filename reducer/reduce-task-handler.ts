@@ -1,0 +1,94 @@
+/**
+ * One attempt of a reduce task: read the partition's committed map output, call `reduce`
+ * per key in key order, stage the sorted results under a key private to this attempt,
+ * then commit the partition. The last partition's commit ends the run.
+ */
+import { BatchEncoder } from '../shared/batches.js';
+import { isNonRetryable } from '../shared/errors.js';
+import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
+import type { RedisClient } from '../shared/redis-connection.js';
+import { runKeys } from '../shared/redis-keys.js';
+import { failRun } from '../shared/run-control.js';
+import { readRunRecord } from '../shared/run-record.js';
+import { retireRun } from '../shared/run-retention.js';
+import { TaskFailedForGood, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import type { ReduceTaskPayload } from '../shared/task-queue.js';
+import { readPartition } from './read-partition.js';
+import { reduceGroups } from './reduce-task.js';
+
+const commitReduceScript = loadLuaScript(new URL('./commit-reduce.lua', import.meta.url));
+
+/** Staged result batches per pipelined write. */
+const STAGE_PIPELINE_BATCHES = 16;
+/** A staged result nobody commits (its attempt died) expires by itself. */
+const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export type ReduceTaskResult = 'committed' | 'finished' | 'duplicate' | 'skipped';
+
+export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<ReduceTaskPayload>): Promise<ReduceTaskResult> {
+  const { run: runId, gen, partition } = attempt.payload;
+  const log = deps.log.child({ runId, taskId: `r${partition}`, phase: 'reduce', partition, attempt: attempt.attempt });
+  const run = await deps.runs.get(runId);
+  if (!run || !(await isDue(deps.client, deps.prefix, runId, gen, partition))) {
+    log.debug({}, 'reduce task skipped: its partition is reduced, or the run moved on');
+    return 'skipped';
+  }
+  const keys = runKeys(deps.prefix, runId);
+  const staged = keys.reduceStage(gen, partition, attempt.token);
+  const signal = AbortSignal.any([deps.runSignal(runId), attempt.signal]);
+  try {
+    const groups = await readPartition(deps.client, deps.prefix, runId, partition, deps.job.combine, signal);
+    const context = { runId, partition, taskId: `r${partition}`, attempt: attempt.attempt, signal, log };
+    await stageResults(deps.client, staged, reduceGroups(deps.job, groups, context));
+  } catch (error) {
+    await deps.client.unlink(staged);
+    if (signal.aborted) return 'skipped';
+    if (attempt.attempt < attempt.maxAttempts && !isNonRetryable(error)) throw error;
+    const message = `reduce of partition ${partition} failed for good: ${error instanceof Error ? error.message : String(error)}`;
+    await failRun(deps.client, deps.prefix, runId, message);
+    log.error({ err: error }, 'reduce task failed for good; the run failed');
+    throw new TaskFailedForGood(error);
+  }
+
+  const [outcome, final] = replyStrings(
+    await runScript(
+      deps.client,
+      commitReduceScript,
+      [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed],
+      [partition, gen, run.options.partitions],
+    ),
+  );
+  if (outcome === 'finished') {
+    log.info({ state: final }, 'last partition reduced; the run is finished');
+    const ended = await readRunRecord(deps.client, deps.prefix, runId);
+    if (ended) await retireRun(deps.client, deps.prefix, ended);
+    return 'finished';
+  }
+  return outcome === 'committed' ? 'committed' : outcome === 'duplicate' ? 'duplicate' : 'skipped';
+}
+
+async function isDue(client: RedisClient, prefix: string, runId: string, generation: number, partition: number): Promise<boolean> {
+  const keys = runKeys(prefix, runId);
+  const replies = await client.pipeline().hmget(keys.meta, 'state', 'gen').sismember(keys.reduced(generation), partition).exec();
+  if (!replies) return false;
+  for (const [error] of replies) if (error) throw error;
+  const [state, current] = replies[0]![1] as [string | null, string | null];
+  return state === 'reducing' && Number(current) === generation && replies[1]![1] === 0;
+}
+
+async function stageResults(client: RedisClient, staged: string, results: AsyncIterable<[string, unknown]>): Promise<void> {
+  const encoder = new BatchEncoder();
+  let pending: string[] = [];
+  const write = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    await client.pipeline().rpush(staged, ...pending).pexpire(staged, ORPHAN_STAGE_TTL_MS).exec();
+    pending = [];
+  };
+  for await (const pair of results) {
+    encoder.add(pair);
+    pending.push(...encoder.drain());
+    if (pending.length >= STAGE_PIPELINE_BATCHES) await write();
+  }
+  pending.push(...encoder.finish());
+  await write();
+}

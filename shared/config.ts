@@ -1,0 +1,76 @@
+/**
+ * The one place that reads the environment. Everything else receives typed settings.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
+import { parseRedisUrl, redactUrl, type RedisSettings } from './redis-connection.js';
+import { DEFAULT_KEY_PREFIX } from './redis-keys.js';
+
+/** Environment variables redmap reads, with what each is for (shown in --help). */
+export const ENVIRONMENT_VARIABLES = {
+  REDIS_URL: 'redis:// or rediss:// URL, with user and password if needed',
+  REDIS_USERNAME: 'ACL user (overrides the URL)',
+  REDIS_PASSWORD: 'password (overrides the URL)',
+  REDIS_PASSWORD_FILE: 'file holding the password',
+  REDIS_CA_FILE: 'CA bundle to verify a rediss:// server with',
+  REDMAP_PREFIX: `key prefix for everything redmap stores (default "${DEFAULT_KEY_PREFIX}")`,
+  REDMAP_LOG_LEVEL: 'log level: debug, info, warn, error (default info)',
+  REDMAP_LOG_FORMAT: 'log format: pretty or json (default: pretty on a terminal)',
+} as const;
+
+export interface Environment {
+  redisUrl: string | undefined;
+  redisUsername: string | undefined;
+  redisPassword: string | undefined;
+  redisCaFile: string | undefined;
+  prefix: string;
+  logLevel: string | undefined;
+  logFormat: string | undefined;
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  const passwordFile = nonEmpty(env.REDIS_PASSWORD_FILE);
+  let password = nonEmpty(env.REDIS_PASSWORD);
+  if (password === undefined && passwordFile !== undefined) {
+    try {
+      password = readFileSync(passwordFile, 'utf8').trim();
+    } catch (error) {
+      throw new UsageError(`REDIS_PASSWORD_FILE: cannot read ${passwordFile} (${(error as Error).message})`);
+    }
+  }
+  return {
+    redisUrl: nonEmpty(env.REDIS_URL),
+    redisUsername: nonEmpty(env.REDIS_USERNAME),
+    redisPassword: password,
+    redisCaFile: nonEmpty(env.REDIS_CA_FILE),
+    prefix: nonEmpty(env.REDMAP_PREFIX) ?? DEFAULT_KEY_PREFIX,
+    logLevel: nonEmpty(env.REDMAP_LOG_LEVEL),
+    logFormat: nonEmpty(env.REDMAP_LOG_FORMAT),
+  };
+}
+
+/**
+ * Redis settings from a `--redis` flag or the environment, or undefined when neither
+ * names a server. A password on the command line is refused: it would show in `ps`.
+ */
+export function redisSettingsFrom(environment: Environment, flags: { url?: string; caFile?: string }): RedisSettings | undefined {
+  if (flags.url !== undefined && /^\w+:\/\/[^@/]*:[^@/]*@/.test(flags.url)) {
+    throw new UsageError(
+      `--redis ${redactUrl(flags.url)}: do not put the password on the command line, where other users can see it; ` +
+        'set REDIS_PASSWORD, REDIS_PASSWORD_FILE or REDIS_URL in the environment',
+    );
+  }
+  const url = flags.url ?? environment.redisUrl;
+  if (url === undefined) return undefined;
+  const settings = parseRedisUrl(url);
+  return {
+    ...settings,
+    username: environment.redisUsername ?? settings.username,
+    password: environment.redisPassword ?? settings.password,
+    caFile: flags.caFile ?? environment.redisCaFile,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,142 @@
+/**
+ * The error catalogue. Every error redmap raises is a RedmapError with a stable
+ * `code`; docs/errors.md lists each code with its cause and its fix.
+ */
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'INVALID_OPTION'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_INVALID'
+  | 'INPUT_INVALID'
+  | 'MAP_OUTPUT_INVALID'
+  | 'NON_RETRYABLE'
+  | 'CALL_TIMEOUT'
+  | 'TASK_STALLED'
+  | 'REDIS_UNREACHABLE'
+  | 'REDIS_MISCONFIGURED'
+  | 'REDIS_OUT_OF_MEMORY'
+  | 'RUN_NOT_FOUND'
+  | 'RUN_EXISTS'
+  | 'RUN_STATE'
+  | 'RUN_LOST';
+
+export interface RedmapErrorOptions {
+  cause?: unknown;
+}
+
+export class RedmapError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options: RedmapErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A command line or option value that cannot be used as given. */
+export class UsageError extends RedmapError {
+  constructor(message: string, options?: RedmapErrorOptions) {
+    super('USAGE', message, options);
+  }
+}
+
+/** An option (flag, function option or job setting) whose value is invalid. */
+export class InvalidOptionError extends RedmapError {
+  readonly option: string;
+
+  constructor(option: string, message: string, options?: RedmapErrorOptions) {
+    super('INVALID_OPTION', message, options);
+    this.option = option;
+  }
+}
+
+/** A job file that does not exist, or whose export is not a usable job. */
+export class JobDefinitionError extends RedmapError {
+  constructor(code: 'JOB_NOT_FOUND' | 'JOB_INVALID', message: string, options?: RedmapErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** An input item the job's schema rejects, or that cannot travel as JSON. */
+export class InputError extends RedmapError {
+  readonly index: number;
+
+  constructor(index: number, message: string, options?: RedmapErrorOptions) {
+    super('INPUT_INVALID', message, options);
+    this.index = index;
+  }
+}
+
+/**
+ * Thrown by user code (or by redmap for output that can never be valid) when a
+ * retry cannot help: the task fails at once, without using its other attempts.
+ */
+export class NonRetryableError extends RedmapError {
+  constructor(message: string, options?: RedmapErrorOptions) {
+    super('NON_RETRYABLE', message, options);
+  }
+}
+
+/** A key or value emitted by `map` or `combine` that cannot be stored; never retried. */
+export class MapOutputError extends RedmapError {
+  constructor(message: string, options?: RedmapErrorOptions) {
+    super('MAP_OUTPUT_INVALID', message, options);
+  }
+}
+
+/** A map call that ran past its call timeout. */
+export class CallTimeoutError extends RedmapError {
+  constructor(message: string) {
+    super('CALL_TIMEOUT', message);
+  }
+}
+
+/** A task whose worker died or stopped answering more often than allowed. */
+export class TaskStalledError extends RedmapError {
+  constructor(message: string) {
+    super('TASK_STALLED', message);
+  }
+}
+
+export type RedisErrorCode = 'REDIS_UNREACHABLE' | 'REDIS_MISCONFIGURED' | 'REDIS_OUT_OF_MEMORY';
+
+/** Redis cannot be used: unreachable, misconfigured or full. */
+export class RedisError extends RedmapError {
+  constructor(code: RedisErrorCode, message: string, options?: RedmapErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+export type RunErrorCode = 'RUN_NOT_FOUND' | 'RUN_EXISTS' | 'RUN_STATE' | 'RUN_LOST';
+
+/** An action on a run that its existence or state does not allow. */
+export class RunError extends RedmapError {
+  readonly runId: string;
+
+  constructor(code: RunErrorCode, runId: string, message: string, options?: RedmapErrorOptions) {
+    super(code, message, options);
+    this.runId = runId;
+  }
+}
+
+/** True for errors that no retry can fix. */
+export function isNonRetryable(error: unknown): boolean {
+  if (error instanceof NonRetryableError || error instanceof MapOutputError) return true;
+  if (error instanceof InputError) return true;
+  // A job module loaded through another copy of redmap has its own classes.
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return code === 'NON_RETRYABLE' || code === 'MAP_OUTPUT_INVALID' || code === 'INPUT_INVALID';
+}
+
+/** A short, single-line description of anything thrown. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}

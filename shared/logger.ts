@@ -1,0 +1,28 @@
+/**
+ * Logging. The library is silent unless handed a logger; the CLI makes one: pretty on a
+ * terminal, JSON lines otherwise, always on stderr (stdout carries results only).
+ */
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+export type LogFormat = 'pretty' | 'json';
+
+/** Field paths whose values are never written. */
+const REDACTED_PATHS = ['password', '*.password', 'redis.password', 'headers.authorization', 'token', '*.token'];
+
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+export function createLogger(options: { format: LogFormat; level: string; base?: Record<string, unknown> }): Logger {
+  const common = {
+    level: options.level,
+    base: options.base ?? {},
+    redact: { paths: REDACTED_PATHS, censor: '***' },
+  };
+  if (options.format === 'json') return pino(common, pino.destination({ fd: 2, sync: true }));
+  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' });
+  return pino(common, stream);
+}

@@ -1,0 +1,92 @@
+/**
+ * Every Redis key, channel and queue name redmap uses is built here.
+ *
+ * A run's keys share the prefix `<prefix>:run:{<runId>}:` and so one hash tag: every
+ * script on a run stays in one slot of a Redis Cluster, and different runs spread over
+ * shards. Queues are BullMQ's, one per job version, under `<prefix>:q`, with the queue
+ * name as their own hash tag. Job-wide keys (limits) carry the job name as their tag.
+ */
+
+export const DEFAULT_KEY_PREFIX = 'redmap';
+
+export interface RunKeys {
+  /** Hash: the run record (state, generation, totals, options). */
+  meta: string;
+  /** Hash: task id -> JSON array of input items, for every task not yet committed. */
+  inputs: string;
+  /** Set: ids of committed map tasks. */
+  committed: string;
+  /** Set: ids of map tasks that failed for good in the current generation. */
+  failed: string;
+  /** Set: ids of chunks split into single-item tasks after failing. */
+  split: string;
+  /** Hash: task id -> JSON failure report (items, error, attempts, host, pid). */
+  failures: string;
+  /** Set: staged output keys adopted by a commit, to expire or delete with the run. */
+  stages: string;
+  /** Hash per partition: `<taskId>#<batch>` -> JSON batch of [key, value], for outputs committed inline. */
+  output(partition: number): string;
+  /** List per partition: `<taskId>|<batches>|<staged key or empty>`, one entry per committed task with output there. */
+  outputIndex(partition: number): string;
+  /** Hash: staged map output of one attempt, `<partition>#<batch>` -> JSON batch. */
+  mapStage(attemptToken: string): string;
+  /** Set: partitions reduced in a generation. */
+  reduced(generation: number): string;
+  /** List per partition: JSON batches of [key, value] sorted by key, the run's results. */
+  results(generation: number, partition: number): string;
+  /** List: staged reduce output of one attempt for one partition. */
+  reduceStage(generation: number, partition: number, attemptToken: string): string;
+  /** Pattern matching every key of the run (for SCAN). */
+  pattern: string;
+}
+
+export function runKeys(prefix: string, runId: string): RunKeys {
+  const base = `${prefix}:run:{${runId}}`;
+  return {
+    meta: `${base}:meta`,
+    inputs: `${base}:inputs`,
+    committed: `${base}:committed`,
+    failed: `${base}:failed`,
+    split: `${base}:split`,
+    failures: `${base}:failures`,
+    stages: `${base}:stages`,
+    output: (partition) => `${base}:out:${partition}`,
+    outputIndex: (partition) => `${base}:idx:${partition}`,
+    mapStage: (token) => `${base}:stage:${token}`,
+    reduced: (generation) => `${base}:g${generation}:reduced`,
+    results: (generation, partition) => `${base}:g${generation}:res:${partition}`,
+    reduceStage: (generation, partition, token) => `${base}:g${generation}:rstage:${partition}:${token}`,
+    pattern: `${base}:*`,
+  };
+}
+
+/** Sorted set of run ids by creation time, for `runs`, `clean --older-than` and the sweep. */
+export const runsIndexKey = (prefix: string): string => `${prefix}:runs`;
+
+/** Set of runs of one queue that have not ended, walked by the recovery sweep. */
+export const activeRunsKey = (prefix: string, queue: string): string => `${prefix}:active:${queue}`;
+
+/** Lease held by the one worker of a queue that runs the recovery sweep. */
+export const sweepLeaseKey = (prefix: string, queue: string): string => `${prefix}:sweep-lease:${queue}`;
+
+/** Pub/sub channel for cancel and limit changes. */
+export const controlChannel = (prefix: string): string => `${prefix}:control`;
+
+/** BullMQ key prefix for redmap's queues. */
+export const queuePrefix = (prefix: string): string => `${prefix}:q`;
+
+/** One BullMQ queue per job version; the braces make the name its own hash tag. */
+export const queueName = (jobName: string, fingerprint: string): string => `{${jobName}.${fingerprint}}`;
+
+/** Map task ids: `c<chunk>` for a chunk, `c<chunk>.<item>` for one item of a split chunk. */
+export const chunkTaskId = (chunk: number): string => `c${chunk}`;
+export const itemTaskId = (chunkTask: string, item: number): string => `${chunkTask}.${item}`;
+
+/** BullMQ job ids carry the run and generation: a retry adds new ids a kept failed job cannot swallow. */
+export const mapJobId = (runId: string, generation: number, taskId: string): string => `${runId}.g${generation}.${taskId}`;
+export const reduceJobId = (runId: string, generation: number, partition: number): string =>
+  `${runId}.g${generation}.r${partition}`;
+
+/** SCAN pattern for the BullMQ keys of one run's tasks in its job's queue. */
+export const runTasksPattern = (prefix: string, queue: string, runId: string): string =>
+  `${queuePrefix(prefix)}:${queue}:${runId}.g*`;

@@ -1,0 +1,112 @@
+/**
+ * Acting on a run by its id: cancel, fail and retry. None of these pauses, drains or
+ * obliterates the job's queue, which other runs share: workers skip a cancelled or
+ * failed run's tasks by its state, and a retry adds new task ids of a new generation.
+ */
+import { z } from 'zod';
+import { RunError } from './errors.js';
+import { loadLuaScript, replyStrings, runScript } from './lua-scripts.js';
+import type { RedisClient } from './redis-connection.js';
+import { controlChannel, runKeys } from './redis-keys.js';
+import { enqueueReduceTasks } from './reduce-trigger.js';
+import { readRunRecord, type RunRecord } from './run-record.js';
+import { addMapTasks, type TaskQueues, type TaskTarget } from './task-queue.js';
+import { UNKNOWN_RUN_TEXT } from './run-state.js';
+
+const cancelRunScript = loadLuaScript(new URL('./cancel-run.lua', import.meta.url));
+const failRunScript = loadLuaScript(new URL('./fail-run.lua', import.meta.url));
+const retryRunScript = loadLuaScript(new URL('./retry-run.lua', import.meta.url));
+
+/** Messages on the control channel; workers act on them within a round trip. */
+export const controlMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('cancel'), run: z.string() }),
+  z.object({ type: z.literal('limits'), job: z.string().optional(), run: z.string().optional() }),
+]);
+export type ControlMessage = z.infer<typeof controlMessageSchema>;
+
+export async function publishControl(client: RedisClient, prefix: string, message: ControlMessage): Promise<void> {
+  await client.publish(controlChannel(prefix), JSON.stringify(message));
+}
+
+export function unknownRun(runId: string): RunError {
+  return new RunError('RUN_NOT_FOUND', runId, `run ${runId}: ${UNKNOWN_RUN_TEXT}`);
+}
+
+/** Cancels a run that has not ended. Returns the state it was in. */
+export async function cancelRun(client: RedisClient, prefix: string, runId: string): Promise<string> {
+  const [outcome, state = ''] = replyStrings(await runScript(client, cancelRunScript, [runKeys(prefix, runId).meta], []));
+  if (outcome === 'lost') throw unknownRun(runId);
+  if (outcome === 'unchanged') throw new RunError('RUN_STATE', runId, `run ${runId} has already ended (${state}); nothing to cancel`);
+  await publishControl(client, prefix, { type: 'cancel', run: runId });
+  return state;
+}
+
+/** Fails a run that has not ended; returns false when it had already ended or vanished. */
+export async function failRun(client: RedisClient, prefix: string, runId: string, message: string): Promise<boolean> {
+  const [outcome] = replyStrings(await runScript(client, failRunScript, [runKeys(prefix, runId).meta], [message]));
+  if (outcome === 'failed') await publishControl(client, prefix, { type: 'cancel', run: runId });
+  return outcome === 'failed';
+}
+
+/**
+ * Moves a failed or done_with_failures run back to mapping under a new generation and
+ * enqueues every task that is not committed, with new ids. Returns the new generation.
+ */
+export async function retryRun(client: RedisClient, queues: TaskQueues, prefix: string, runId: string): Promise<number> {
+  const keys = runKeys(prefix, runId);
+  const before = await readRunRecord(client, prefix, runId);
+  if (!before) throw unknownRun(runId);
+  const reply = replyStrings(await runScript(client, retryRunScript, [keys.meta, keys.committed, keys.failed], []));
+  const [outcome, detail = ''] = reply;
+  if (outcome === 'lost') throw unknownRun(runId);
+  if (outcome === 'unchanged') {
+    throw new RunError('RUN_STATE', runId, `run ${runId} is ${detail}; only failed or done_with_failures runs can be retried`);
+  }
+  if (outcome === 'unsealed') {
+    throw new RunError(
+      'RUN_STATE',
+      runId,
+      `run ${runId} failed before all of its inputs were enqueued; clean it (redmap clean ${runId}) and submit it again`,
+    );
+  }
+  const generation = Number(detail);
+  await dropGenerationResults(client, prefix, before);
+  await enqueuePendingTasks(client, queues, prefix, before, generation);
+  if (outcome === 'flipped') await enqueueReduceTasks(client, queues, prefix, before, generation);
+  return generation;
+}
+
+/** Adds a queue task, in `generation`, for every pending map task of the run (ids already queued are no-ops). */
+export async function enqueuePendingTasks(
+  client: RedisClient,
+  queues: TaskQueues,
+  prefix: string,
+  run: TaskTarget,
+  generation: number,
+): Promise<number> {
+  const keys = runKeys(prefix, run.id);
+  let added = 0;
+  let cursor = '0';
+  do {
+    const [next, entries] = await client.hscan(keys.inputs, cursor, 'COUNT', 500);
+    cursor = next;
+    const tasks = entries.filter((_, i) => i % 2 === 0);
+    if (tasks.length === 0) continue;
+    const failed = await client.smismember(keys.failed, ...tasks);
+    const pending = tasks.filter((_, i) => failed[i] === 0);
+    await addMapTasks(queues, run, generation, pending);
+    added += pending.length;
+  } while (cursor !== '0');
+  return added;
+}
+
+/** Unlinks the reduce markers and results of every generation before the current one. */
+async function dropGenerationResults(client: RedisClient, prefix: string, run: RunRecord): Promise<void> {
+  const keys = runKeys(prefix, run.id);
+  const stale: string[] = [];
+  for (let generation = 1; generation <= run.generation; generation++) {
+    stale.push(keys.reduced(generation));
+    for (let p = 0; p < run.options.partitions; p++) stale.push(keys.results(generation, p));
+  }
+  for (let i = 0; i < stale.length; i += 500) await client.unlink(...stale.slice(i, i + 500));
+}

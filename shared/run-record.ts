@@ -1,0 +1,131 @@
+/**
+ * The run record as stored in Redis, read back through a schema, and the O(1) snapshot
+ * `status`, progress bars and waiting clients use.
+ */
+import { z } from 'zod';
+import type { RedisClient } from './redis-connection.js';
+import { runKeys } from './redis-keys.js';
+import { runOptionsSchema, type RunOptions } from './run-options.js';
+import { RUN_STATES, type RunState } from './run-state.js';
+
+const count = z.coerce.number().int().min(0);
+const timestamp = z.coerce.number().int().min(0).optional();
+
+const runRecordSchema = z.object({
+  job: z.string(),
+  fingerprint: z.string(),
+  queue: z.string(),
+  state: z.enum(RUN_STATES),
+  gen: count,
+  sealed: z.enum(['0', '1']).transform((value) => value === '1'),
+  total: count,
+  extra: count,
+  items: count.optional(),
+  itemsDone: count,
+  chunkSize: count,
+  options: z.string().transform((text, ctx): RunOptions => {
+    const parsed = runOptionsSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: `stored options are invalid: ${parsed.error.message}` });
+    return z.NEVER;
+  }),
+  createdAt: count,
+  sealedAt: timestamp,
+  reducingAt: timestamp,
+  finishedAt: timestamp,
+  progressAt: timestamp,
+  reduceDue: count.optional(),
+  reduceEnqueued: count.optional(),
+  error: z.string().optional(),
+  host: z.string().optional(),
+});
+
+export interface RunRecord {
+  id: string;
+  job: string;
+  fingerprint: string;
+  queue: string;
+  state: RunState;
+  generation: number;
+  sealed: boolean;
+  /** Map tasks as sealed: chunks, plus the extra items of chunks that were split. */
+  totalTasks: number;
+  items: number | undefined;
+  itemsDone: number;
+  chunkSize: number;
+  options: RunOptions;
+  createdAt: number;
+  sealedAt: number | undefined;
+  reducingAt: number | undefined;
+  finishedAt: number | undefined;
+  progressAt: number | undefined;
+  reduceDue: number | undefined;
+  reduceEnqueued: number | undefined;
+  error: string | undefined;
+  host: string | undefined;
+}
+
+export function parseRunRecord(id: string, fields: Record<string, string>): RunRecord {
+  const parsed = runRecordSchema.safeParse(fields);
+  if (!parsed.success) {
+    throw new Error(`run ${id}: stored record is invalid (${parsed.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')})`);
+  }
+  const r = parsed.data;
+  return {
+    id,
+    job: r.job,
+    fingerprint: r.fingerprint,
+    queue: r.queue,
+    state: r.state,
+    generation: r.gen,
+    sealed: r.sealed,
+    totalTasks: r.total + r.extra,
+    items: r.items,
+    itemsDone: r.itemsDone,
+    chunkSize: r.chunkSize,
+    options: r.options,
+    createdAt: r.createdAt,
+    sealedAt: r.sealedAt,
+    reducingAt: r.reducingAt,
+    finishedAt: r.finishedAt,
+    progressAt: r.progressAt,
+    reduceDue: r.reduceDue,
+    reduceEnqueued: r.reduceEnqueued,
+    error: r.error,
+    host: r.host,
+  };
+}
+
+export async function readRunRecord(client: RedisClient, prefix: string, runId: string): Promise<RunRecord | undefined> {
+  const fields = await client.hgetall(runKeys(prefix, runId).meta);
+  return Object.keys(fields).length === 0 ? undefined : parseRunRecord(runId, fields);
+}
+
+export interface RunSnapshot extends RunRecord {
+  committedTasks: number;
+  failedTasks: number;
+  reducedPartitions: number;
+}
+
+/** The record plus task counts, in one round trip whatever the size of the run. */
+export async function readRunSnapshot(client: RedisClient, prefix: string, runId: string): Promise<RunSnapshot | undefined> {
+  const keys = runKeys(prefix, runId);
+  const replies = await client
+    .multi()
+    .hgetall(keys.meta)
+    .scard(keys.committed)
+    .scard(keys.failed)
+    .exec();
+  if (!replies) throw new Error('Redis discarded a transaction while reading a run');
+  for (const [error] of replies) if (error) throw error;
+  const fields = replies[0]![1] as Record<string, string>;
+  if (Object.keys(fields).length === 0) return undefined;
+  const record = parseRunRecord(runId, fields);
+  const reduced = await client.scard(keys.reduced(record.generation));
+  return {
+    ...record,
+    committedTasks: replies[1]![1] as number,
+    failedTasks: replies[2]![1] as number,
+    reducedPartitions: reduced,
+  };
+}

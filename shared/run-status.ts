@@ -1,0 +1,58 @@
+/**
+ * The public view of a run, as `status --json`, `submitRun(...).status()` and the
+ * dashboard show it. Built from the O(1) snapshot.
+ */
+import type { RunSnapshot } from './run-record.js';
+import type { RunState } from './run-state.js';
+
+export interface RunStatus {
+  id: string;
+  job: string;
+  /** The job version (fingerprint) whose workers run this run's tasks. */
+  version: string;
+  state: RunState;
+  generation: number;
+  sealed: boolean;
+  tasks: { total: number | null; committed: number; failed: number };
+  items: { total: number | null; done: number };
+  partitions: { total: number; reduced: number };
+  createdAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export function toRunStatus(snapshot: RunSnapshot): RunStatus {
+  return {
+    id: snapshot.id,
+    job: snapshot.job,
+    version: snapshot.fingerprint,
+    state: snapshot.state,
+    generation: snapshot.generation,
+    sealed: snapshot.sealed,
+    tasks: { total: snapshot.sealed ? snapshot.totalTasks : null, committed: snapshot.committedTasks, failed: snapshot.failedTasks },
+    items: { total: snapshot.items ?? null, done: snapshot.itemsDone },
+    partitions: { total: snapshot.options.partitions, reduced: snapshot.reducedPartitions },
+    createdAt: new Date(snapshot.createdAt).toISOString(),
+    finishedAt: snapshot.finishedAt === undefined ? null : new Date(snapshot.finishedAt).toISOString(),
+    error: snapshot.error ?? null,
+  };
+}
+
+/** The status of a run whose state vanished while a client waited for it. */
+export function lostRunStatus(id: string, last: RunStatus | undefined): RunStatus {
+  const base: RunStatus = last ?? {
+    id,
+    job: '',
+    version: '',
+    state: 'lost',
+    generation: 0,
+    sealed: false,
+    tasks: { total: null, committed: 0, failed: 0 },
+    items: { total: null, done: 0 },
+    partitions: { total: 0, reduced: 0 },
+    createdAt: new Date(0).toISOString(),
+    finishedAt: null,
+    error: null,
+  };
+  return { ...base, state: 'lost', error: 'the run state vanished from Redis (restarted without persistence, flushed, or cleaned)' };
+}

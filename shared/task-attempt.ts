@@ -1,0 +1,74 @@
+/**
+ * What the worker runtime hands to the map and reduce handlers for one attempt of a task,
+ * free of BullMQ types, and what they share to reach Redis, the queues and the runs.
+ */
+import type { Job } from './job-definition.js';
+import type { Logger } from './logger.js';
+import type { RedisClient } from './redis-connection.js';
+import type { RunRecord } from './run-record.js';
+import { readRunRecord } from './run-record.js';
+import type { TaskQueues } from './task-queue.js';
+
+export interface TaskAttempt<P> {
+  payload: P;
+  /** Unique to this attempt (BullMQ's lock token); names the attempt's staged output. */
+  token: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  /** How often the task was taken back from a worker that died or stopped answering. */
+  stalls: number;
+  /** Aborts when the worker must stop at once. */
+  signal: AbortSignal;
+}
+
+/** Thrown after a task's final failure is recorded, so BullMQ marks it failed without retrying. */
+export class TaskFailedForGood extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'TaskFailedForGood';
+  }
+}
+
+export interface WorkerIdentity {
+  host: string;
+  pid: number;
+}
+
+export interface HandlerDeps {
+  client: RedisClient;
+  queues: TaskQueues;
+  prefix: string;
+  job: Job;
+  log: Logger;
+  runs: RunCache;
+  identity: WorkerIdentity;
+  /** Aborts when the run is cancelled or fails, so running calls stop. */
+  runSignal(runId: string): AbortSignal;
+}
+
+/**
+ * Run records by id, read once: a worker needs a run's options on every task, and they
+ * never change. Current state is always read fresh by the scripts.
+ */
+export class RunCache {
+  private readonly records = new Map<string, Promise<RunRecord | undefined>>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly prefix: string,
+    private readonly capacity = 256,
+  ) {}
+
+  get(runId: string): Promise<RunRecord | undefined> {
+    let record = this.records.get(runId);
+    if (!record) {
+      record = readRunRecord(this.client, this.prefix, runId);
+      if (this.records.size >= this.capacity) this.records.delete(this.records.keys().next().value!);
+      this.records.set(runId, record);
+      // A run that does not exist yet may appear; do not remember its absence.
+      void record.then((found) => found === undefined && this.records.delete(runId), () => this.records.delete(runId));
+    }
+    return record;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Stage, then commit. A small output travels inside the commit script itself; a large
+ * one is first written to a hash private to this attempt, in bounded pipelined batches,
+ * and the commit only adopts it. Either way one small atomic step decides, so a second
+ * commit of the same task is a no-op.
+ */
+import { encodeBatches } from '../shared/batches.js';
+import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
+import type { RedisClient } from '../shared/redis-connection.js';
+import { runKeys } from '../shared/redis-keys.js';
+import type { MapTaskOutput } from './map-task.js';
+
+const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', import.meta.url));
+
+/** Output up to this size goes inline with the commit. */
+const INLINE_LIMIT = 512 * 1024;
+/** Bytes per pipelined round trip while staging. */
+const STAGE_PIPELINE_BYTES = 4 * 1024 * 1024;
+/** Staged output nobody adopts (its attempt died) expires by itself. */
+const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export type CommitOutcome =
+  | { outcome: 'committed' | 'flipped'; generation: number }
+  | { outcome: 'settled' | 'inactive'; state: string }
+  | { outcome: 'lost' };
+
+export interface CommitRequest {
+  client: RedisClient;
+  prefix: string;
+  runId: string;
+  taskId: string;
+  token: string;
+  itemCount: number;
+  output: MapTaskOutput;
+}
+
+export async function commitMapOutput(request: CommitRequest): Promise<CommitOutcome> {
+  const { client, prefix, runId, taskId, token } = request;
+  const keys = runKeys(prefix, runId);
+  const encoded = request.output.partitions.map((pairs) => (pairs.length === 0 ? [] : encodeBatches(pairs)));
+  const size = encoded.reduce((sum, batches) => sum + batches.reduce((s, b) => s + b.length, 0), 0);
+  const inline = size <= INLINE_LIMIT;
+  const staged = keys.mapStage(token);
+  if (!inline) await stageBatches(client, staged, encoded);
+
+  const outputKeys: string[] = [];
+  const args: Array<string | number> = [taskId, request.itemCount, inline ? 'inline' : 'staged'];
+  encoded.forEach((batches, partition) => {
+    if (batches.length === 0) return;
+    outputKeys.push(keys.output(partition), keys.outputIndex(partition));
+    args.push(batches.length);
+    if (inline) args.push(...batches);
+  });
+  const reply = replyStrings(
+    await runScript(client, commitMapTaskScript, [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, ...outputKeys], args),
+  );
+  const [outcome, detail = ''] = reply;
+  switch (outcome) {
+    case 'committed':
+    case 'flipped':
+      return { outcome, generation: Number(detail) };
+    case 'settled':
+    case 'inactive':
+      return { outcome, state: detail };
+    default:
+      return { outcome: 'lost' };
+  }
+}
+
+async function stageBatches(client: RedisClient, staged: string, encoded: string[][]): Promise<void> {
+  let pipeline = client.pipeline();
+  let bytes = 0;
+  let first = true;
+  for (const [partition, batches] of encoded.entries()) {
+    for (const [index, batch] of batches.entries()) {
+      pipeline.hset(staged, `${partition}#${index}`, batch);
+      if (first) pipeline.pexpire(staged, ORPHAN_STAGE_TTL_MS);
+      first = false;
+      bytes += batch.length;
+      if (bytes >= STAGE_PIPELINE_BYTES) {
+        await execOrThrow(pipeline);
+        pipeline = client.pipeline();
+        bytes = 0;
+      }
+    }
+  }
+  await execOrThrow(pipeline);
+}
+
+async function execOrThrow(pipeline: ReturnType<RedisClient['pipeline']>): Promise<void> {
+  const replies = (await pipeline.exec()) ?? [];
+  for (const [error] of replies) if (error) throw error;
+}
