@@ -51,7 +51,12 @@ export async function submitRun(job: Job, inputs: InputSource, options: SubmitRu
   const queues = new TaskQueues(client, prefix);
   try {
     const fingerprint = await jobFingerprint(job);
-    const submitted = await submitToQueue({ client, queues, prefix, log }, { job, fingerprint, queue: queueName(job.name, fingerprint) }, inputs, options);
+    const submitted = await submitToQueue(
+      { client, queues, prefix, log },
+      { job, fingerprint, queue: queueName(job.name, fingerprint) },
+      inputs,
+      options,
+    );
     return runHandle(client, prefix, submitted.runId, () => queues.close());
   } catch (error) {
     await queues.close();

@@ -24,7 +24,11 @@ export interface RunLocallyOptions extends Pick<RunDefaults, 'chunkSize' | 'call
 }
 
 export async function runLocally(job: Job, inputs: InputSource, options: RunLocallyOptions = {}): Promise<ResultEntry[]> {
-  const runOptions = resolveRunOptions(job.defaults, { chunkSize: options.chunkSize, callTimeout: options.callTimeout, partitions: options.partitions }, job.partitions);
+  const runOptions = resolveRunOptions(
+    job.defaults,
+    { chunkSize: options.chunkSize, callTimeout: options.callTimeout, partitions: options.partitions },
+    job.partitions,
+  );
   const log = options.logger ?? silentLogger();
   const signal = options.signal ?? new AbortController().signal;
   const items: unknown[] = [];
@@ -33,7 +37,10 @@ export async function runLocally(job: Job, inputs: InputSource, options: RunLoca
     items.push(item);
   }
   const chunkSize = runOptions.chunkSize === 'auto' ? autoChunkSize(items.length) : runOptions.chunkSize;
-  const partitions = Array.from({ length: runOptions.partitions }, () => new KeyGroups(job.combine as ((a: unknown, b: unknown) => unknown) | undefined));
+  const partitions = Array.from(
+    { length: runOptions.partitions },
+    () => new KeyGroups(job.combine as ((a: unknown, b: unknown) => unknown) | undefined),
+  );
 
   for await (const chunk of chunkItems(openSource(items), chunkSize)) {
     const taskId = chunkTaskId(chunk.index);

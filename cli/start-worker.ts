@@ -88,15 +88,20 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     runSignal: control.runSignal,
   };
 
-  const worker = new Worker(queue, (task, token, signal) => processTask(deps, fingerprint, task, token, AbortSignal.any(signal ? [signal, shutdown.signal] : [shutdown.signal])), {
-    connection: client,
-    prefix: queuePrefix(settings.prefix),
-    concurrency: settings.concurrency,
-    lockDuration: settings.lockDuration,
-    stalledInterval: settings.stalledInterval,
-    maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
-    name: `${hostname()}:${process.pid}`,
-  });
+  const worker = new Worker(
+    queue,
+    (task, token, signal) =>
+      processTask(deps, fingerprint, task, token, AbortSignal.any(signal ? [signal, shutdown.signal] : [shutdown.signal])),
+    {
+      connection: client,
+      prefix: queuePrefix(settings.prefix),
+      concurrency: settings.concurrency,
+      lockDuration: settings.lockDuration,
+      stalledInterval: settings.stalledInterval,
+      maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
+      name: `${hostname()}:${process.pid}`,
+    },
+  );
   worker.on('error', (error) => log.warn({ err: error }, 'worker error (it keeps running)'));
   await worker.waitUntilReady();
 
@@ -133,10 +138,18 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   };
 }
 
-async function processTask(deps: HandlerDeps, fingerprint: string, task: QueueJob, token: string | undefined, signal: AbortSignal): Promise<string> {
+async function processTask(
+  deps: HandlerDeps,
+  fingerprint: string,
+  task: QueueJob,
+  token: string | undefined,
+  signal: AbortSignal,
+): Promise<string> {
   const parsed = taskPayloadSchema.safeParse(task.data);
   if (!parsed.success) {
-    throw new UnrecoverableError(`task ${task.id} has an invalid payload and is refused: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    throw new UnrecoverableError(
+      `task ${task.id} has an invalid payload and is refused: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
   }
   const payload: TaskPayload = parsed.data;
   if (payload.fp !== fingerprint) {

@@ -14,7 +14,12 @@ export interface WaitOptions {
 }
 
 /** Resolves with the final snapshot, or undefined when the run's state vanished. */
-export async function waitForRun(client: RedisClient, prefix: string, runId: string, options: WaitOptions = {}): Promise<RunSnapshot | undefined> {
+export async function waitForRun(
+  client: RedisClient,
+  prefix: string,
+  runId: string,
+  options: WaitOptions = {},
+): Promise<RunSnapshot | undefined> {
   const pollMs = options.pollMs ?? 200;
   for (;;) {
     options.signal?.throwIfAborted();

@@ -66,7 +66,12 @@ export function generateRunId(now = new Date()): string {
   return `${stamp.slice(0, 8)}-${stamp.slice(8)}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function submitRun(deps: ProducerDeps, version: JobVersion, inputs: InputSource, options: SubmitOptions = {}): Promise<SubmittedRun> {
+export async function submitRun(
+  deps: ProducerDeps,
+  version: JobVersion,
+  inputs: InputSource,
+  options: SubmitOptions = {},
+): Promise<SubmittedRun> {
   const { job } = version;
   const runId = options.runId === undefined ? generateRunId() : parseOption('runId', runIdSchema, options.runId);
   const highWaterMark = parseOption('highWaterMark', positiveIntSchema, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
@@ -147,21 +152,34 @@ async function createRun(
   const keys = runKeys(deps.prefix, runId);
   const chunkSize = options.chunkSize as number;
   const fields = [
-    'queue', version.queue,
-    'chunkSize', chunkSize,
-    'options', JSON.stringify(options),
-    'maxFailedTasks', options.maxFailedTasks,
-    'maxFailedRatio', options.maxFailedRatio ?? '',
-    'host', hostname(),
+    'queue',
+    version.queue,
+    'chunkSize',
+    chunkSize,
+    'options',
+    JSON.stringify(options),
+    'maxFailedTasks',
+    options.maxFailedTasks,
+    'maxFailedRatio',
+    options.maxFailedRatio ?? '',
+    'host',
+    hostname(),
   ];
   const [outcome, first = '', second = ''] = replyStrings(
     await runScript(deps.client, createRunScript, [keys.meta], [version.job.name, version.fingerprint, ...fields]),
   );
   if (outcome === 'conflict') {
-    throw new InvalidOptionError('runId', `run id ${runId} belongs to job "${first}" version ${second}, not to this job; pick another --run-id`);
+    throw new InvalidOptionError(
+      'runId',
+      `run id ${runId} belongs to job "${first}" version ${second}, not to this job; pick another --run-id`,
+    );
   }
   if (outcome === 'exists') {
-    throw new RunError('RUN_EXISTS', runId, `run ${runId} already exists (${first}); pick another --run-id, or follow it: redmap status ${runId} --watch`);
+    throw new RunError(
+      'RUN_EXISTS',
+      runId,
+      `run ${runId} already exists (${first}); pick another --run-id, or follow it: redmap status ${runId} --watch`,
+    );
   }
   const created = outcome === 'created';
   const stored = created ? options : runOptionsSchema.parse(JSON.parse(second));

@@ -81,7 +81,11 @@ async function stageResults(client: RedisClient, staged: string, results: AsyncI
   let pending: string[] = [];
   const write = async (): Promise<void> => {
     if (pending.length === 0) return;
-    await client.pipeline().rpush(staged, ...pending).pexpire(staged, ORPHAN_STAGE_TTL_MS).exec();
+    await client
+      .pipeline()
+      .rpush(staged, ...pending)
+      .pexpire(staged, ORPHAN_STAGE_TTL_MS)
+      .exec();
     pending = [];
   };
   for await (const pair of results) {

@@ -17,7 +17,9 @@ export async function* reduceGroups(job: Job, groups: KeyGroups, ctx: ReduceCont
     const result = await job.reduce(key, values, ctx);
     const problem = findJsonProblem(result, 'result');
     if (problem) {
-      throw new MapOutputError(`job "${job.name}": reduce returned a result for key ${JSON.stringify(key)} that cannot be stored: ${problem}`);
+      throw new MapOutputError(
+        `job "${job.name}": reduce returned a result for key ${JSON.stringify(key)} that cannot be stored: ${problem}`,
+      );
     }
     yield [key, result];
   }

@@ -10,10 +10,7 @@ import { formatIssues } from './validation.js';
 export type KeyValue<V> = readonly [key: string, value: V];
 
 /** What `map` may return: an array, any iterable, a promise of either, or a (async) generator. */
-export type MapOutput<V> =
-  | Iterable<KeyValue<V>>
-  | AsyncIterable<KeyValue<V>>
-  | Promise<Iterable<KeyValue<V>> | AsyncIterable<KeyValue<V>>>;
+export type MapOutput<V> = Iterable<KeyValue<V>> | AsyncIterable<KeyValue<V>> | Promise<Iterable<KeyValue<V>> | AsyncIterable<KeyValue<V>>>;
 
 /** The minimal logger handed to user code; pino loggers fit it. */
 export interface TaskLogger {

@@ -23,6 +23,12 @@ export function createLogger(options: { format: LogFormat; level: string; base?:
     redact: { paths: REDACTED_PATHS, censor: '***' },
   };
   if (options.format === 'json') return pino(common, pino.destination({ fd: 2, sync: true }));
-  const stream = pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' });
+  const stream = pretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY,
+    ignore: 'pid,hostname',
+    translateTime: 'HH:MM:ss.l',
+  });
   return pino(common, stream);
 }

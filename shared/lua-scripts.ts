@@ -24,14 +24,22 @@ export function loadLuaScript(url: URL): LuaScript {
       return expand(readFileSync(new URL(`${name}.lua`, INCLUDE_DIR), 'utf8'));
     });
   const source = expand(readFileSync(url, 'utf8'));
-  const name = url.pathname.split('/').pop()!.replace(/\.lua$/, '');
+  const name = url.pathname
+    .split('/')
+    .pop()!
+    .replace(/\.lua$/, '');
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 type ScriptArg = string | number | Buffer;
 
 /** Runs a script by its SHA, sending the source only when Redis does not know it yet. */
-export async function runScript(client: RedisClient, script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+export async function runScript(
+  client: RedisClient,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<unknown> {
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {

@@ -76,9 +76,7 @@ export function redisOptions(settings: RedisSettings, options: ClientOptions): R
     username: settings.username,
     password: settings.password,
     connectionName: options.name,
-    tls: settings.tls
-      ? { servername: settings.host, ...(settings.caFile ? { ca: readFileSync(settings.caFile) } : {}) }
-      : undefined,
+    tls: settings.tls ? { servername: settings.host, ...(settings.caFile ? { ca: readFileSync(settings.caFile) } : {}) } : undefined,
     // Commands wait through a Redis restart or a network cut rather than failing a task.
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? null,
     enableOfflineQueue: true,

@@ -84,9 +84,7 @@ export const itemTaskId = (chunkTask: string, item: number): string => `${chunkT
 
 /** BullMQ job ids carry the run and generation: a retry adds new ids a kept failed job cannot swallow. */
 export const mapJobId = (runId: string, generation: number, taskId: string): string => `${runId}.g${generation}.${taskId}`;
-export const reduceJobId = (runId: string, generation: number, partition: number): string =>
-  `${runId}.g${generation}.r${partition}`;
+export const reduceJobId = (runId: string, generation: number, partition: number): string => `${runId}.g${generation}.r${partition}`;
 
 /** SCAN pattern for the BullMQ keys of one run's tasks in its job's queue. */
-export const runTasksPattern = (prefix: string, queue: string, runId: string): string =>
-  `${queuePrefix(prefix)}:${queue}:${runId}.g*`;
+export const runTasksPattern = (prefix: string, queue: string, runId: string): string => `${queuePrefix(prefix)}:${queue}:${runId}.g*`;

@@ -74,7 +74,11 @@ export type RunOptions = z.output<typeof runOptionsSchema>;
  * Merges caller options over the job's defaults over redmap's defaults, checking each
  * value and naming the option when one is wrong.
  */
-export function resolveRunOptions(jobDefaults: RunDefaults, given: RunDefaults & { partitions?: number }, jobPartitions: number): RunOptions {
+export function resolveRunOptions(
+  jobDefaults: RunDefaults,
+  given: RunDefaults & { partitions?: number },
+  jobPartitions: number,
+): RunOptions {
   const merged = { ...RUN_OPTION_DEFAULTS, ...dropUndefined(jobDefaults), ...dropUndefined(pickRunOptions(given)) };
   parseOption('options', runDefaultsSchema.extend({ partitions: positiveIntSchema.max(4096).optional() }), merged);
   return {

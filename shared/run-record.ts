@@ -68,7 +68,9 @@ export interface RunRecord {
 export function parseRunRecord(id: string, fields: Record<string, string>): RunRecord {
   const parsed = runRecordSchema.safeParse(fields);
   if (!parsed.success) {
-    throw new Error(`run ${id}: stored record is invalid (${parsed.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')})`);
+    throw new Error(
+      `run ${id}: stored record is invalid (${parsed.error.issues.map((i) => i.path.join('.') + ' ' + i.message).join('; ')})`,
+    );
   }
   const r = parsed.data;
   return {
@@ -110,12 +112,7 @@ export interface RunSnapshot extends RunRecord {
 /** The record plus task counts, in one round trip whatever the size of the run. */
 export async function readRunSnapshot(client: RedisClient, prefix: string, runId: string): Promise<RunSnapshot | undefined> {
   const keys = runKeys(prefix, runId);
-  const replies = await client
-    .multi()
-    .hgetall(keys.meta)
-    .scard(keys.committed)
-    .scard(keys.failed)
-    .exec();
+  const replies = await client.multi().hgetall(keys.meta).scard(keys.committed).scard(keys.failed).exec();
   if (!replies) throw new Error('Redis discarded a transaction while reading a run');
   for (const [error] of replies) if (error) throw error;
   const fields = replies[0]![1] as Record<string, string>;

@@ -1,14 +1,5 @@
 /** The states of a run. `lost` is only ever seen by a client whose run's state vanished. */
-export const RUN_STATES = [
-  'submitting',
-  'mapping',
-  'reducing',
-  'done',
-  'failed',
-  'done_with_failures',
-  'cancelled',
-  'lost',
-] as const;
+export const RUN_STATES = ['submitting', 'mapping', 'reducing', 'done', 'failed', 'done_with_failures', 'cancelled', 'lost'] as const;
 
 export type RunState = (typeof RUN_STATES)[number];
 

@@ -67,7 +67,10 @@ export class RunCache {
       if (this.records.size >= this.capacity) this.records.delete(this.records.keys().next().value!);
       this.records.set(runId, record);
       // A run that does not exist yet may appear; do not remember its absence.
-      void record.then((found) => found === undefined && this.records.delete(runId), () => this.records.delete(runId));
+      void record.then(
+        (found) => found === undefined && this.records.delete(runId),
+        () => this.records.delete(runId),
+      );
     }
     return record;
   }

@@ -74,7 +74,12 @@ export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generatio
   );
 }
 
-export async function addReduceTasks(queues: TaskQueues, run: TaskTarget, generation: number, partitions: readonly number[]): Promise<void> {
+export async function addReduceTasks(
+  queues: TaskQueues,
+  run: TaskTarget,
+  generation: number,
+  partitions: readonly number[],
+): Promise<void> {
   if (partitions.length === 0) return;
   const options = taskOptions(run.options);
   await queues.get(run.queue).addBulk(

@@ -20,9 +20,7 @@ const STAGE_PIPELINE_BYTES = 4 * 1024 * 1024;
 const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type CommitOutcome =
-  | { outcome: 'committed' | 'flipped'; generation: number }
-  | { outcome: 'settled' | 'inactive'; state: string }
-  | { outcome: 'lost' };
+  { outcome: 'committed' | 'flipped'; generation: number } | { outcome: 'settled' | 'inactive'; state: string } | { outcome: 'lost' };
 
 export interface CommitRequest {
   client: RedisClient;
@@ -52,7 +50,12 @@ export async function commitMapOutput(request: CommitRequest): Promise<CommitOut
     if (inline) args.push(...batches);
   });
   const reply = replyStrings(
-    await runScript(client, commitMapTaskScript, [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, ...outputKeys], args),
+    await runScript(
+      client,
+      commitMapTaskScript,
+      [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, ...outputKeys],
+      args,
+    ),
   );
   const [outcome, detail = ''] = reply;
   switch (outcome) {

@@ -94,7 +94,12 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
 /** The task's input items when it is pending in the run's current generation, else undefined. */
 async function readPendingTask(deps: HandlerDeps, runId: string, taskId: string, generation: number): Promise<unknown[] | undefined> {
   const keys = runKeys(deps.prefix, runId);
-  const replies = await deps.client.pipeline().hmget(keys.meta, 'state', 'gen').hget(keys.inputs, taskId).sismember(keys.failed, taskId).exec();
+  const replies = await deps.client
+    .pipeline()
+    .hmget(keys.meta, 'state', 'gen')
+    .hget(keys.inputs, taskId)
+    .sismember(keys.failed, taskId)
+    .exec();
   if (!replies) return undefined;
   for (const [error] of replies) if (error) throw error;
   const [state, currentGen] = replies[0]![1] as [string | null, string | null];
@@ -121,7 +126,13 @@ async function splitChunk(deps: HandlerDeps, run: RunRecord, taskId: string, ite
   await addMapTasks(deps.queues, run, Number(generation), itemTasks);
 }
 
-async function recordFailure(deps: HandlerDeps, run: RunRecord, attempt: TaskAttempt<MapTaskPayload>, items: unknown[], cause: unknown): Promise<void> {
+async function recordFailure(
+  deps: HandlerDeps,
+  run: RunRecord,
+  attempt: TaskAttempt<MapTaskPayload>,
+  items: unknown[],
+  cause: unknown,
+): Promise<void> {
   const keys = runKeys(deps.prefix, run.id);
   const error = cause instanceof Error ? cause : new Error(String(cause));
   const report = {

@@ -90,18 +90,16 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
 }
 
 /** Runs one call with its own signal; the timeout starts once the call holds its slot. */
-async function callWithTimeout(
-  options: MapItemsOptions,
-  index: number,
-  call: (signal: AbortSignal) => Promise<void>,
-): Promise<void> {
+async function callWithTimeout(options: MapItemsOptions, index: number, call: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const controller = new AbortController();
   const abort = (): void => controller.abort(options.signal.reason);
   if (options.signal.aborted) abort();
   else options.signal.addEventListener('abort', abort, { once: true });
   const timer = setTimeout(() => {
     const item = previewItem(options.items[index]);
-    controller.abort(new CallTimeoutError(`map call on item ${item} ran past its call timeout of ${formatDuration(options.callTimeoutMs)}`));
+    controller.abort(
+      new CallTimeoutError(`map call on item ${item} ran past its call timeout of ${formatDuration(options.callTimeoutMs)}`),
+    );
   }, options.callTimeoutMs);
   try {
     controller.signal.throwIfAborted();
@@ -171,7 +169,9 @@ function partitionGroups(job: Job, groups: KeyGroups, partitions: number): Array
     if (job.combine) {
       const problem = findJsonProblem(value);
       if (problem) {
-        throw new MapOutputError(`job "${job.name}": combine returned a value for key ${JSON.stringify(key)} that cannot be stored: ${problem}`);
+        throw new MapOutputError(
+          `job "${job.name}": combine returned a value for key ${JSON.stringify(key)} that cannot be stored: ${problem}`,
+        );
       }
     }
     byPartition[partitionOf(key, partitions)]!.push([key, value]);

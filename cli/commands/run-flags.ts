@@ -1,0 +1,160 @@
+/**
+ * Flags shared by `run` and `submit` (what a run is made of and how it is retried), and
+ * by `run` and `worker` (how workers behave). Each value is checked here so the error
+ * names the flag as the user typed it.
+ */
+import { parseDuration, parseRate, DURATION_HINT, RATE_HINT } from '../../shared/durations.js';
+import { UsageError } from '../../shared/errors.js';
+import { runIdSchema } from '../../shared/run-options.js';
+import type { SubmitOptions } from '../../producer/submit-run.js';
+import { choiceFlag, intFlag, numberFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
+import { cliInputSource, type InputFormat } from '../cli-inputs.js';
+import type { InputSource } from '../../producer/input-chunks.js';
+import type { RedisSettings } from '../../shared/redis-connection.js';
+import type { WorkerProcessConfig } from '../worker-config.js';
+
+export const INPUT_OPTIONS: Record<string, OptionSpec> = {
+  'input-file': {
+    type: 'string',
+    multiple: true,
+    value: 'FILE',
+    description: 'read inputs from FILE, one per line (streamed); repeatable',
+  },
+  'input-format': {
+    type: 'string',
+    value: 'FORMAT',
+    description: 'lines (each line a string, the default) or jsonl (each line a JSON value)',
+  },
+};
+
+export const RUN_OPTIONS: Record<string, OptionSpec> = {
+  'run-id': {
+    type: 'string',
+    value: 'ID',
+    description: 'name the run ([A-Za-z0-9_-]{1,64}); submitting it again after a crash resumes it',
+  },
+  'chunk-size': {
+    type: 'string',
+    value: 'N',
+    description: 'input items per map task (default: auto, about 256 tasks; 1000 items per task for long inputs)',
+  },
+  partitions: { type: 'string', value: 'P', description: "reduce partitions (default: the job's, else 8)" },
+  attempts: { type: 'string', value: 'N', description: 'attempts per task before it fails for good (default 3)' },
+  backoff: {
+    type: 'string',
+    value: 'SPEC',
+    description: 'delay between attempts: exponential:1s (the default) or fixed:500ms, with jitter',
+  },
+  'call-timeout': { type: 'string', value: 'DURATION', description: 'limit per map call, from when it holds its slot (default 10m)' },
+  'max-failed-tasks': { type: 'string', value: 'N', description: 'tasks that may fail for good before the run fails (default 0)' },
+  'max-failed-ratio': { type: 'string', value: 'R', description: 'or a share of all tasks that may fail, e.g. 0.01' },
+  'max-stalls': {
+    type: 'string',
+    value: 'N',
+    description: 'times a task may lose its worker (crash, kill, freeze) before it fails (default 3)',
+  },
+  retention: { type: 'string', value: 'DURATION', description: 'how long an ended run is kept (default 7d)' },
+  'high-water-mark': { type: 'string', value: 'N', description: 'waiting tasks above which submitting holds back (default 5000)' },
+};
+
+export const WORKER_OPTIONS: Record<string, OptionSpec> = {
+  concurrency: { type: 'string', value: 'C', description: 'tasks each worker process runs at once (default 2)' },
+  'lock-duration': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'how long a task stays locked to a worker between renewals (default 30s)',
+  },
+  'stalled-interval': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'how often workers look for tasks whose worker died (default 30s)',
+  },
+  'heartbeat-timeout': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'kill a worker process silent for this long (default: the lock duration)',
+  },
+  grace: { type: 'string', value: 'DURATION', description: 'on shutdown, how long running tasks may take to finish (default 30s)' },
+};
+
+export function durationFlag(args: ParsedArgs, name: string, minMs = 0): number | undefined {
+  const text = stringFlag(args, name);
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < minMs)
+    throw new UsageError(`--${name}: expected ${DURATION_HINT}${minMs ? ` of at least ${minMs}ms` : ''}, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+export function rateFlag(args: ParsedArgs, name: string): string | undefined {
+  const text = stringFlag(args, name);
+  if (text === undefined) return undefined;
+  const rate = parseRate(text);
+  if (!rate || rate.count <= 0) throw new UsageError(`--${name}: expected ${RATE_HINT}, above zero, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+export function submitOptionsFromFlags(args: ParsedArgs): SubmitOptions {
+  const runId = stringFlag(args, 'run-id');
+  if (runId !== undefined && !runIdSchema.safeParse(runId).success) {
+    throw new UsageError(`--run-id: expected 1-64 letters, digits, "_" or "-", got ${JSON.stringify(runId)}`);
+  }
+  const backoff = stringFlag(args, 'backoff');
+  if (backoff !== undefined && !/^(exponential|fixed):/.test(backoff)) {
+    throw new UsageError(`--backoff: expected exponential:DURATION or fixed:DURATION, got ${JSON.stringify(backoff)}`);
+  }
+  if (backoff !== undefined && parseDuration(backoff.slice(backoff.indexOf(':') + 1)) === undefined) {
+    throw new UsageError(`--backoff: the delay must be ${DURATION_HINT}, got ${JSON.stringify(backoff)}`);
+  }
+  return {
+    runId,
+    chunkSize: intFlag(args, 'chunk-size', { min: 1, max: 1_000_000 }),
+    partitions: intFlag(args, 'partitions', { min: 1, max: 4096 }),
+    attempts: intFlag(args, 'attempts', { min: 1, max: 100 }),
+    backoff,
+    callTimeout: durationFlag(args, 'call-timeout', 1),
+    maxFailedTasks: intFlag(args, 'max-failed-tasks', { min: 0 }),
+    maxFailedRatio: numberFlag(args, 'max-failed-ratio', { min: 0, max: 1 }),
+    maxStalls: intFlag(args, 'max-stalls', { min: 0, max: 1000 }),
+    retention: durationFlag(args, 'retention', 1000),
+    highWaterMark: intFlag(args, 'high-water-mark', { min: 1 }),
+  };
+}
+
+export function inputSourceFromFlags(args: ParsedArgs, inputs: string[]): InputSource {
+  const files = args.values['input-file'];
+  return cliInputSource({
+    arguments: inputs,
+    files: Array.isArray(files) ? files : [],
+    format: choiceFlag<InputFormat>(args, 'input-format', ['lines', 'jsonl']) ?? 'lines',
+  });
+}
+
+/** The settings a forked worker process runs with, from the worker flags. */
+export function workerConfigFromFlags(
+  args: ParsedArgs,
+  ctx: { prefix: string; logLevel: string; logFormat: 'pretty' | 'json' },
+  jobPath: string,
+): WorkerProcessConfig {
+  const lockDurationMs = durationFlag(args, 'lock-duration', 1000) ?? 30_000;
+  return {
+    jobPath,
+    prefix: ctx.prefix,
+    concurrency: intFlag(args, 'concurrency', { min: 1, max: 1000 }) ?? 2,
+    lockDurationMs,
+    stalledIntervalMs: durationFlag(args, 'stalled-interval', 100) ?? 30_000,
+    graceMs: durationFlag(args, 'grace') ?? 30_000,
+    logLevel: ctx.logLevel,
+    logFormat: ctx.logFormat,
+  };
+}
+
+/** Environment for worker processes: where Redis is, with its secrets, never on their command line. */
+export function workerEnvironment(redis: { url: string; settings: RedisSettings }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis.url };
+  if (redis.settings.password !== undefined) env.REDIS_PASSWORD = redis.settings.password;
+  if (redis.settings.username !== undefined) env.REDIS_USERNAME = redis.settings.username;
+  if (redis.settings.caFile !== undefined) env.REDIS_CA_FILE = redis.settings.caFile;
+  delete env.REDIS_PASSWORD_FILE;
+  return env;
+}

@@ -1,0 +1,131 @@
+import { availableParallelism } from 'node:os';
+import { submitRun } from '../../producer/submit-run.js';
+import { jobFingerprint } from '../../shared/fingerprint.js';
+import { queueName } from '../../shared/redis-keys.js';
+import { cancelRun } from '../../shared/run-control.js';
+import { resolveRunOptions } from '../../shared/run-options.js';
+import { TaskQueues } from '../../shared/task-queue.js';
+import { choiceFlag, intFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
+import { openCliRedis, type CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { followRun } from '../follow-run.js';
+import { loadJobFile } from '../job-loader.js';
+import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
+import { runLocally } from '../run-locally.js';
+import { Supervisor } from '../supervisor.js';
+import {
+  durationFlag,
+  INPUT_OPTIONS,
+  inputSourceFromFlags,
+  RUN_OPTIONS,
+  submitOptionsFromFlags,
+  WORKER_OPTIONS,
+  workerConfigFromFlags,
+  workerEnvironment,
+} from './run-flags.js';
+
+export const OUTPUT_OPTIONS = {
+  format: { type: 'string', value: 'FORMAT', description: 'results as jsonl (the default), csv or table' },
+  quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
+} as const;
+
+export const runSpec: CommandSpec = {
+  name: 'run',
+  title: 'run a job with local worker processes and print its results',
+  summary:
+    'Runs a job with local worker processes: submits its inputs, starts the workers, shows progress, prints the results\n' +
+    "on stdout sorted by key, and exits with the run's outcome (0 done, 1 failed, 3 done with failures, 4 cancelled).\n" +
+    'Ctrl-C cancels the run and stops its workers.',
+  usage: 'redmap run JOB [INPUTS...] [options]',
+  options: {
+    workers: {
+      type: 'string',
+      short: 'w',
+      value: 'N',
+      description: `local worker processes (default: ${availableParallelism()}, the number of CPUs)`,
+    },
+    local: { type: 'boolean', description: 'run in this process, without Redis (same result; for trying a job)' },
+    ...OUTPUT_OPTIONS,
+    ...INPUT_OPTIONS,
+    ...RUN_OPTIONS,
+    ...WORKER_OPTIONS,
+    ...REDIS_OPTIONS,
+    ...LOG_OPTIONS,
+  },
+  examples: [
+    'redmap run examples/log-errors/job.ts logs/*.log --workers 2',
+    'redmap run examples/word-count/job.ts --input-file files.txt --format table',
+    'seq 1 100000 | redmap run ids-job.ts - --input-format jsonl --chunk-size 500',
+  ],
+  usesRedis: true,
+};
+
+export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+  const [jobFile] = requirePositionals(runSpec, args, ['JOB']);
+  const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
+  const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
+  const submitOptions = submitOptionsFromFlags(args);
+  const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? availableParallelism();
+  const { job, path } = await loadJobFile(jobFile!);
+  resolveRunOptions(job.defaults, submitOptions, job.partitions); // bad values fail before anything starts
+
+  if (args.values.local) {
+    await writeResults(toAsync(await runLocally(job, inputs, submitOptions)), format);
+    return EXIT.done;
+  }
+
+  const workerConfig = workerConfigFromFlags(args, ctx, path);
+  const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? workerConfig.lockDurationMs;
+  const redis = await openCliRedis(ctx, args, true, 'run');
+  ctx.log.debug({ redis: redis.url, source: redis.source }, 'using Redis');
+  ctx.say(`using Redis at ${redis.url} (${redis.source})`);
+  const queues = new TaskQueues(redis.client, ctx.prefix);
+  const supervisor = new Supervisor({
+    processes: workers,
+    config: workerConfig,
+    env: workerEnvironment(redis),
+    heartbeatTimeoutMs,
+    log: ctx.log,
+  });
+  const interrupted = new AbortController();
+  let runId: string | undefined;
+  let interrupts = 0;
+  const onInterrupt = (): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      supervisor.kill();
+      process.exit(EXIT.interrupted);
+    }
+    ctx.say('interrupted: cancelling the run and stopping its workers (Ctrl-C again to quit at once)');
+    interrupted.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const fingerprint = await jobFingerprint(job);
+    const started = supervisor.start();
+    started.catch(() => {}); // a failure to start is reported below
+    const submitted = submitRun(
+      { client: redis.client, queues, prefix: ctx.prefix, log: ctx.log },
+      { job, fingerprint, queue: queueName(job.name, fingerprint) },
+      inputs,
+      { ...submitOptions, onCreated: (id) => (runId = id) },
+    );
+    await Promise.all([started, submitted]);
+    if (interrupted.signal.aborted) throw interrupted.signal.reason;
+    const exitCode = await followRun(ctx, redis.client, runId!, { format, quiet: Boolean(args.values.quiet), signal: interrupted.signal });
+    return exitCode;
+  } catch (error) {
+    if (!interrupted.signal.aborted) throw error;
+    if (runId) await cancelRun(redis.client, ctx.prefix, runId).catch(() => {});
+    return EXIT.interrupted;
+  } finally {
+    await supervisor.stop(interrupted.signal.aborted ? 2000 : workerConfig.graceMs);
+    process.off('SIGINT', onInterrupt);
+    await queues.close();
+    await redis.client.quit().catch(() => redis.client.disconnect());
+  }
+}
+
+async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}

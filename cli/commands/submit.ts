@@ -1,0 +1,82 @@
+import { submitRun } from '../../producer/submit-run.js';
+import { jobFingerprint } from '../../shared/fingerprint.js';
+import { queueName } from '../../shared/redis-keys.js';
+import { TaskQueues } from '../../shared/task-queue.js';
+import { choiceFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
+import { openCliRedis, type CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { followRun } from '../follow-run.js';
+import { loadJobFile } from '../job-loader.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
+import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags } from './run-flags.js';
+import { OUTPUT_OPTIONS } from './run.js';
+
+export const submitSpec: CommandSpec = {
+  name: 'submit',
+  title: 'enqueue a run for workers elsewhere (--wait to follow it)',
+  summary:
+    'Enqueues a run for workers elsewhere (redmap worker JOB, on any machine with the same Redis) and prints its id on\n' +
+    'stdout. With --wait it prints the id on stderr, follows the run like `run` and prints the results.\n' +
+    'Without workers, a run larger than the high-water mark waits at that mark until workers drain the queue.',
+  usage: 'redmap submit JOB [INPUTS...] [--wait] [options]',
+  options: {
+    wait: { type: 'boolean', description: 'wait for the run to end and print its results (Ctrl-C detaches)' },
+    ...OUTPUT_OPTIONS,
+    ...INPUT_OPTIONS,
+    ...RUN_OPTIONS,
+    ...REDIS_OPTIONS,
+    ...LOG_OPTIONS,
+  },
+  examples: [
+    'REDIS_URL=redis://queue.internal:6379 redmap submit examples/log-errors/job.ts /shared/logs/*.log',
+    'redmap submit job.ts --input-file ids.txt --run-id nightly-2026-11-27 --wait',
+  ],
+  usesRedis: true,
+};
+
+export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+  const [jobFile] = requirePositionals(submitSpec, args, ['JOB']);
+  const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
+  const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
+  const options = submitOptionsFromFlags(args);
+  const { job } = await loadJobFile(jobFile!);
+  const wait = Boolean(args.values.wait);
+  const redis = await openCliRedis(ctx, args, true, 'submit');
+  const queues = new TaskQueues(redis.client, ctx.prefix);
+  const detached = new AbortController();
+  const onInterrupt = (): void => detached.abort();
+  process.on('SIGINT', onInterrupt);
+  try {
+    const fingerprint = await jobFingerprint(job);
+    const submitted = await submitRun(
+      { client: redis.client, queues, prefix: ctx.prefix, log: ctx.log },
+      { job, fingerprint, queue: queueName(job.name, fingerprint) },
+      inputs,
+      {
+        ...options,
+        onCreated: (runId) => wait && ctx.say(`run ${runId}`),
+        onBackpressure: (waiting, queued, mark) =>
+          ctx.say(
+            waiting
+              ? `${queued} tasks are waiting in the queue (high-water mark ${mark}): holding back until workers take some (start them with: redmap worker ${jobFile})`
+              : 'workers are taking tasks again; enqueueing the rest',
+          ),
+      },
+    );
+    if (!wait) {
+      process.stdout.write(`${submitted.runId}\n`);
+      return EXIT.done;
+    }
+    try {
+      return await followRun(ctx, redis.client, submitted.runId, { format, quiet: Boolean(args.values.quiet), signal: detached.signal });
+    } catch (error) {
+      if (!detached.signal.aborted) throw error;
+      ctx.say(`detached; the run goes on. Follow it with: redmap status ${submitted.runId} --watch`);
+      return EXIT.interrupted;
+    }
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    await queues.close();
+    await redis.client.quit().catch(() => redis.client.disconnect());
+  }
+}

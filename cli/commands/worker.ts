@@ -1,0 +1,57 @@
+import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
+import { openCliRedis, type CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { loadJobFile } from '../job-loader.js';
+import { Supervisor } from '../supervisor.js';
+import { durationFlag, WORKER_OPTIONS, workerConfigFromFlags, workerEnvironment } from './run-flags.js';
+
+export const workerSpec: CommandSpec = {
+  name: 'worker',
+  title: "serve a job's tasks until stopped, on any number of machines",
+  summary:
+    "Serves a job's tasks until stopped: N worker processes, each running C tasks at once, pulling from the Redis that\n" +
+    'every machine shares. A process that dies or stops answering is replaced. SIGTERM or Ctrl-C drains: no new tasks,\n' +
+    'running ones finish within the grace period, exit 0; a second signal exits at once.\n' +
+    'Workers run only tasks of the exact job version (fingerprint) they loaded: deploy the same job files everywhere.',
+  usage: 'redmap worker JOB [--processes N] [--concurrency C] [options]',
+  options: {
+    processes: { type: 'string', short: 'p', value: 'N', description: 'worker processes on this machine (default 1)' },
+    ...WORKER_OPTIONS,
+    ...REDIS_OPTIONS,
+    ...LOG_OPTIONS,
+  },
+  examples: [
+    'REDIS_URL=redis://queue.internal:6379 redmap worker examples/log-errors/job.ts --processes 4',
+    'redmap worker examples/pg-enrich/job.ts --concurrency 8 --log-format json',
+  ],
+  usesRedis: true,
+};
+
+export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+  const [jobFile] = requirePositionals(workerSpec, args, ['JOB']);
+  const processes = intFlag(args, 'processes', { min: 1, max: 256 }) ?? 1;
+  const { path } = await loadJobFile(jobFile!);
+  const config = workerConfigFromFlags(args, ctx, path);
+  const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? config.lockDurationMs;
+  const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
+  ctx.say(`using Redis at ${redis.url} (${redis.source})`);
+  await redis.client.quit();
+  const supervisor = new Supervisor({ processes, config, env: workerEnvironment(redis), heartbeatTimeoutMs, log: ctx.log });
+  await supervisor.start();
+  ctx.say(`${processes} worker process(es) serving ${jobFile} (pids ${supervisor.pids.join(', ')}); SIGTERM or Ctrl-C to drain`);
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: string): void => {
+      signals++;
+      if (signals > 1) {
+        ctx.say(`${signal} again: stopping at once`);
+        supervisor.kill();
+        process.exit(EXIT.interrupted);
+      }
+      ctx.say(`${signal}: draining (running tasks may take up to the grace period; ${signal} again to stop at once)`);
+      void supervisor.stop().then(() => resolve(EXIT.done));
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Following a run to its end on the command line: progress on stderr while it goes,
+ * then results on stdout (done, done_with_failures) or what failed on stderr, and the
+ * exit code the run's end state maps to.
+ */
+import type { Redis } from 'ioredis';
+import { readResults } from '../reducer/read-results.js';
+import { listFailures } from '../shared/run-failures.js';
+import type { RunSnapshot } from '../shared/run-record.js';
+import { RESULT_STATES } from '../shared/run-state.js';
+import type { CommandContext } from './context.js';
+import { EXIT, exitCodeForState } from './exit-codes.js';
+import { writeResults, type OutputFormat } from './output.js';
+import { createProgressReporter, type ProgressMode } from './progress.js';
+import { waitForRun } from './wait-for-run.js';
+
+export interface FollowOptions {
+  format: OutputFormat;
+  quiet: boolean;
+  signal?: AbortSignal;
+}
+
+export function progressMode(ctx: CommandContext, quiet: boolean): ProgressMode {
+  if (quiet) return 'off';
+  if (ctx.logFormat === 'json') return 'json';
+  return process.stderr.isTTY ? 'bar' : 'lines';
+}
+
+export async function followRun(ctx: CommandContext, client: Redis, runId: string, options: FollowOptions): Promise<number> {
+  const progress = createProgressReporter(progressMode(ctx, options.quiet), ctx.log);
+  let final: RunSnapshot | undefined;
+  try {
+    final = await waitForRun(client, ctx.prefix, runId, { onUpdate: (snapshot) => progress.update(snapshot), signal: options.signal });
+  } finally {
+    progress.stop();
+  }
+  if (!final) {
+    ctx.say(`run ${runId} is lost: its state vanished from Redis (restarted without persistence, flushed, or cleaned)`);
+    return EXIT.lost;
+  }
+  if (RESULT_STATES.has(final.state)) {
+    const count = await writeResults(readResults(client, ctx.prefix, runId, final.generation, final.options.partitions), options.format);
+    const seconds = ((final.finishedAt ?? Date.now()) - final.createdAt) / 1000;
+    ctx.say(`run ${runId} ${final.state}: ${final.itemsDone} items, ${count} results in ${seconds.toFixed(1)}s`);
+  } else {
+    ctx.say(`run ${runId} ${final.state}${final.error ? `: ${final.error}` : ''}`);
+  }
+  if (final.failedTasks > 0) await reportFailures(ctx, client, runId, final.failedTasks);
+  return exitCodeForState(final.state);
+}
+
+const FAILURES_SHOWN = 5;
+
+async function reportFailures(ctx: CommandContext, client: Redis, runId: string, count: number): Promise<void> {
+  const failures = await listFailures(client, ctx.prefix, runId, FAILURES_SHOWN);
+  for (const failure of failures) {
+    ctx.say(`  failed ${failure.task}: input ${failure.itemsPreview} after ${failure.attempts} attempt(s): ${failure.error}`);
+  }
+  if (count > failures.length) ctx.say(`  ... and ${count - failures.length} more`);
+  ctx.say(`see every failed item with: redmap failed ${runId}; run them again with: redmap retry ${runId}`);
+}

@@ -1,0 +1,75 @@
+/**
+ * Results on stdout: JSON Lines `{"key":…,"value":…}` by default, `csv` (key,value, with
+ * non-scalar values JSON-encoded) or `table` for people. Written with backpressure, so a
+ * huge result streams through a pipe without piling up in memory.
+ */
+import type { Writable } from 'node:stream';
+import type { ResultEntry } from '../reducer/read-results.js';
+
+export const OUTPUT_FORMATS = ['jsonl', 'csv', 'table'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export async function writeResults(
+  results: AsyncIterable<ResultEntry>,
+  format: OutputFormat,
+  out: Writable = process.stdout,
+): Promise<number> {
+  if (format === 'table') return writeTable(results, out);
+  let count = 0;
+  if (format === 'csv') await write(out, 'key,value\n');
+  for await (const entry of results) {
+    const line = format === 'csv' ? `${csvField(entry.key)},${csvField(csvValue(entry.value))}\n` : `${JSON.stringify(entry)}\n`;
+    await write(out, line);
+    count++;
+  }
+  return count;
+}
+
+function csvValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A two-column table; columns are sized on the first rows, so it still streams. */
+async function writeTable(results: AsyncIterable<ResultEntry>, out: Writable): Promise<number> {
+  const SIZING_ROWS = 1000;
+  const head: ResultEntry[] = [];
+  const iterator = results[Symbol.asyncIterator]();
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    head.push(next.value);
+    if (head.length >= SIZING_ROWS) break;
+  }
+  const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+  const width = Math.min(60, Math.max(3, ...head.map((entry) => entry.key.length)));
+  const row = (entry: ResultEntry): string => `${entry.key.padEnd(width)}  ${show(entry.value)}\n`;
+  await write(out, `${'KEY'.padEnd(width)}  VALUE\n`);
+  let count = 0;
+  for (const entry of head) {
+    await write(out, row(entry));
+    count++;
+  }
+  if (head.length >= SIZING_ROWS) {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      await write(out, row(next.value));
+      count++;
+    }
+  }
+  return count;
+}
+
+function write(out: Writable, text: string): Promise<void> {
+  if (out.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    out.once('error', onError);
+    out.once('drain', () => {
+      out.off('error', onError);
+      resolve();
+    });
+  });
+}

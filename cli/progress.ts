@@ -1,0 +1,96 @@
+/**
+ * Progress on stderr while a run goes: a live bar on a terminal, a plain line every few
+ * seconds otherwise, a pino line when logs are JSON. Rates are measured over the last
+ * few seconds, so the ETA follows the run's current speed.
+ */
+import type { Logger } from '../shared/logger.js';
+import type { RunSnapshot } from '../shared/run-record.js';
+import { formatDuration } from '../shared/durations.js';
+
+export type ProgressMode = 'bar' | 'lines' | 'json' | 'off';
+
+export interface ProgressReporter {
+  update(snapshot: RunSnapshot): void;
+  /** Clears the bar (if any) so what follows starts on a clean line. */
+  stop(): void;
+}
+
+const LINE_INTERVAL_MS = 5000;
+const BAR_INTERVAL_MS = 100;
+const RATE_WINDOW_MS = 5000;
+const BAR_WIDTH = 24;
+
+export function createProgressReporter(mode: ProgressMode, log: Logger, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  if (mode === 'off') return { update() {}, stop() {} };
+  const samples: Array<{ at: number; items: number }> = [];
+  let lastShown = 0;
+  let barVisible = false;
+
+  const rate = (): number => {
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    if (!first || !last || last.at === first.at) return 0;
+    return ((last.items - first.items) * 1000) / (last.at - first.at);
+  };
+
+  return {
+    update(snapshot) {
+      const now = Date.now();
+      samples.push({ at: now, items: snapshot.itemsDone });
+      while (samples.length > 2 && now - samples[0]!.at > RATE_WINDOW_MS) samples.shift();
+      const interval = mode === 'bar' ? BAR_INTERVAL_MS : LINE_INTERVAL_MS;
+      if (now - lastShown < interval) return;
+      lastShown = now;
+      const view = describe(snapshot, rate());
+      if (mode === 'json') {
+        log.info({ runId: snapshot.id, state: snapshot.state, ...view.fields }, 'progress');
+      } else if (mode === 'lines') {
+        stream.write(`redmap: run ${snapshot.id} ${view.text}\n`);
+      } else {
+        stream.write(`\r\x1b[2K${view.bar} ${view.text}`.slice(0, (stream.columns ?? 120) + 8));
+        barVisible = true;
+      }
+    },
+    stop() {
+      if (barVisible) stream.write('\r\x1b[2K');
+      barVisible = false;
+    },
+  };
+}
+
+function describe(snapshot: RunSnapshot, itemsPerSecond: number): { text: string; bar: string; fields: Record<string, unknown> } {
+  const reducing = snapshot.state === 'reducing';
+  const done = reducing ? snapshot.reducedPartitions : snapshot.committedTasks + snapshot.failedTasks;
+  const total = reducing ? snapshot.options.partitions : snapshot.sealed ? snapshot.totalTasks : undefined;
+  const fraction = total ? Math.min(1, done / total) : 0;
+  const filled = Math.round(fraction * BAR_WIDTH);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+  const unit = reducing ? 'partitions' : 'tasks';
+  const parts = [`${snapshot.state}`, `${done}/${total ?? '?'} ${unit}${total ? ` (${Math.floor(fraction * 100)}%)` : ''}`];
+  parts.push(`${formatCount(snapshot.itemsDone)} items`);
+  if (itemsPerSecond > 0) parts.push(`${formatCount(itemsPerSecond)} items/s`);
+  if (snapshot.failedTasks > 0) parts.push(`${snapshot.failedTasks} failed`);
+  const remainingItems = snapshot.items === undefined ? undefined : snapshot.items - snapshot.itemsDone;
+  if (!reducing && remainingItems !== undefined && itemsPerSecond > 0 && remainingItems > 0) {
+    parts.push(`ETA ${formatDuration((remainingItems / itemsPerSecond) * 1000)}`);
+  }
+  return {
+    text: parts.join(' · '),
+    bar,
+    fields: {
+      done,
+      total: total ?? null,
+      unit,
+      items: snapshot.itemsDone,
+      itemsPerSecond: Math.round(itemsPerSecond),
+      failed: snapshot.failedTasks,
+    },
+  };
+}
+
+export function formatCount(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
+  if (value >= 1e4) return `${(value / 1e3).toFixed(0)}k`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
+  return value >= 10 ? String(Math.round(value)) : value.toFixed(value % 1 === 0 ? 0 : 1);
+}

@@ -1,0 +1,147 @@
+/**
+ * The supervisor forks N worker processes and keeps them alive. A worker whose event loop
+ * stops answering (a map that busy-loops) can neither renew its task locks nor be stopped
+ * from inside, so the supervisor watches a heartbeat from each and kills one that misses
+ * it; the task it held then counts a stall against its tolerance (--max-stalls). A worker
+ * that dies is replaced after a backoff that grows while replacements keep dying.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../shared/logger.js';
+import { WORKER_CONFIG_ENV, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
+
+const ENTRY = new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const RESTART_BACKOFF_MS = { first: 1000, max: 30_000 };
+/** A worker that ran this long without dying resets the backoff. */
+const HEALTHY_AFTER_MS = 30_000;
+
+export interface SupervisorOptions {
+  processes: number;
+  config: WorkerProcessConfig;
+  /** Environment for the workers: REDIS_URL and the password travel here, never in argv. */
+  env: NodeJS.ProcessEnv;
+  heartbeatTimeoutMs: number;
+  log: Logger;
+  /** Where the workers' stdout goes; never the parent's stdout, which carries results only. */
+  stdout?: NodeJS.WritableStream;
+}
+
+interface Slot {
+  child: ChildProcess | undefined;
+  lastBeat: number;
+  startedAt: number;
+  failures: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+export class Supervisor {
+  private readonly slots: Slot[] = [];
+  private watchdog: NodeJS.Timeout | undefined;
+  private stopping = false;
+  /** Workers killed for missing their heartbeat, and workers restarted, since start. */
+  killed = 0;
+  restarts = 0;
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  /** Starts every worker; resolves once all are serving, rejects if one cannot start at all. */
+  async start(): Promise<void> {
+    this.watchdog = setInterval(() => this.checkHeartbeats(), 500);
+    this.watchdog.unref();
+    const starts = Array.from({ length: this.options.processes }, () => {
+      const slot: Slot = { child: undefined, lastBeat: Date.now(), startedAt: Date.now(), failures: 0, restartTimer: undefined };
+      this.slots.push(slot);
+      return this.spawn(slot);
+    });
+    await Promise.all(starts);
+  }
+
+  get pids(): number[] {
+    return this.slots.flatMap((slot) => (slot.child?.pid === undefined ? [] : [slot.child.pid]));
+  }
+
+  /** Asks every worker to drain, and kills those still running after the grace period. */
+  async stop(graceMs = this.options.config.graceMs): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.watchdog);
+    const exits = this.slots.map(async (slot) => {
+      clearTimeout(slot.restartTimer);
+      const child = slot.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (child.connected) child.send({ type: 'shutdown' });
+      else child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs + 5000);
+      await exited;
+      clearTimeout(timer);
+    });
+    await Promise.all(exits);
+  }
+
+  /** Kills every worker at once (a second Ctrl-C). */
+  kill(): void {
+    this.stopping = true;
+    clearInterval(this.watchdog);
+    for (const slot of this.slots) {
+      clearTimeout(slot.restartTimer);
+      slot.child?.kill('SIGKILL');
+    }
+  }
+
+  private spawn(slot: Slot): Promise<void> {
+    const { log } = this.options;
+    const child = fork(ENTRY, [], {
+      env: { ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.config) },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    child.stdout?.pipe(this.options.stdout ?? process.stderr, { end: false });
+    slot.child = child;
+    slot.lastBeat = Date.now();
+    slot.startedAt = Date.now();
+    let ready = false;
+    return new Promise<void>((resolve, reject) => {
+      child.on('message', (message: SupervisorMessage) => {
+        slot.lastBeat = Date.now();
+        if (message.type === 'ready' && !ready) {
+          ready = true;
+          log.debug({ pid: child.pid, queue: message.queue }, 'worker process ready');
+          resolve();
+        } else if (message.type === 'fatal' && !ready) {
+          reject(Object.assign(new Error(message.message), { exitCode: message.exitCode }));
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (!ready)
+          reject(
+            Object.assign(new Error(`worker process exited before it was ready (code ${code}, signal ${signal})`), { exitCode: code ?? 1 }),
+          );
+        if (this.stopping || slot.child !== child) return;
+        const ranFor = Date.now() - slot.startedAt;
+        slot.failures = ranFor > HEALTHY_AFTER_MS ? 1 : slot.failures + 1;
+        const delay = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** (slot.failures - 1));
+        log.warn({ pid: child.pid, code, signal, restartInMs: delay }, 'worker process died; starting a replacement');
+        slot.child = undefined;
+        slot.restartTimer = setTimeout(() => {
+          this.restarts++;
+          this.spawn(slot).catch((error: unknown) => log.error({ err: error }, 'replacement worker could not start'));
+        }, delay);
+      });
+    });
+  }
+
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      const child = slot.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      if (now - slot.lastBeat > this.options.heartbeatTimeoutMs) {
+        this.options.log.warn(
+          { pid: child.pid, silentMs: now - slot.lastBeat },
+          'worker process stopped answering (a map that never yields?); killing it; its task counts a stall',
+        );
+        this.killed++;
+        slot.lastBeat = now;
+        child.kill('SIGKILL');
+      }
+    }
+  }
+}

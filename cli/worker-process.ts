@@ -1,0 +1,74 @@
+/**
+ * Entry of a worker process forked by the supervisor. It loads the job, serves its
+ * queue, sends a heartbeat every second (a process whose event loop stops answering
+ * cannot, and the supervisor kills it), and drains on SIGTERM, SIGINT or a shutdown
+ * message: no new tasks, running ones finish within the grace period, exit 0.
+ */
+import { exitCodeForError } from './exit-codes.js';
+import { loadJobFile } from './job-loader.js';
+import { startWorker, type WorkerHandle } from './start-worker.js';
+import { readEnvironment } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { resolveRedis } from './redis-option.js';
+import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage } from './worker-config.js';
+
+const HEARTBEAT_MS = 1000;
+
+function send(message: SupervisorMessage): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const config = workerProcessConfigSchema.parse(JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}'));
+  const log = createLogger({ format: config.logFormat, level: config.logLevel, base: { pid: process.pid } });
+  let handle: WorkerHandle | undefined;
+  let draining: Promise<void> | undefined;
+  let signals = 0;
+  const stop = (reason: string): void => {
+    if (draining) return;
+    log.info({ reason }, 'draining: no new tasks; running ones may finish');
+    draining = (handle?.close({ graceMs: config.graceMs }) ?? Promise.resolve()).finally(() => process.exit(0));
+  };
+  // Ctrl-C reaches the whole process group: the first signal drains, a second one exits at once.
+  const onSignal = (signal: string): void => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal; exiting at once');
+      process.exit(130);
+    }
+    stop(signal);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('message', (message: { type?: string }) => message?.type === 'shutdown' && stop('shutdown requested'));
+  process.on('disconnect', () => stop('supervisor went away'));
+
+  try {
+    readEnvironment(); // fails early on an unreadable REDIS_PASSWORD_FILE
+    const { job } = await loadJobFile(config.jobPath);
+    handle = await startWorker(job, {
+      redis: resolveRedis(undefined),
+      prefix: config.prefix,
+      concurrency: config.concurrency,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      logger: log,
+      sweep: {
+        ...(config.sweepIntervalMs !== undefined && { intervalMs: config.sweepIntervalMs }),
+        ...(config.sweepStallMs !== undefined && { stallMs: config.sweepStallMs }),
+        ...(config.sweepReduceGraceMs !== undefined && { reduceGraceMs: config.sweepReduceGraceMs }),
+      },
+    });
+  } catch (error) {
+    send({ type: 'fatal', message: error instanceof Error ? error.message : String(error), exitCode: exitCodeForError(error) });
+    log.error({ err: error }, 'worker process could not start');
+    process.exit(exitCodeForError(error));
+  }
+  const started = handle;
+  send({ type: 'ready', queue: started.queue, fingerprint: started.fingerprint });
+  setInterval(() => send({ type: 'heartbeat', active: started.activeTasks }), HEARTBEAT_MS).unref();
+  // Keeps the process alive between tasks; the drain ends it with process.exit.
+  setInterval(() => {}, 1 << 30);
+}
+
+void main();

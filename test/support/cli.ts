@@ -1,0 +1,58 @@
+/**
+ * Runs the real `redmap` command (from source, through tsx) as a child process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { release, track } from './resources.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** The command line to start redmap from source. */
+export function redmapCommand(args: string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', TSX, MAIN, ...args] };
+}
+
+export function startCli(args: string[], options: CliOptions = {}): ChildProcess & { result: Promise<CliResult> } {
+  const { command, args: fullArgs } = redmapCommand(args);
+  const child = spawn(command, fullArgs, {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, REDMAP_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  track(child, `redmap ${args.slice(0, 2).join(' ')} (pid ${child.pid})`);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  if (options.input !== undefined) child.stdin.end(options.input);
+  else child.stdin.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const result = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      release(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return Object.assign(child, { result });
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).result;
+}

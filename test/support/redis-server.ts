@@ -1,0 +1,101 @@
+/**
+ * Private redis-server processes for tests: on free ports, each in its own folder, so a
+ * test can kill -9 one, restart it on the same port and data, or fill it up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface RedisServerOptions {
+  /** Extra redis-server arguments, e.g. ['--appendonly', 'yes']. */
+  args?: string[];
+  port?: number;
+  dir?: string;
+}
+
+export interface TestRedisServer {
+  url: string;
+  port: number;
+  dir: string;
+  pid(): number | undefined;
+  /** SIGKILL, as a crash would. */
+  kill9(): Promise<void>;
+  /** Starts it again on the same port and folder (its AOF, if any, is replayed). */
+  restart(args?: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<TestRedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'redmap-redis-'));
+  let args = options.args ?? [];
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', ...args],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitForPing(port);
+  };
+  const exited = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    pid: () => child?.pid,
+    async kill9() {
+      child?.kill('SIGKILL');
+      await exited();
+    },
+    async restart(nextArgs) {
+      if (nextArgs) args = nextArgs;
+      await launch();
+    },
+    async stop() {
+      child?.kill('SIGKILL');
+      await exited();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPing(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      client.disconnect();
+    }
+  }
+}
