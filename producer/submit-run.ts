@@ -28,6 +28,12 @@ export const DEFAULT_HIGH_WATER_MARK = 5000;
 /** Tasks and bytes of input per enqueue round trip. */
 const BATCH_TASKS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
+/** Longest a task waits in a batch for more tasks. */
+const FLUSH_AFTER_MS = 200;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 export interface ProducerDeps {
   client: RedisClient;
@@ -81,6 +87,8 @@ export async function submitRun(
 
   const keys = runKeys(deps.prefix, runId);
   const target = { id: runId, fingerprint: version.fingerprint, queue: version.queue, options: created.options };
+  // A batch never exceeds the mark, so the queue holds at most about twice the mark.
+  const batchTasks = Math.min(BATCH_TASKS, highWaterMark);
   let batch: Array<[string, string]> = [];
   let batchBytes = 0;
   let tasks = 0;
@@ -100,7 +108,18 @@ export async function submitRun(
   };
 
   try {
-    for await (const chunk of chunkItems(stream, created.chunkSize)) {
+    // A slow source (a trickling stdin) must not hold tasks back: a batch waits at most FLUSH_AFTER_MS.
+    const chunks = chunkItems(stream, created.chunkSize)[Symbol.asyncIterator]();
+    let next = chunks.next();
+    for (;;) {
+      const step = batch.length === 0 ? await next : await Promise.race([next, sleep(FLUSH_AFTER_MS).then(() => 'flush' as const)]);
+      if (step === 'flush') {
+        await flush();
+        continue;
+      }
+      if (step.done) break;
+      next = chunks.next();
+      const chunk = step.value;
       if (!validated) {
         for (let i = 0; i < chunk.items.length; i++) await validateInputItem(job.name, job.input, chunk.items[i], chunk.firstItem + i);
       }
@@ -109,7 +128,7 @@ export async function submitRun(
       batchBytes += payload.length;
       tasks++;
       items += chunk.items.length;
-      if (batch.length >= BATCH_TASKS || batchBytes >= BATCH_BYTES) await flush();
+      if (batch.length >= batchTasks || batchBytes >= BATCH_BYTES) await flush();
     }
     await flush();
   } catch (error) {

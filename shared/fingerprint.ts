@@ -43,7 +43,8 @@ export async function localModuleFiles(modulePath: string): Promise<string[]> {
     .sort();
 }
 
-async function fingerprintModule(modulePath: string): Promise<string> {
+/** The fingerprint of a job module as its files are now (uncached). */
+export async function fingerprintModule(modulePath: string): Promise<string> {
   const workingDir = dirname(modulePath);
   const hash = createHash('sha256');
   for (const file of await localModuleFiles(modulePath)) {

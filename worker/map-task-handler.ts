@@ -5,6 +5,7 @@
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
 import { isNonRetryable, RunError, TaskStalledError } from '../shared/errors.js';
+import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import { runKeys, itemTaskId } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
@@ -29,12 +30,15 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   const { run: runId, task: taskId, gen } = attempt.payload;
   const log = deps.log.child({ runId, taskId, phase: 'map', attempt: attempt.attempt });
   const run = await deps.runs.get(runId);
-  const pending = run && (await readPendingTask(deps, runId, taskId, gen));
-  if (!run || !pending) {
+  const task = run && (await readTask(deps, runId, taskId));
+  if (!run || !task || !task.items) {
     log.debug({}, 'task skipped: its run ended, vanished or moved on, or the task is settled');
+    // A worker that flipped the run to reducing may have died before enqueueing the reduce tasks.
+    if (run && task?.state === 'reducing' && task.reduceEnqueued !== task.generation) await ensureReduceEnqueued(deps, run);
     return 'skipped';
   }
-  const items = pending;
+  if (task.generation !== gen || (task.state !== 'submitting' && task.state !== 'mapping')) return 'skipped';
+  const items = task.items;
 
   const runSignal = deps.runSignal(runId);
   const signal = AbortSignal.any([runSignal, attempt.signal]);
@@ -68,7 +72,9 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       itemCount: items.length,
       output,
     });
+    if (committed.outcome === 'committed' || committed.outcome === 'flipped') failpoint('after-map-commit', taskId);
     if (committed.outcome === 'flipped') {
+      failpoint('after-flip');
       log.info({}, 'all map tasks settled; enqueueing reduce tasks');
       await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, committed.generation);
     }
@@ -91,24 +97,34 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   }
 }
 
-/** The task's input items when it is pending in the run's current generation, else undefined. */
-async function readPendingTask(deps: HandlerDeps, runId: string, taskId: string, generation: number): Promise<unknown[] | undefined> {
+interface TaskState {
+  state: string | null;
+  generation: number;
+  reduceEnqueued: number;
+  /** The task's input items while it is pending; undefined once it is committed, split or failed. */
+  items: unknown[] | undefined;
+}
+
+/** The run's state and the task's items, in one round trip. */
+async function readTask(deps: HandlerDeps, runId: string, taskId: string): Promise<TaskState | undefined> {
   const keys = runKeys(deps.prefix, runId);
   const replies = await deps.client
     .pipeline()
-    .hmget(keys.meta, 'state', 'gen')
+    .hmget(keys.meta, 'state', 'gen', 'reduceEnqueued')
     .hget(keys.inputs, taskId)
     .sismember(keys.failed, taskId)
     .exec();
   if (!replies) return undefined;
   for (const [error] of replies) if (error) throw error;
-  const [state, currentGen] = replies[0]![1] as [string | null, string | null];
+  const [state, generation, reduceEnqueued] = replies[0]![1] as Array<string | null>;
   const input = replies[1]![1] as string | null;
   const failed = replies[2]![1] as number;
-  // A task of an older generation was re-added with a new id by `retry`.
-  if ((state !== 'submitting' && state !== 'mapping') || Number(currentGen) !== generation) return undefined;
-  if (input === null || failed === 1) return undefined;
-  return JSON.parse(input) as unknown[];
+  return {
+    state: state ?? null,
+    generation: Number(generation),
+    reduceEnqueued: Number(reduceEnqueued ?? 0),
+    items: input === null || failed === 1 ? undefined : (JSON.parse(input) as unknown[]),
+  };
 }
 
 async function splitChunk(deps: HandlerDeps, run: RunRecord, taskId: string, items: unknown[]): Promise<void> {

@@ -3,7 +3,7 @@
  * by `run` and `worker` (how workers behave). Each value is checked here so the error
  * names the flag as the user typed it.
  */
-import { parseDuration, parseRate, DURATION_HINT, RATE_HINT } from '../../shared/durations.js';
+import { formatDuration, parseDuration, parseRate, DURATION_HINT, RATE_HINT } from '../../shared/durations.js';
 import { UsageError } from '../../shared/errors.js';
 import { runIdSchema } from '../../shared/run-options.js';
 import type { SubmitOptions } from '../../producer/submit-run.js';
@@ -81,8 +81,10 @@ export function durationFlag(args: ParsedArgs, name: string, minMs = 0): number 
   const text = stringFlag(args, name);
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
-  if (ms === undefined || ms < minMs)
-    throw new UsageError(`--${name}: expected ${DURATION_HINT}${minMs ? ` of at least ${minMs}ms` : ''}, got ${JSON.stringify(text)}`);
+  if (ms === undefined || ms < minMs) {
+    const floor = minMs > 1 ? `, at least ${formatDuration(minMs)}` : '';
+    throw new UsageError(`--${name}: expected ${DURATION_HINT}${floor}, got ${JSON.stringify(text)}`);
+  }
   return ms;
 }
 

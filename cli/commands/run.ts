@@ -5,7 +5,16 @@ import { queueName } from '../../shared/redis-keys.js';
 import { cancelRun } from '../../shared/run-control.js';
 import { resolveRunOptions } from '../../shared/run-options.js';
 import { TaskQueues } from '../../shared/task-queue.js';
-import { choiceFlag, intFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
+import {
+  choiceFlag,
+  intFlag,
+  LOG_OPTIONS,
+  REDIS_OPTIONS,
+  requirePositionals,
+  stringFlag,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
@@ -74,7 +83,9 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     return EXIT.done;
   }
 
-  const workerConfig = workerConfigFromFlags(args, ctx, path);
+  // Workers of a `run` log warnings only, unless asked: the progress line is what people watch.
+  const workerLogLevel = stringFlag(args, 'log-level') ?? ctx.environment.logLevel ?? 'warn';
+  const workerConfig = { ...workerConfigFromFlags(args, ctx, path), logLevel: workerLogLevel };
   const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? workerConfig.lockDurationMs;
   const redis = await openCliRedis(ctx, args, true, 'run');
   ctx.log.debug({ redis: redis.url, source: redis.source }, 'using Redis');

@@ -36,11 +36,16 @@ export async function openClient(url = redisUrl()): Promise<Redis & { close(): P
 }
 
 /** Every key under a prefix, sorted. */
-export async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
+export function keysUnder(client: Redis, prefix: string): Promise<string[]> {
+  return keysMatching(client, `${prefix}:*`);
+}
+
+/** Every key matching a SCAN pattern, sorted. */
+export async function keysMatching(client: Redis, pattern: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');

@@ -1,0 +1,158 @@
+/**
+ * At-least-once delivery, exactly-once effect: a task committed twice counts once, a
+ * worker killed right after its commit changes nothing, and a partition is reduced once
+ * per generation even when its reduce task comes back after BullMQ forgot its id.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineJob, runLocally, submitRun, z, type ResultEntry } from '../../index.js';
+import { commitMapOutput } from '../../worker/commit-map-output.js';
+import { mapItems } from '../../worker/map-task.js';
+import { runKeys } from '../../shared/redis-keys.js';
+import { readRunRecord, readRunSnapshot } from '../../shared/run-record.js';
+import { addReduceTasks, TaskQueues } from '../../shared/task-queue.js';
+import { runCli } from '../support/cli.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { startTestWorker } from '../support/workers.js';
+
+let reduceCalls = 0;
+const countingJob = defineJob({
+  name: 'exactly-once-count',
+  input: z.string(),
+  map: (line) => line.split(' ').map((word) => [word, 1] as [string, number]),
+  combine: (a: number, b: number) => a + b,
+  reduce: (_key, values: number[]) => {
+    reduceCalls++;
+    return values.reduce((a, b) => a + b, 0);
+  },
+  partitions: 2,
+});
+
+const inputs = Array.from({ length: 60 }, (_, i) => `alpha beta w${i % 9} gamma${i % 4}`);
+
+describe('exactly-once effect', () => {
+  it('counts a map task committed twice once', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const run = await submitRun(countingJob, inputs, { redis: redisUrl(), prefix, chunkSize: 10 });
+    try {
+      const keys = runKeys(prefix, run.id);
+      const items = JSON.parse((await client.hget(keys.inputs, 'c0'))!) as string[];
+      const output = await mapItems({
+        job: countingJob,
+        items,
+        partitions: 2,
+        callTimeoutMs: 10_000,
+        signal: new AbortController().signal,
+        context: () => ({ runId: run.id, taskId: 'c0', attempt: 1, signal: new AbortController().signal, log: console as never }),
+      });
+      const commit = (token: string) =>
+        commitMapOutput({ client, prefix, runId: run.id, taskId: 'c0', token, itemCount: items.length, output });
+      expect((await commit('attempt-1')).outcome).toBe('committed');
+      expect(await commit('attempt-2')).toEqual({ outcome: 'settled', state: 'mapping' });
+      const snapshot = await readRunSnapshot(client, prefix, run.id);
+      expect(snapshot?.committedTasks).toBe(1);
+      expect(snapshot?.itemsDone).toBe(10);
+      for (const partition of [0, 1]) {
+        const index = await client.lrange(keys.outputIndex(partition), 0, -1);
+        expect(index.filter((entry) => entry.startsWith('c0|'))).toHaveLength(1);
+      }
+      expect(await client.hexists(keys.inputs, 'c0')).toBe(0);
+    } finally {
+      await run.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('counts once the task of a worker killed right after its commit', async () => {
+    const prefix = testPrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-once-'));
+    const log = join(dir, 'calls.log');
+    const lines = Array.from({ length: 12 }, (_, i) => `item-${i}`);
+    writeFileSync(join(dir, 'inputs.txt'), `${lines.join('\n')}\n`);
+    const result = await runCli(
+      [
+        'run',
+        'test/fixtures/jobs/logged-map.ts',
+        '--input-file',
+        join(dir, 'inputs.txt'),
+        '--workers',
+        '2',
+        '--chunk-size',
+        '2',
+        '--lock-duration',
+        '2s',
+        '--stalled-interval',
+        '500ms',
+        '--prefix',
+        prefix,
+      ],
+      { env: { REDIS_URL: redisUrl(), REDMAP_FAILPOINTS: 'after-map-commit=c2', REDMAP_TEST_LOG: log } },
+    );
+    expect(result.stderr).not.toMatch(/"level":50/);
+    expect(result.code).toBe(0);
+    // The fault happened: c2's worker died after committing and was replaced.
+    expect(result.stderr).toMatch(/worker process died; starting a replacement/);
+    // BullMQ gave c2 (items 4 and 5) to another worker once its lock expired; that attempt found
+    // the task committed and did nothing: every item was mapped exactly once.
+    const calls = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { item: string; pid: number });
+    expect(calls.map((call) => call.item).sort()).toEqual([...lines].sort());
+    const job = (await import('../fixtures/jobs/logged-map.js')).default;
+    const expected = (await runLocally(job, lines, { chunkSize: 2 })).map((entry) => JSON.stringify(entry)).join('\n');
+    expect(result.stdout.trim()).toBe(expected);
+    const client = await openClient();
+    const runId = (await client.zrange(`${prefix}:runs`, '0', '0'))[0]!;
+    const snapshot = await readRunSnapshot(client, prefix, runId);
+    expect(snapshot?.committedTasks).toBe(6);
+    expect(snapshot?.itemsDone).toBe(12);
+    await wipePrefix(client, prefix);
+    await client.close();
+  });
+
+  it('reduces a partition once even when its reduce task is enqueued again after removal', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const worker = await startTestWorker(countingJob, { prefix });
+    const run = await submitRun(countingJob, inputs, { redis: redisUrl(), prefix, chunkSize: 10 });
+    const queues = new TaskQueues(client, prefix);
+    try {
+      reduceCalls = 0;
+      expect((await run.done()).state).toBe('done');
+      const callsAfterRun = reduceCalls;
+      expect(callsAfterRun).toBe(15); // one per key
+      const before: ResultEntry[] = [];
+      for await (const entry of run.results()) before.push(entry);
+
+      const record = (await readRunRecord(client, prefix, run.id))!;
+      const queue = queues.get(record.queue);
+      // BullMQ removed the finished reduce tasks, so the same ids are new tasks to it.
+      await addReduceTasks(queues, record, record.generation, [0, 1]);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const counts = await queue.getJobCounts('wait', 'active');
+        if ((counts.wait ?? 0) + (counts.active ?? 0) === 0) break;
+        if (Date.now() > deadline) throw new Error('reduce tasks were not taken');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(reduceCalls).toBe(callsAfterRun);
+      const after: ResultEntry[] = [];
+      for await (const entry of run.results()) after.push(entry);
+      expect(after).toEqual(before);
+      expect(after).toEqual(await runLocally(countingJob, inputs, { chunkSize: 10 }));
+      expect(await client.smembers(runKeys(prefix, run.id).reduced(1))).toHaveLength(2);
+    } finally {
+      await queues.close();
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});

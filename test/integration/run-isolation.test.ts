@@ -1,0 +1,141 @@
+/**
+ * Runs share a job's queue but never mix: concurrent runs keep their own results, `clean`
+ * removes exactly one run (its keys and its tasks in the queue), and a task of another
+ * job version is refused without being run.
+ */
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { defineJob, runLocally, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
+import { fingerprintModule } from '../../shared/fingerprint.js';
+import { queuePrefix, runKeys } from '../../shared/redis-keys.js';
+import { readRunRecord } from '../../shared/run-record.js';
+import { runCli } from '../support/cli.js';
+import { keysMatching, keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { startTestWorker } from '../support/workers.js';
+
+let mapCalls = 0;
+const letters = defineJob({
+  name: 'isolation-letters',
+  input: z.string(),
+  map: (word) => {
+    mapCalls++;
+    return [...word].map((letter) => [letter, 1] as [string, number]);
+  },
+  combine: (a: number, b: number) => a + b,
+  reduce: (_key, values: number[]) => values.reduce((a, b) => a + b, 0),
+  partitions: 2,
+});
+
+async function collect(handle: RunHandle): Promise<ResultEntry[]> {
+  const results: ResultEntry[] = [];
+  for await (const entry of handle.results()) results.push(entry);
+  return results;
+}
+
+describe('runs of one job', () => {
+  it('keep their own results when they run at the same time', async () => {
+    const prefix = testPrefix();
+    const worker = await startTestWorker(letters, { prefix, concurrency: 4 });
+    const a = Array.from({ length: 300 }, (_, i) => `abc${i % 3}`);
+    const b = Array.from({ length: 200 }, (_, i) => `xyz${i % 5}`);
+    const [runA, runB] = await Promise.all([
+      submitRun(letters, a, { redis: redisUrl(), prefix, chunkSize: 7 }),
+      submitRun(letters, b, { redis: redisUrl(), prefix, chunkSize: 5 }),
+    ]);
+    try {
+      const [doneA, doneB] = await Promise.all([runA.done(), runB.done()]);
+      expect([doneA.state, doneB.state]).toEqual(['done', 'done']);
+      expect(await collect(runA)).toEqual(await runLocally(letters, a, { chunkSize: 7 }));
+      expect(await collect(runB)).toEqual(await runLocally(letters, b, { chunkSize: 5 }));
+    } finally {
+      await runA.close();
+      await runB.close();
+      await worker.close();
+    }
+  });
+
+  it('clean removes exactly one run: its keys and its tasks in the shared queue', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const runA = await submitRun(letters, ['aa', 'bb', 'cc', 'dd'], { redis: redisUrl(), prefix, chunkSize: 1 });
+    const runB = await submitRun(letters, ['ee', 'ff', 'gg'], { redis: redisUrl(), prefix, chunkSize: 1 });
+    try {
+      const record = (await readRunRecord(client, prefix, runA.id))!;
+      const queueKeys = `${queuePrefix(prefix)}:${record.queue}`;
+      const taskKeys = (runId: string) => keysMatching(client, `${queueKeys}:${runId}.g1.*`);
+      expect(await taskKeys(runA.id)).toHaveLength(4);
+      expect(await taskKeys(runB.id)).toHaveLength(3);
+      const runBKeys = await keysUnder(client, `${prefix}:run:{${runB.id}}`);
+      expect(runBKeys.length).toBeGreaterThan(0);
+
+      const cleaned = await runCli(['clean', runA.id, '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
+      expect(cleaned.code).toBe(0);
+      expect(cleaned.stderr).toMatch(new RegExp(`removed run ${runA.id} \\(\\d+ keys, 4 queued tasks\\)`));
+
+      expect(await keysUnder(client, `${prefix}:run:{${runA.id}}`)).toEqual([]);
+      expect(await taskKeys(runA.id)).toEqual([]);
+      expect(await client.lrange(`${queueKeys}:wait`, 0, -1)).toEqual(expect.not.arrayContaining([expect.stringContaining(runA.id)]));
+      expect(await keysUnder(client, `${prefix}:run:{${runB.id}}`)).toEqual(runBKeys);
+      expect(await taskKeys(runB.id)).toHaveLength(3);
+      expect(await client.zscore(`${prefix}:runs`, runA.id)).toBeNull();
+      const status = await runCli(['status', runA.id, '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
+      expect(status.stdout).toMatch(/unknown \(never existed, cleaned, expired or lost\)/);
+    } finally {
+      await runA.close();
+      await runB.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('refuses a task of another job version put straight into the queue, and never runs it', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const worker = await startTestWorker(letters, { prefix });
+    const run = await submitRun(letters, ['abc'], { redis: redisUrl(), prefix });
+    const queue = new Queue(worker.queue, { connection: client, prefix: queuePrefix(prefix) });
+    try {
+      expect((await run.done()).state).toBe('done');
+      mapCalls = 0;
+      // A task naming a live run and a pending-looking chunk, but another fingerprint.
+      await client.hset(runKeys(prefix, run.id).inputs, 'c9', JSON.stringify(['zzz']));
+      const intruder = await queue.add(
+        'map',
+        { v: 1, kind: 'map', fp: 'deadbeef0000', run: run.id, gen: 1, task: 'c9' },
+        { jobId: 'intruder' },
+      );
+      const deadline = Date.now() + 10_000;
+      while (!(await intruder.isFailed())) {
+        if (Date.now() > deadline) throw new Error('the intruding task was not refused');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const failed = await queue.getJob('intruder');
+      expect(failed?.failedReason).toMatch(/belongs to job version deadbeef0000; this worker runs [0-9a-f]{12} and refuses it/);
+      expect(failed?.attemptsMade).toBe(1);
+      expect(mapCalls).toBe(0);
+    } finally {
+      await queue.close();
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('gets a new fingerprint when a module the job imports changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-fingerprint-'));
+    cpSync('test/fixtures/fingerprint', dir, { recursive: true });
+    const jobPath = join(dir, 'job.ts');
+    const before = await fingerprintModule(jobPath);
+    expect(await fingerprintModule(jobPath)).toBe(before);
+    writeFileSync(join(dir, 'lib', 'normalize.ts'), 'export const normalize = (text: string): string => text.toUpperCase();\n');
+    const after = await fingerprintModule(jobPath);
+    expect(after).not.toBe(before);
+    // An unrelated file in the folder is not part of the job.
+    writeFileSync(join(dir, 'notes.txt'), 'unrelated');
+    expect(await fingerprintModule(jobPath)).toBe(after);
+  });
+});
