@@ -1,0 +1,139 @@
+/**
+ * The commands as a user runs them: real processes, real workers, output on stdout only,
+ * logs and progress on stderr, exit codes as the contract says.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { readRunSnapshot } from '../../shared/run-record.js';
+import { runsIndexKey } from '../../shared/redis-keys.js';
+import { runCli, startCli } from '../support/cli.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const job = 'test/fixtures/jobs/word-count-lines.ts';
+const text = Array.from({ length: 40 }, (_, i) => `Line ${i % 6}: the quick brown fox, ${i % 4} lazy dogs; THE end`);
+
+async function withPrefix<T>(body: (prefix: string, env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  const prefix = testPrefix();
+  const client = await openClient();
+  try {
+    return await body(prefix, { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix });
+  } finally {
+    await wipePrefix(client, prefix);
+    await client.close();
+  }
+}
+
+describe('redmap run', () => {
+  it('prints the same results with 2 worker processes as in one process, and nothing else on stdout', () =>
+    withPrefix(async (_prefix, env) => {
+      const distributed = await runCli(['run', job, ...text, '--workers', '2', '--chunk-size', '3'], { env });
+      const local = await runCli(['run', job, ...text, '--local', '--chunk-size', '3'], { env });
+      expect(distributed.code).toBe(0);
+      expect(local.code).toBe(0);
+      expect(distributed.stdout).toBe(local.stdout);
+      const lines = distributed.stdout.trim().split('\n');
+      expect(lines.map((line) => JSON.parse(line) as { key: string; value: number })).toContainEqual({ key: 'the', value: 80 });
+      expect(lines).toEqual([...lines].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      expect(distributed.stderr).toMatch(/run \S+ done: 40 items, \d+ results/);
+    }));
+
+  it('reads inputs from stdin with "-" and prints csv and table', () =>
+    withPrefix(async (_prefix, env) => {
+      const csv = await runCli(['run', job, '-', '--workers', '1', '--format', 'csv'], { env, input: 'a b\n"quoted", b\n' });
+      expect(csv.code).toBe(0);
+      expect(csv.stdout).toBe('key,value\na,1\nb,2\nquoted,1\n');
+      const table = await runCli(['run', job, 'alpha beta', 'beta', '--workers', '1', '--format', 'table'], { env });
+      expect(table.stdout).toBe('KEY    VALUE\nalpha  1\nbeta   2\n');
+    }));
+
+  it('cancels the run and exits 130 on Ctrl-C', () =>
+    withPrefix(async (prefix, env) => {
+      const client = await openClient();
+      try {
+        const running = startCli(['run', 'test/fixtures/jobs/logged-map.ts', ...text, '--workers', '1', '--chunk-size', '1'], {
+          env: { ...env, REDMAP_TEST_DELAY_MS: '300' },
+        });
+        let runId: string | undefined;
+        const deadline = Date.now() + 20_000;
+        while (!runId) {
+          if (Date.now() > deadline) throw new Error('no run appeared');
+          [runId] = await client.zrange(runsIndexKey(prefix), '0', '0');
+          await sleep(50);
+        }
+        await sleep(1500);
+        running.kill('SIGINT');
+        const result = await running.result;
+        expect(result.code).toBe(130);
+        expect((await readRunSnapshot(client, prefix, runId))?.state).toBe('cancelled');
+      } finally {
+        await client.close();
+      }
+    }));
+});
+
+describe('redmap submit and worker', () => {
+  it('submit prints only the run id; workers started later finish it; status, results and runs show it', () =>
+    withPrefix(async (_prefix, env) => {
+      const submitted = await runCli(['submit', job, ...text, '--chunk-size', '5'], { env });
+      expect(submitted.code).toBe(0);
+      const runId = submitted.stdout.trim();
+      expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{8}$/);
+
+      const waiting = await runCli(['status', runId, '--json'], { env });
+      expect(JSON.parse(waiting.stdout)).toMatchObject({ id: runId, state: 'mapping', tasks: { total: 8, committed: 0 } });
+
+      const worker = startCli(['worker', job, '--processes', '2'], { env });
+      const followed = await runCli(['status', runId, '--watch', '--json'], { env, timeoutMs: 60_000 });
+      const last = JSON.parse(followed.stdout.trim().split('\n').pop()!) as { state: string; items: { done: number } };
+      expect(last).toMatchObject({ state: 'done', items: { done: 40 } });
+
+      worker.kill('SIGTERM');
+      const stopped = await worker.result;
+      expect(stopped.code).toBe(0);
+      expect(stopped.stdout).toBe('');
+
+      const results = await runCli(['results', runId], { env });
+      const local = await runCli(['run', job, ...text, '--local', '--chunk-size', '5'], { env });
+      expect(results.stdout).toBe(local.stdout);
+
+      const runs = await runCli(['runs'], { env });
+      expect(runs.stdout).toMatch(new RegExp(`^${runId}\\s+test-word-count\\s+done\\s+40/40`, 'm'));
+      const people = await runCli(['status', runId], { env });
+      expect(people.stdout).toMatch(/state\s+done/);
+      expect(people.stdout).toMatch(/tasks\s+8\/8 committed, 0 failed/);
+    }));
+
+  it('submit --wait prints the run id on stderr and the results on stdout', () =>
+    withPrefix(async (_prefix, env) => {
+      const worker = startCli(['worker', job], { env });
+      try {
+        const result = await runCli(['submit', job, 'one two', 'two', '--wait'], { env });
+        expect(result.code).toBe(0);
+        expect(result.stdout).toBe('{"key":"one","value":1}\n{"key":"two","value":2}\n');
+        expect(result.stderr).toMatch(/"msg":"run \d{8}-\d{6}-[0-9a-f]{8}"/);
+      } finally {
+        worker.kill('SIGTERM');
+        expect((await worker.result).code).toBe(0);
+      }
+    }));
+
+  it('status on an id that never existed says so and exits 1', () =>
+    withPrefix(async (_prefix, env) => {
+      const result = await runCli(['status', 'never-was'], { env });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('run never-was: unknown (never existed, cleaned, expired or lost)\n');
+    }));
+});
+
+describe('--help', () => {
+  it.each(['run', 'submit', 'worker', 'status', 'runs', 'results', 'failed', 'retry', 'cancel', 'clean'])(
+    'redmap %s --help shows usage, examples and the environment variables',
+    async (command) => {
+      const result = await runCli([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: redmap ${command}`));
+      expect(result.stdout).toMatch(/Examples:\n {2}\S/);
+      expect(result.stdout).toMatch(/Environment:\n {2}REDIS_URL/);
+    },
+  );
+});

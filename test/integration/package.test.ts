@@ -1,0 +1,120 @@
+/**
+ * The package as users get it: `npm pack`, installed into a fresh folder, used from
+ * TypeScript and plain JavaScript, its CLI running a job that lives in the user's folder.
+ * And a job in a bare folder (no node_modules at all) run by this checkout's CLI.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const JOB = `import { defineJob, z } from 'redmap';
+
+export default defineJob({
+  name: 'user-letters',
+  input: z.string(),
+  map: (word: string) => [...word].map((letter): [string, number] => [letter, 1]),
+  combine: (a: number, b: number) => a + b,
+  reduce: (_key: string, values: number[]) => values.reduce((a, b) => a + b, 0),
+  partitions: 2,
+});
+`;
+
+const EXPECTED = '{"key":"a","value":3}\n{"key":"b","value":2}\n{"key":"c","value":1}\n';
+
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the packed package', () => {
+  let project: string;
+
+  beforeAll(() => {
+    const packDir = mkdtempSync(join(tmpdir(), 'redmap-pack-'));
+    execFileSync('npm', ['pack', '--pack-destination', packDir], { cwd: REPO_ROOT, stdio: 'ignore' });
+    const tarball = join(
+      packDir,
+      readdirSync(packDir).find((name) => name.endsWith('.tgz'))!,
+    );
+    project = mkdtempSync(join(tmpdir(), 'redmap-user-'));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
+    const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+    if (installed.code !== 0) throw new Error(`npm install of the packed package failed:\n${installed.stderr}`);
+    writeFileSync(join(project, 'job.ts'), JOB);
+  }, 240_000);
+
+  it('runs a TypeScript job from the user folder with its CLI, through Redis, with worker processes', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    try {
+      const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {
+        REDIS_URL: redisUrl(),
+        REDMAP_PREFIX: prefix,
+      });
+      expect(result.stderr).not.toMatch(/"level":50/);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(EXPECTED);
+    } finally {
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('works from plain JavaScript (ESM) through the public entry', () => {
+    writeFileSync(
+      join(project, 'local.mjs'),
+      `import { defineJob, runLocally, z } from 'redmap';
+const job = defineJob({ name: 'js-letters', input: z.string(), map: (w) => [...w].map((l) => [l, 1]), reduce: (_k, v) => v.length });
+console.log(JSON.stringify(await runLocally(job, ['abc', 'ab', 'a'])));
+`,
+    );
+    const result = run(process.execPath, ['local.mjs'], project);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([
+      { key: 'a', value: 3 },
+      { key: 'b', value: 2 },
+      { key: 'c', value: 1 },
+    ]);
+  });
+
+  it('ships types that check a job file', () => {
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['job.ts'],
+      }),
+    );
+    const result = run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], project);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('a job file in a bare folder', () => {
+  it("gets this checkout's redmap (no install, no package.json) and runs", async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'redmap-bare-'));
+    writeFileSync(join(bare, 'job.ts'), JOB);
+    const result = await runCli(['run', join(bare, 'job.ts'), 'abc', 'ab', 'a', '--local']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(EXPECTED);
+  });
+});
