@@ -47,7 +47,11 @@ async function* readAll(inputs: CliInputs): AsyncGenerator<unknown> {
 
 async function* readLines(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  for await (const line of lines) {
+  let first = true;
+  for await (const raw of lines) {
+    // A byte-order mark some editors write is not part of the first item.
+    const line = first && raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
+    first = false;
     if (line !== '') yield line;
   }
 }

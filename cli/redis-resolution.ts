@@ -28,6 +28,10 @@ export interface ResolveOptions {
   /** Whether this command may start a private redis-server when none answers. */
   mayStartPrivate: boolean;
   connectionName: string;
+  /** The address tried when nothing is configured. Default redis://127.0.0.1:6379. */
+  localDefault?: string;
+  /** Where a private server keeps its data. Default: the user's cache folder. */
+  privateDir?: string;
   say(line: string): void;
 }
 
@@ -44,11 +48,12 @@ export async function resolveCliRedis(environment: Environment, options: Resolve
     const source = options.flags.url ? '--redis' : 'REDIS_URL';
     return { settings: explicit, client, source, url: describeRedis({ ...explicit, password: undefined }) };
   }
-  const local = parseRedisUrl(LOCAL_DEFAULT);
+  const localUrl = options.localDefault ?? LOCAL_DEFAULT;
+  const local = parseRedisUrl(localUrl);
   const localClient = await tryConnect(local, options.connectionName, 1000);
-  if (localClient) return { settings: local, client: localClient, source: 'the local default', url: LOCAL_DEFAULT };
+  if (localClient) return { settings: local, client: localClient, source: 'the local default', url: localUrl };
 
-  const dir = privateRedisDir();
+  const dir = options.privateDir ?? privateRedisDir();
   const running = readPrivateServer(dir);
   if (running) {
     const settings = parseRedisUrl(`redis://127.0.0.1:${running.port}`);
@@ -58,13 +63,13 @@ export async function resolveCliRedis(environment: Environment, options: Resolve
   if (!options.mayStartPrivate) {
     throw new RedisError(
       'REDIS_UNREACHABLE',
-      `no Redis answers at 127.0.0.1:6379 and REDIS_URL is not set: set REDIS_URL (or --redis), or start redis-server`,
+      `no Redis answers at ${describeRedis(local)} and REDIS_URL is not set: set REDIS_URL (or --redis), or start redis-server`,
     );
   }
   const port = await startPrivateServer(dir);
   const settings = parseRedisUrl(`redis://127.0.0.1:${port}`);
   options.say(
-    `no Redis at 127.0.0.1:6379 and no REDIS_URL: started a private redis-server on 127.0.0.1:${port} ` +
+    `no Redis at ${describeRedis(local)} and no REDIS_URL: started a private redis-server on 127.0.0.1:${port} ` +
       `(data in ${dir}; it keeps running so status, failed and retry work later; stop it with: redis-cli -p ${port} shutdown)`,
   );
   for (let tries = 0; tries < 20; tries++) {

@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
-import { parseRedisUrl, redactUrl, type RedisSettings } from './redis-connection.js';
+import { parseRedisUrl, redactUrl, urlHasPassword, type RedisSettings } from './redis-connection.js';
 import { DEFAULT_KEY_PREFIX } from './redis-keys.js';
 
 /** Environment variables redmap reads, with what each is for (shown in --help). */
@@ -54,7 +54,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
  * names a server. A password on the command line is refused: it would show in `ps`.
  */
 export function redisSettingsFrom(environment: Environment, flags: { url?: string; caFile?: string }): RedisSettings | undefined {
-  if (flags.url !== undefined && /^\w+:\/\/[^@/]*:[^@/]*@/.test(flags.url)) {
+  if (flags.url !== undefined && urlHasPassword(flags.url)) {
     throw new UsageError(
       `--redis ${redactUrl(flags.url)}: do not put the password on the command line, where other users can see it; ` +
         'set REDIS_PASSWORD, REDIS_PASSWORD_FILE or REDIS_URL in the environment',

@@ -6,6 +6,12 @@
 
 /** A description of the first part of `value` that JSON would change or drop, or undefined. */
 export function findJsonProblem(value: unknown, path = 'value'): string | undefined {
+  // Most values are numbers or strings: the set of ancestors is only made for objects.
+  return problemIn(value, path, undefined);
+}
+
+/** `ancestors` holds the objects on the way down, to report a cycle rather than recurse forever. */
+function problemIn(value: unknown, path: string, ancestors: Set<object> | undefined): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -21,21 +27,30 @@ export function findJsonProblem(value: unknown, path = 'value'): string | undefi
       return `${path} is a ${typeof value}, which JSON drops`;
   }
   if (value === null) return undefined;
+  ancestors ??= new Set();
+  if (ancestors.has(value as object)) return `${path} refers back to a value that contains it (a cycle), which JSON cannot encode`;
+  ancestors.add(value as object);
+  const problem = problemInObject(value as object, path, ancestors);
+  ancestors.delete(value as object);
+  return problem;
+}
+
+function problemInObject(value: object, path: string, ancestors: Set<object>): string | undefined {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) return `${path}[${i}] is an empty slot, which JSON turns into null`;
-      const problem = findJsonProblem(value[i], `${path}[${i}]`);
+      const problem = problemIn(value[i], `${path}[${i}]`, ancestors);
       if (problem) return problem;
     }
     return undefined;
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) {
-    const name = (value as object).constructor?.name ?? 'object';
+    const name = value.constructor?.name ?? 'object';
     return `${path} is a ${name}, which JSON does not keep (use plain objects, arrays, strings, numbers, booleans, null)`;
   }
-  for (const key of Object.keys(value as object)) {
-    const problem = findJsonProblem((value as Record<string, unknown>)[key], `${path}.${key}`);
+  for (const key of Object.keys(value)) {
+    const problem = problemIn((value as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
     if (problem) return problem;
   }
   return undefined;

@@ -16,14 +16,14 @@ export function fnv1a32(key: string): number {
   };
   for (let i = 0; i < key.length; i++) {
     let code = key.charCodeAt(i);
-    if (code >= 0xd800 && code < 0xdc00 && i + 1 < key.length) {
-      const low = key.charCodeAt(i + 1);
+    if (code >= 0xd800 && code < 0xe000) {
+      const low = code < 0xdc00 && i + 1 < key.length ? key.charCodeAt(i + 1) : 0;
       if (low >= 0xdc00 && low < 0xe000) {
         code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
         i++;
+      } else {
+        code = 0xfffd; // a lone surrogate is encoded as U+FFFD, as Buffer.from does
       }
-    } else if (code >= 0xd800 && code < 0xe000) {
-      code = 0xfffd; // a lone surrogate is encoded as U+FFFD, as Buffer.from does
     }
     if (code < 0x80) {
       mix(code);

@@ -46,19 +46,30 @@ export function parseRedisUrl(url: string): RedisSettings {
   };
 }
 
-/** The URL with any password replaced by `***`, safe to print. */
+/**
+ * The URL with any password replaced by `***`, safe to print. The last "@" ends the user
+ * part, so a password holding an unencoded "@" or "/" is hidden whole.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/)([^@/]*)@/, (_, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return colon === -1 ? `${scheme}${auth}@` : `${scheme}${auth.slice(0, colon)}:***@`;
-  });
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+  const at = url.lastIndexOf('@');
+  if (at < scheme.length) return url;
+  const userInfo = url.slice(scheme.length, at);
+  const colon = userInfo.indexOf(':');
+  return colon === -1 ? url : `${scheme}${userInfo.slice(0, colon)}:***${url.slice(at)}`;
+}
+
+/** True when a URL carries a password. */
+export function urlHasPassword(url: string): boolean {
+  return redactUrl(url) !== url;
 }
 
 /** How the settings are shown to people: never with the password. */
 export function describeRedis(settings: RedisSettings): string {
   const auth = settings.username ? `${settings.username}${settings.password ? ':***' : ''}@` : settings.password ? ':***@' : '';
   const db = settings.db ? `/${settings.db}` : '';
-  return `${settings.tls ? 'rediss' : 'redis'}://${auth}${settings.host}:${settings.port}${db}`;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  return `${settings.tls ? 'rediss' : 'redis'}://${auth}${host}:${settings.port}${db}`;
 }
 
 export interface ClientOptions {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './durations.js';
+import { InvalidOptionError } from './errors.js';
 import { durationSchema, parseOption, positiveIntSchema, rateSchema } from './validation.js';
 
 /** Every per-run option with its default. Job `defaults` and submit options use these names. */
@@ -79,20 +80,28 @@ export function resolveRunOptions(
   given: RunDefaults & { partitions?: number },
   jobPartitions: number,
 ): RunOptions {
+  const shape = runDefaultsSchema.shape;
+  const unknown = Object.keys(jobDefaults).find((name) => !(name in shape));
+  if (unknown !== undefined)
+    throw new InvalidOptionError(unknown, `defaults: unknown option "${unknown}"; known: ${Object.keys(shape).join(', ')}`);
   const merged = { ...RUN_OPTION_DEFAULTS, ...dropUndefined(jobDefaults), ...dropUndefined(pickRunOptions(given)) };
-  parseOption('options', runDefaultsSchema.extend({ partitions: positiveIntSchema.max(4096).optional() }), merged);
+  // Each value is checked on its own, so an error names that option and the value given.
+  const option = <T extends z.ZodType>(name: keyof typeof merged, schema: T): z.output<T> => parseOption(name, schema, merged[name]);
+  const maxFailedRatio = option('maxFailedRatio', shape.maxFailedRatio);
+  const concurrency = option('concurrency', shape.concurrency);
+  const rate = option('rate', shape.rate);
   return {
-    attempts: merged.attempts,
-    backoff: parseOption('backoff', backoffSchema, merged.backoff),
-    callTimeoutMs: parseOption('callTimeout', durationSchema.pipe(z.number().min(1, 'expected more than 0ms')), merged.callTimeout),
-    maxFailedTasks: merged.maxFailedTasks,
-    maxFailedRatio: merged.maxFailedRatio,
-    maxStalls: merged.maxStalls,
-    retentionMs: parseOption('retention', durationSchema.pipe(z.number().min(1000, 'expected at least 1s')), merged.retention),
-    chunkSize: merged.chunkSize,
-    partitions: given.partitions ?? jobPartitions,
-    concurrency: merged.concurrency,
-    rate: merged.rate === undefined ? undefined : parseOption('rate', rateSchema, merged.rate),
+    attempts: option('attempts', shape.attempts.unwrap()),
+    backoff: option('backoff', backoffSchema),
+    callTimeoutMs: option('callTimeout', durationSchema.pipe(z.number().min(1, 'expected more than 0ms'))),
+    maxFailedTasks: option('maxFailedTasks', shape.maxFailedTasks.unwrap()),
+    maxFailedRatio,
+    maxStalls: option('maxStalls', shape.maxStalls.unwrap()),
+    retentionMs: option('retention', durationSchema.pipe(z.number().min(1000, 'expected at least 1s'))),
+    chunkSize: option('chunkSize', chunkSizeSchema),
+    partitions: parseOption('partitions', positiveIntSchema.max(4096), given.partitions ?? jobPartitions),
+    concurrency,
+    rate: rate === undefined ? undefined : parseOption('rate', rateSchema, rate),
   };
 }
 

@@ -61,10 +61,17 @@ export async function mapItems(options: MapItemsOptions): Promise<MapTaskOutput>
     // Items run concurrently, but their output is folded in item order so results stay deterministic.
     const outputs: Array<Array<[string, unknown]>> = items.map(() => []);
     let next = 0;
+    let failed = false;
     const lane = async (): Promise<void> => {
-      while (next < items.length) {
+      // Once an item failed the task fails: start nothing more behind its back.
+      while (next < items.length && !failed) {
         const index = next++;
-        await mapOneItem(options, index, sinkFor(index, outputs[index]!));
+        try {
+          await mapOneItem(options, index, sinkFor(index, outputs[index]!));
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(job.itemConcurrency, items.length) }, lane));
