@@ -1,6 +1,7 @@
 // Lint: typescript-eslint's recommended rules, plus the architecture rule that roles
 // import shared/ and never each other (only index.ts and cli/ compose them), and no cycles.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
@@ -45,6 +46,6 @@ export default tseslint.config(
   role('reducer', ['producer', 'worker', 'cli']),
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: globals.node },
   },
 );
