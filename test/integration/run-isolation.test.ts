@@ -138,4 +138,54 @@ describe('runs of one job', () => {
     writeFileSync(join(dir, 'notes.txt'), 'unrelated');
     expect(await fingerprintModule(jobPath)).toBe(after);
   });
+
+  it('expire after their retention once ended, and a done run frees its intermediate output at once', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const worker = await startTestWorker(letters, { prefix });
+    const run = await submitRun(letters, ['abc', 'abd'], { redis: redisUrl(), prefix, chunkSize: 1, retention: '2s' });
+    try {
+      expect((await run.done()).state).toBe('done');
+      const keys = runKeys(prefix, run.id);
+      const deadline = Date.now() + 5000;
+      while ((await client.pttl(keys.meta)) < 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const ttl = await client.pttl(keys.meta);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2000);
+      expect(await client.exists(keys.output(0), keys.output(1), keys.outputIndex(0), keys.outputIndex(1))).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, ttl + 200));
+      expect(await keysUnder(client, `${prefix}:run:{${run.id}}`)).toEqual([]);
+      expect((await run.status()).state).toBe('lost');
+    } finally {
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('clean --older-than removes runs that ended longer ago, and leaves the others', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const worker = await startTestWorker(letters, { prefix });
+    const ended = await submitRun(letters, ['ab'], { redis: redisUrl(), prefix });
+    try {
+      expect((await ended.done()).state).toBe('done');
+      await worker.close();
+      const waiting = await submitRun(letters, ['cd'], { redis: redisUrl(), prefix });
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const result = await runCli(['clean', '--older-than', '1s', '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(new RegExp(`removed run ${ended.id}`));
+      expect(result.stderr).toMatch(/1 run\(s\) removed/);
+      expect(await keysUnder(client, `${prefix}:run:{${ended.id}}`)).toEqual([]);
+      expect((await waiting.status()).state).toBe('mapping');
+      await waiting.close();
+    } finally {
+      await ended.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
 });

@@ -1,0 +1,75 @@
+/**
+ * The central test: each example gives the same output through Redis with several worker
+ * processes, several chunks and several partitions as in one process, and both equal the
+ * GNU-tools pipeline its README gives.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateLogs } from '../../examples/log-errors/generate-logs.js';
+import { generateText } from '../../examples/word-count/generate-text.js';
+import { runCli } from '../support/cli.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const LOG_PIPELINE =
+  `LC_ALL=C sed 's/\\r$//' "$@" | LC_ALL=C grep -aE '^[^"]*] "[A-Z]+ [^ "]+ HTTP/[^ "]+" [45][0-9]{2} [0-9]+ "[^"]*" "[^"]*"$' ` +
+  `| LC_ALL=C sed -E 's/^[^"]*"[A-Z]+ ([^ ?]*)[^ ]* [^"]*" ([0-9]{3}) .*/\\2 \\1/' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`;
+const WORD_PIPELINE = `LC_ALL=C sed '' "$@" | LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' | LC_ALL=C tr 'A-Z' 'a-z' | grep -v '^$' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`;
+
+function gnu(pipeline: string, files: string[]): string {
+  const result = spawnSync('bash', ['-c', pipeline, 'gnu', ...files], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return result.stdout;
+}
+
+/** `COUNT KEY` lines from JSON Lines, as uniq -c prints them. */
+function asCounts(jsonLines: string): string {
+  return jsonLines
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const { key, value } = JSON.parse(line) as { key: string; value: number };
+      return `${value} ${key}\n`;
+    })
+    .join('');
+}
+
+async function compare(job: string, files: string[], pipeline: string): Promise<void> {
+  const prefix = testPrefix();
+  const client = await openClient();
+  try {
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
+    const distributed = await runCli(['run', job, ...files, '--workers', '2', '--chunk-size', '2', '--partitions', '3'], { env });
+    expect(distributed.code, distributed.stderr).toBe(0);
+    const local = await runCli(['run', job, ...files, '--local', '--chunk-size', '2', '--partitions', '3'], { env });
+    expect(local.code, local.stderr).toBe(0);
+    expect(distributed.stdout).toBe(local.stdout);
+    expect(asCounts(distributed.stdout)).toBe(gnu(pipeline, files));
+    // Several tasks and partitions took part: the run was really spread out.
+    const status = JSON.parse((await runCli(['runs', '--json'], { env })).stdout.trim()) as { id: string };
+    const snapshot = JSON.parse((await runCli(['status', status.id, '--json'], { env })).stdout) as { tasks: { committed: number }; partitions: { reduced: number } };
+    expect(snapshot.tasks.committed).toBe(Math.ceil(files.length / 2));
+    expect(snapshot.partitions.reduced).toBe(3);
+  } finally {
+    await wipePrefix(client, prefix);
+    await client.close();
+  }
+}
+
+describe('the examples through Redis', () => {
+  it('log-errors equals one process and the GNU-tools pipeline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-logs-'));
+    generateLogs({ outDir: dir, files: 9, totalBytes: 6 * 1024 * 1024, seed: 7 });
+    const files = readdirSync(dir).map((name) => join(dir, name));
+    await compare('examples/log-errors/job.ts', files, LOG_PIPELINE);
+  });
+
+  it('word-count equals one process and the GNU-tools pipeline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-text-'));
+    generateText({ outDir: dir, files: 7, totalBytes: 3 * 1024 * 1024, seed: 7 });
+    const files = readdirSync(dir).map((name) => join(dir, name));
+    await compare('examples/word-count/job.ts', files, WORD_PIPELINE);
+  });
+});
