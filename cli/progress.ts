@@ -47,7 +47,9 @@ export function createProgressReporter(mode: ProgressMode, log: Logger, stream: 
       } else if (mode === 'lines') {
         stream.write(`redmap: run ${snapshot.id} ${view.text}\n`);
       } else {
-        stream.write(`\r\x1b[2K${view.bar} ${view.text}`.slice(0, (stream.columns ?? 120) + 8));
+        // Clear the line, then draw the bar cut to the terminal's width so it never wraps.
+        const width = (stream.columns || 120) - 1;
+        stream.write(`\r\x1b[2K${`${view.bar} ${view.text}`.slice(0, width)}`);
         barVisible = true;
       }
     },
