@@ -3,8 +3,8 @@
  * then results on stdout (done, done_with_failures) or what failed on stderr, and the
  * exit code the run's end state maps to.
  */
-import type { Redis } from 'ioredis';
 import { readResults } from '../reducer/read-results.js';
+import type { RedisClient } from '../shared/redis-connection.js';
 import { listFailures } from '../shared/run-failures.js';
 import type { RunSnapshot } from '../shared/run-record.js';
 import { RESULT_STATES } from '../shared/run-state.js';
@@ -26,7 +26,7 @@ export function progressMode(ctx: CommandContext, quiet: boolean): ProgressMode 
   return process.stderr.isTTY ? 'bar' : 'lines';
 }
 
-export async function followRun(ctx: CommandContext, client: Redis, runId: string, options: FollowOptions): Promise<number> {
+export async function followRun(ctx: CommandContext, client: RedisClient, runId: string, options: FollowOptions): Promise<number> {
   const progress = createProgressReporter(progressMode(ctx, options.quiet), ctx.log);
   let final: RunSnapshot | undefined;
   try {
@@ -51,7 +51,7 @@ export async function followRun(ctx: CommandContext, client: Redis, runId: strin
 
 const FAILURES_SHOWN = 5;
 
-async function reportFailures(ctx: CommandContext, client: Redis, runId: string, count: number): Promise<void> {
+async function reportFailures(ctx: CommandContext, client: RedisClient, runId: string, count: number): Promise<void> {
   const failures = await listFailures(client, ctx.prefix, runId, FAILURES_SHOWN);
   for (const failure of failures) {
     ctx.say(`  failed ${failure.task}: input ${failure.itemsPreview} after ${failure.attempts} attempt(s): ${failure.error}`);

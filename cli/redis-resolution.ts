@@ -9,14 +9,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { redisSettingsFrom, type Environment } from '../shared/config.js';
 import { RedisError } from '../shared/errors.js';
-import { connectRedis, describeRedis, parseRedisUrl, type RedisSettings } from '../shared/redis-connection.js';
+import { connectRedis, describeRedis, parseRedisUrl, type RedisClient, type RedisSettings } from '../shared/redis-connection.js';
 
 export interface CliRedis {
   settings: RedisSettings;
-  client: Redis;
+  client: RedisClient;
   /** How it was chosen, for the line on stderr. */
   source: string;
   /** The URL (without password) to hand to child processes. */
@@ -80,7 +79,7 @@ export async function resolveCliRedis(environment: Environment, options: Resolve
   throw new RedisError('REDIS_UNREACHABLE', `the private redis-server on port ${port} did not answer; see ${join(dir, 'redis.log')}`);
 }
 
-async function tryConnect(settings: RedisSettings, name: string, timeoutMs: number): Promise<Redis | undefined> {
+async function tryConnect(settings: RedisSettings, name: string, timeoutMs: number): Promise<RedisClient | undefined> {
   try {
     return await connectRedis(settings, { name, timeoutMs });
   } catch (error) {

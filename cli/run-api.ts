@@ -3,7 +3,6 @@
  * completion and results. Composes the producer (submit) and the reducer (results).
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import { submitRun as submitToQueue, type SubmitOptions } from '../producer/submit-run.js';
 import type { InputSource } from '../producer/input-chunks.js';
 import { readResults, type ResultEntry } from '../reducer/read-results.js';
@@ -11,7 +10,7 @@ import { RunError } from '../shared/errors.js';
 import { jobFingerprint } from '../shared/fingerprint.js';
 import type { Job } from '../shared/job-definition.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { connectRedis } from '../shared/redis-connection.js';
+import { connectRedis, type RedisClient } from '../shared/redis-connection.js';
 import { DEFAULT_KEY_PREFIX, queueName } from '../shared/redis-keys.js';
 import { cancelRun, unknownRun } from '../shared/run-control.js';
 import { readRunRecord, readRunSnapshot } from '../shared/run-record.js';
@@ -76,7 +75,7 @@ export async function openRun(runId: string, options: ConnectionOptions = {}): P
   return runHandle(client, prefix, runId, async () => {});
 }
 
-function runHandle(client: Redis, prefix: string, id: string, closeQueues: () => Promise<void>): RunHandle {
+function runHandle(client: RedisClient, prefix: string, id: string, closeQueues: () => Promise<void>): RunHandle {
   let last: RunStatus | undefined;
   return {
     id,

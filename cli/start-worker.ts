@@ -5,7 +5,6 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job as QueueJob } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask } from '../worker/map-task-handler.js';
@@ -13,7 +12,7 @@ import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { jobFingerprint } from '../shared/fingerprint.js';
 import type { Job } from '../shared/job-definition.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { connectRedis } from '../shared/redis-connection.js';
+import { connectRedis, duplicateClient, type RedisClient } from '../shared/redis-connection.js';
 import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis-keys.js';
 import { controlMessageSchema } from '../shared/run-control.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from '../shared/recovery-sweep.js';
@@ -177,8 +176,8 @@ interface ControlSubscription {
 }
 
 /** Listens for cancel messages, and gives each run an AbortSignal that fires on them. */
-async function subscribeControl(client: Redis, prefix: string, log: Logger): Promise<ControlSubscription> {
-  const subscriber = client.duplicate({ connectionName: 'redmap:control' });
+async function subscribeControl(client: RedisClient, prefix: string, log: Logger): Promise<ControlSubscription> {
+  const subscriber = duplicateClient(client, 'redmap:control');
   subscriber.on('error', () => {});
   const controllers = new Map<string, AbortController>();
   const controllerFor = (runId: string): AbortController => {

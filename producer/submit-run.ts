@@ -203,11 +203,11 @@ async function createRun(
   const created = outcome === 'created';
   const stored = created ? options : runOptionsSchema.parse(JSON.parse(second));
   if (created) {
-    await deps.client
-      .pipeline()
-      .zadd(runsIndexKey(deps.prefix), Date.now(), runId)
-      .sadd(activeRunsKey(deps.prefix, version.queue), runId)
-      .exec();
+    // Two commands, not one pipeline: the runs index and the queue's active set sit in different slots of a cluster.
+    await Promise.all([
+      deps.client.zadd(runsIndexKey(deps.prefix), Date.now(), runId),
+      deps.client.sadd(activeRunsKey(deps.prefix, version.queue), runId),
+    ]);
   } else {
     deps.log.info({ runId }, 'resuming a run a previous submit left unsealed; adding only what is missing');
   }

@@ -10,6 +10,7 @@ import type { RedisClient } from './redis-connection.js';
 import { activeRunsKey, runKeys, runsIndexKey, runTasksPattern, type RunKeys } from './redis-keys.js';
 import type { RunRecord } from './run-record.js';
 import { TERMINAL_STATES } from './run-state.js';
+import { scanKeys } from './scan-keys.js';
 import type { TaskQueues } from './task-queue.js';
 
 const UNLINK_BATCH = 500;
@@ -39,8 +40,9 @@ export async function retireRun(client: RedisClient, prefix: string, run: RunRec
     if (freeIntermediate) pipeline.unlink(...batch);
     else for (const key of batch) pipeline.pexpire(key, run.options.retentionMs);
   }
-  pipeline.srem(activeRunsKey(prefix, run.queue), run.id);
   await pipeline.exec();
+  // Apart from the pipeline: the active set is the queue's, in another slot of a cluster.
+  await client.srem(activeRunsKey(prefix, run.queue), run.id);
 }
 
 /** True when the run ended but its retention clock has not been started (a retiring client died). */
@@ -86,13 +88,4 @@ export async function cleanRun(
   if (batch.length > 0) keys += await client.unlink(...batch);
   await client.zrem(runsIndexKey(prefix), runId);
   return { keys, tasks };
-}
-
-async function* scanKeys(client: RedisClient, pattern: string): AsyncGenerator<string> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    yield* keys;
-  } while (cursor !== '0');
 }

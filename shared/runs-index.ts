@@ -9,16 +9,15 @@ import { parseRunRecord, type RunRecord } from './run-record.js';
 export async function listRuns(client: RedisClient, prefix: string, options: { limit: number; before?: number }): Promise<RunRecord[]> {
   const max = options.before === undefined ? '+inf' : `(${options.before}`;
   const ids = await client.zrevrangebyscore(runsIndexKey(prefix), max, '-inf', 'LIMIT', 0, options.limit);
-  const pipeline = client.pipeline();
-  for (const id of ids) pipeline.hgetall(runKeys(prefix, id).meta);
-  const replies = (await pipeline.exec()) ?? [];
+  // Sent all at once rather than in one pipeline: each run has its own slot, and on a
+  // cluster they live on different masters (one connection still carries them in one go).
+  const records = await Promise.all(ids.map((id) => client.hgetall(runKeys(prefix, id).meta)));
   const runs: RunRecord[] = [];
   const vanished: string[] = [];
-  replies.forEach(([error, fields], i) => {
+  records.forEach((fields, i) => {
     const id = ids[i]!;
-    if (error) throw error;
-    if (Object.keys(fields as object).length === 0) vanished.push(id);
-    else runs.push(parseRunRecord(id, fields as Record<string, string>));
+    if (Object.keys(fields).length === 0) vanished.push(id);
+    else runs.push(parseRunRecord(id, fields));
   });
   if (vanished.length > 0) await client.zrem(runsIndexKey(prefix), ...vanished);
   return runs;

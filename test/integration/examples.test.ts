@@ -3,7 +3,6 @@
  * processes, several chunks and several partitions as in one process, and both equal the
  * GNU-tools pipeline its README gives.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,30 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { generateLogs } from '../../examples/log-errors/generate-logs.js';
 import { generateText } from '../../examples/word-count/generate-text.js';
 import { runCli } from '../support/cli.js';
+import { asCounts, gnu, LOG_PIPELINE, WORD_PIPELINE } from '../support/ground-truth.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
-
-const LOG_PIPELINE =
-  `LC_ALL=C sed 's/\\r$//' "$@" | LC_ALL=C grep -aE '^[^"]*] "[A-Z]+ [^ "]+ HTTP/[^ "]+" [45][0-9]{2} [0-9]+ "[^"]*" "[^"]*"$' ` +
-  `| LC_ALL=C sed -E 's/^[^"]*"[A-Z]+ ([^ ?]*)[^ ]* [^"]*" ([0-9]{3}) .*/\\2 \\1/' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`;
-const WORD_PIPELINE = `LC_ALL=C sed '' "$@" | LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' | LC_ALL=C tr 'A-Z' 'a-z' | grep -v '^$' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`;
-
-function gnu(pipeline: string, files: string[]): string {
-  const result = spawnSync('bash', ['-c', pipeline, 'gnu', ...files], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (result.status !== 0) throw new Error(result.stderr);
-  return result.stdout;
-}
-
-/** `COUNT KEY` lines from JSON Lines, as uniq -c prints them. */
-function asCounts(jsonLines: string): string {
-  return jsonLines
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const { key, value } = JSON.parse(line) as { key: string; value: number };
-      return `${value} ${key}\n`;
-    })
-    .join('');
-}
 
 async function compare(job: string, files: string[], pipeline: string): Promise<void> {
   const prefix = testPrefix();
@@ -49,7 +26,10 @@ async function compare(job: string, files: string[], pipeline: string): Promise<
     expect(asCounts(distributed.stdout)).toBe(gnu(pipeline, files));
     // Several tasks and partitions took part: the run was really spread out.
     const status = JSON.parse((await runCli(['runs', '--json'], { env })).stdout.trim()) as { id: string };
-    const snapshot = JSON.parse((await runCli(['status', status.id, '--json'], { env })).stdout) as { tasks: { committed: number }; partitions: { reduced: number } };
+    const snapshot = JSON.parse((await runCli(['status', status.id, '--json'], { env })).stdout) as {
+      tasks: { committed: number };
+      partitions: { reduced: number };
+    };
     expect(snapshot.tasks.committed).toBe(Math.ceil(files.length / 2));
     expect(snapshot.partitions.reduced).toBe(3);
   } finally {

@@ -1,6 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/errors.js';
-import { describeRedis, parseRedisUrl, redactUrl, redisOptions, type RedisSettings } from '../../shared/redis-connection.js';
+import {
+  clusterOptions,
+  describeRedis,
+  parseRedisUrl,
+  redactUrl,
+  redisOptions,
+  type RedisSettings,
+} from '../../shared/redis-connection.js';
 
 function usageErrorFrom(url: string): UsageError {
   try {
@@ -22,6 +32,7 @@ describe('parseRedisUrl', () => {
       password: undefined,
       tls: false,
       caFile: undefined,
+      cluster: false,
     });
   });
 
@@ -32,6 +43,16 @@ describe('parseRedisUrl', () => {
 
   it('turns on TLS for rediss://', () => {
     expect(parseRedisUrl('rediss://secure.example.com:6380')).toMatchObject({ host: 'secure.example.com', port: 6380, tls: true });
+  });
+
+  it('asks for a Redis Cluster with redis+cluster:// and rediss+cluster://', () => {
+    expect(parseRedisUrl('redis+cluster://10.0.0.7:7000')).toMatchObject({ host: '10.0.0.7', port: 7000, tls: false, cluster: true });
+    expect(parseRedisUrl('rediss+cluster://u:p@node.internal')).toMatchObject({ host: 'node.internal', tls: true, cluster: true });
+    expect(parseRedisUrl('rediss://node.internal')).toMatchObject({ cluster: false });
+  });
+
+  it('refuses a database other than 0 for a Redis Cluster, which has only that one', () => {
+    expect(usageErrorFrom('redis+cluster://h:7000/2').message).toContain('a Redis Cluster has only database 0');
   });
 
   it('reads an ACL user and password', () => {
@@ -72,6 +93,7 @@ describe('parseRedisUrl', () => {
 
   it('says the scheme must be redis:// or rediss:// for another scheme', () => {
     expect(usageErrorFrom('http://h').message).toContain('redis:// or rediss://');
+    expect(usageErrorFrom('http://h').message).toContain('redis+cluster://');
   });
 
   it('says the database must be a number', () => {
@@ -133,6 +155,11 @@ describe('describeRedis', () => {
     expect(describeRedis(settings({ db: 4, tls: true, port: 6380 }))).toBe('rediss://h:6380/4');
   });
 
+  it('keeps the cluster scheme, so the description parses back to a cluster', () => {
+    expect(describeRedis(parseRedisUrl('rediss+cluster://alice:hunter2@h:7000'))).toBe('rediss+cluster://alice:***@h:7000');
+    expect(parseRedisUrl(describeRedis(parseRedisUrl('redis+cluster://h:7000')))).toMatchObject({ cluster: true, port: 7000 });
+  });
+
   it('shows the user and *** for the password, never the password', () => {
     expect(describeRedis(settings({ username: 'alice', password: 'hunter2' }))).toBe('redis://alice:***@h:6379');
     expect(describeRedis(settings({ password: 'hunter2' }))).toBe('redis://:***@h:6379');
@@ -174,5 +201,30 @@ describe('redisOptions', () => {
   it('sets TLS with the server name for rediss://', () => {
     const options = redisOptions(parseRedisUrl('rediss://secure.example.com'), { name: 'x' });
     expect(options.tls).toEqual({ servername: 'secure.example.com' });
+  });
+
+  it.each(['rediss://10.0.0.7:6380', 'rediss://[::1]:6380'])(
+    'sets no server name for an IP address (%s): SNI may not carry one, and Node warns',
+    (url) => {
+      expect(redisOptions(parseRedisUrl(url), { name: 'x' }).tls).toEqual({});
+    },
+  );
+
+  it('reads the CA bundle to verify the server with', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-ca-'));
+    writeFileSync(join(dir, 'ca.pem'), 'PEM');
+    const options = redisOptions({ ...parseRedisUrl('rediss://h'), caFile: join(dir, 'ca.pem') }, { name: 'x' });
+    expect(options.tls).toEqual({ servername: 'h', ca: Buffer.from('PEM') });
+  });
+
+  it('gives a cluster the same per-node settings: user, password, TLS and connection name', () => {
+    const options = clusterOptions(parseRedisUrl('rediss+cluster://alice:pw@node.internal:7000'), { name: 'redmap:test' });
+    expect(options.redisOptions).toMatchObject({
+      username: 'alice',
+      password: 'pw',
+      connectionName: 'redmap:test',
+      tls: { servername: 'node.internal' },
+      maxRetriesPerRequest: null,
+    });
   });
 });

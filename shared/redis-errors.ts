@@ -1,0 +1,69 @@
+/**
+ * What a failure to use Redis means for the person running redmap: each ioredis, TLS or
+ * server error becomes a RedisError (exit code 5) whose message says what is wrong and
+ * what to change. Messages name the server without its password.
+ */
+import { RedisError, UsageError, type RedisErrorCode } from './errors.js';
+
+export interface RedisTarget {
+  /** The server as shown to people (describeRedis: never with the password). */
+  where: string;
+  username: string | undefined;
+}
+
+export function toRedisError(error: unknown, target: RedisTarget): Error {
+  if (error instanceof RedisError || error instanceof UsageError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = firstLine(message);
+  const { where } = target;
+  const user = target.username === undefined ? 'the default user' : `the user "${target.username}"`;
+  const fail = (code: RedisErrorCode, text: string): RedisError => new RedisError(code, text, { cause: error });
+
+  if (/OOM command not allowed/.test(message)) {
+    return fail(
+      'REDIS_OUT_OF_MEMORY',
+      `Redis at ${where} is out of memory (maxmemory reached, policy noeviction): raise maxmemory or clean old runs (redmap clean --older-than 1d)`,
+    );
+  }
+  if (/WRONGPASS|invalid username-password/i.test(message)) {
+    return fail(
+      'REDIS_MISCONFIGURED',
+      `Redis at ${where} refused ${user} and its password (${reason}): check REDIS_USERNAME and REDIS_PASSWORD ` +
+        '(or REDIS_PASSWORD_FILE, or the user and password in REDIS_URL)',
+    );
+  }
+  if (/NOAUTH/.test(message)) {
+    return fail(
+      'REDIS_MISCONFIGURED',
+      `Redis at ${where} needs a password (${reason}): set REDIS_PASSWORD or REDIS_PASSWORD_FILE, and REDIS_USERNAME for an ACL user`,
+    );
+  }
+  if (/NOPERM/.test(message)) {
+    return fail(
+      'REDIS_MISCONFIGURED',
+      `Redis at ${where} does not allow ${user} what redmap needs (${reason}): ` +
+        'give the user the ACL rules in docs/security.md (the commands, the keys ~PREFIX:* and the channels &PREFIX:*)',
+    );
+  }
+  if (isCertificateError(error, message)) {
+    return fail(
+      'REDIS_MISCONFIGURED',
+      `cannot verify the TLS certificate of Redis at ${where} (${reason}): set REDIS_CA_FILE (or --redis-ca) to the CA bundle ` +
+        'that signed it, and connect by a name or address the certificate lists',
+    );
+  }
+  if (/MISCONF|READONLY/.test(message)) {
+    return fail('REDIS_MISCONFIGURED', `Redis at ${where} refuses writes (${reason})`);
+  }
+  return fail('REDIS_UNREACHABLE', `cannot reach Redis at ${where} (${reason}): start redis-server or set REDIS_URL`);
+}
+
+function isCertificateError(error: unknown, message: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) || /certificate|altnames/i.test(message);
+}
+
+/** The first line of a message, with any credentials of a URL in it hidden. */
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.replace(/:\/\/[^@\s]*@/g, '://***@');
+}

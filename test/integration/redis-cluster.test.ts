@@ -1,0 +1,114 @@
+/**
+ * redmap on a real Redis Cluster of 3 masters: a run gives the ground truth, different
+ * runs live on different masters, and the commands that look across runs (runs, clean)
+ * find them wherever they are.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLogs } from '../../examples/log-errors/generate-logs.js';
+import { runCli, startCli } from '../support/cli.js';
+import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
+import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
+
+const JOB = 'examples/log-errors/job.ts';
+const SPREAD = ['--chunk-size', '2', '--partitions', '3'];
+
+let cluster: TestRedisCluster;
+let dir: string;
+let files: string[];
+let truth: string;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+  dir = mkdtempSync(join(tmpdir(), 'redmap-cluster-logs-'));
+  generateLogs({ outDir: dir, files: 6, totalBytes: 3 * 1024 * 1024, seed: 11 });
+  files = readdirSync(dir).map((name) => join(dir, name));
+  truth = gnu(LOG_PIPELINE, files);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = (): NodeJS.ProcessEnv => ({ REDIS_URL: cluster.url });
+
+/** The master (by port) holding each key that matches a pattern. */
+async function mastersHolding(pattern: string): Promise<Set<number>> {
+  const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
+  try {
+    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    const holders = new Set<number>();
+    for (const node of client.nodes('master')) {
+      const [, keys] = await node.scan('0', 'MATCH', pattern, 'COUNT', 100_000);
+      if (keys.length > 0) holders.add(node.options.port!);
+    }
+    return holders;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Two run ids whose keys hash to slots served by different masters. */
+async function runIdsOnTwoMasters(): Promise<[string, string]> {
+  const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
+  try {
+    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    const slots = await client.cluster('SLOTS');
+    const ownerOf = async (id: string): Promise<number> => {
+      const slot = (await client.cluster('KEYSLOT', `redmap:run:{${id}}:meta`)) as number;
+      return slots.find(([from, to]) => slot >= from && slot <= to)![2]![1];
+    };
+    const first = 'spread-0';
+    const firstOwner = await ownerOf(first);
+    for (let i = 1; i < 100; i++) {
+      if ((await ownerOf(`spread-${i}`)) !== firstOwner) return [first, `spread-${i}`];
+    }
+    throw new Error('no two run ids on different masters');
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe('on a Redis Cluster of 3 masters', () => {
+  it('a run with worker processes gives the same result as the GNU-tools pipeline', async () => {
+    const result = await runCli(['run', JOB, ...files, '--workers', '2', ...SPREAD], { env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`using Redis at ${cluster.url}`);
+    expect(asCounts(result.stdout)).toBe(truth);
+  });
+
+  it('runs land on different masters, and runs, results and clean find each one where it is', async () => {
+    const worker = startCli(['worker', JOB, '--processes', '1'], { env: env() });
+    const ids = await runIdsOnTwoMasters();
+    try {
+      for (const id of ids) {
+        const submitted = await runCli(['submit', JOB, ...files, '--run-id', id, '--wait', ...SPREAD], { env: env() });
+        expect(submitted.code, submitted.stderr).toBe(0);
+        expect(asCounts(submitted.stdout)).toBe(truth);
+      }
+    } finally {
+      worker.kill('SIGTERM');
+      expect((await worker.result).code).toBe(0);
+    }
+
+    // Each run's keys sit on one master (one hash tag), and the two runs on two masters.
+    const [first, second] = await Promise.all(ids.map((id) => mastersHolding(`redmap:run:{${id}}:*`)));
+    expect(first!.size).toBe(1);
+    expect(second!.size).toBe(1);
+    expect([...first!][0]).not.toBe([...second!][0]);
+
+    const listed = (await runCli(['runs', '--json'], { env: env() })).stdout.trim().split('\n');
+    expect(listed.map((line) => (JSON.parse(line) as { id: string }).id)).toEqual(expect.arrayContaining(ids));
+    const results = await runCli(['results', ids[1]], { env: env() });
+    expect(asCounts(results.stdout)).toBe(truth);
+
+    const cleaned = await runCli(['clean', ids[0]], { env: env() });
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect((await mastersHolding(`redmap:run:{${ids[0]}}:*`)).size).toBe(0);
+    expect((await mastersHolding(`redmap:run:{${ids[1]}}:*`)).size).toBe(1);
+  });
+});
