@@ -4,6 +4,7 @@
  * or misconfigured; 6 lost; 130 interrupted by Ctrl-C.
  */
 import { RedmapError } from '../shared/errors.js';
+import { isRedisFull } from '../shared/redis-connection.js';
 import type { RunState } from '../shared/run-state.js';
 
 export const EXIT = {
@@ -33,7 +34,7 @@ export function exitCodeForState(state: RunState): number {
 }
 
 export function exitCodeForError(error: unknown): number {
-  if (!(error instanceof RedmapError)) return EXIT.failed;
+  if (!(error instanceof RedmapError)) return isRedisFull(error) ? EXIT.redis : EXIT.failed;
   switch (error.code) {
     case 'USAGE':
     case 'INVALID_OPTION':

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RedmapError } from '../shared/errors.js';
+import { isRedisFull } from '../shared/redis-connection.js';
 import { parseCommandArgs, renderHelp, type CommandSpec, type ParsedArgs } from './args.js';
 import { createContext, type CommandContext } from './context.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
@@ -96,7 +97,12 @@ function exitCodeOf(error: unknown): number {
 }
 
 function report(error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = isRedisFull(error)
+    ? 'Redis is out of memory (maxmemory reached, policy noeviction); nothing was half-committed. ' +
+      'Raise maxmemory or clean old runs (redmap clean --older-than 1d), then run the same command again'
+    : error instanceof Error
+      ? error.message
+      : String(error);
   process.stderr.write(`redmap: ${message}\n`);
   if (!(error instanceof RedmapError) && process.env.REDMAP_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
 }

@@ -56,7 +56,7 @@ export async function submitRun(job: Job, inputs: InputSource, options: SubmitRu
       inputs,
       options,
     );
-    return runHandle(client, prefix, submitted.runId, () => queues.close());
+    return runHandle(client, queues, prefix, submitted.runId);
   } catch (error) {
     await queues.close();
     client.disconnect();
@@ -72,10 +72,10 @@ export async function openRun(runId: string, options: ConnectionOptions = {}): P
     client.disconnect();
     throw unknownRun(runId);
   }
-  return runHandle(client, prefix, runId, async () => {});
+  return runHandle(client, new TaskQueues(client, prefix), prefix, runId);
 }
 
-function runHandle(client: RedisClient, prefix: string, id: string, closeQueues: () => Promise<void>): RunHandle {
+function runHandle(client: RedisClient, queues: TaskQueues, prefix: string, id: string): RunHandle {
   let last: RunStatus | undefined;
   return {
     id,
@@ -104,10 +104,10 @@ function runHandle(client: RedisClient, prefix: string, id: string, closeQueues:
       yield* readResults(client, prefix, id, record.generation, record.options.partitions);
     },
     async cancel() {
-      await cancelRun(client, prefix, id);
+      await cancelRun(client, prefix, id, queues);
     },
     async close() {
-      await closeQueues();
+      await queues.close();
       await client.quit().catch(() => client.disconnect());
     },
   };

@@ -110,6 +110,7 @@ export class Supervisor {
         }
       });
       child.on('exit', (code, signal) => {
+        if (!ready && this.stopping) resolve(); // asked to stop before it was ready
         if (!ready)
           reject(
             Object.assign(new Error(`worker process exited before it was ready (code ${code}, signal ${signal})`), { exitCode: code ?? 1 }),

@@ -1,8 +1,10 @@
 /**
  * Waits for a run to end, reading its O(1) snapshot a few times a second. A run whose
  * state vanishes (Redis restarted without persistence, flushed, or cleaned) ends `lost`
- * instead of leaving the caller waiting forever.
+ * instead of leaving the caller waiting forever, and a run stuck because Redis is full is
+ * reported as such rather than waited on in silence.
  */
+import { RedisError } from '../shared/errors.js';
 import type { RedisClient } from '../shared/redis-connection.js';
 import { readRunSnapshot, type RunSnapshot } from '../shared/run-record.js';
 import { TERMINAL_STATES } from '../shared/run-state.js';
@@ -13,6 +15,9 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/** A run with no progress for this long gets Redis's memory checked. */
+const STUCK_AFTER_MS = 5000;
+
 /** Resolves with the final snapshot, or undefined when the run's state vanished. */
 export async function waitForRun(
   client: RedisClient,
@@ -21,12 +26,38 @@ export async function waitForRun(
   options: WaitOptions = {},
 ): Promise<RunSnapshot | undefined> {
   const pollMs = options.pollMs ?? 200;
+  let progress = '';
+  let progressAt = Date.now();
+  let checkedMemoryAt = 0;
   for (;;) {
     options.signal?.throwIfAborted();
     const snapshot = await readRunSnapshot(client, prefix, runId);
     if (!snapshot) return undefined;
     options.onUpdate?.(snapshot);
     if (TERMINAL_STATES.has(snapshot.state)) return snapshot;
+    const now = Date.now();
+    const signature = `${snapshot.state}:${snapshot.committedTasks}:${snapshot.failedTasks}:${snapshot.reducedPartitions}:${snapshot.itemsDone}`;
+    if (signature !== progress) {
+      progress = signature;
+      progressAt = now;
+    } else if (now - progressAt > STUCK_AFTER_MS && now - checkedMemoryAt > STUCK_AFTER_MS) {
+      checkedMemoryAt = now;
+      await failIfRedisFull(client, runId);
+    }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+async function failIfRedisFull(client: RedisClient, runId: string): Promise<void> {
+  const info = await client.info('memory');
+  const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  const used = field('used_memory');
+  const max = field('maxmemory');
+  if (max === 0 || used < max) return;
+  const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  throw new RedisError(
+    'REDIS_OUT_OF_MEMORY',
+    `Redis is out of memory (${mb(used)} used, maxmemory ${mb(max)}): run ${runId} is paused, nothing is half-committed. ` +
+      `Raise maxmemory (CONFIG SET maxmemory ...) and it resumes by itself; follow it with: redmap status ${runId} --watch`,
+  );
 }

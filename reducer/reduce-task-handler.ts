@@ -11,7 +11,8 @@ import { runKeys } from '../shared/redis-keys.js';
 import { failRun } from '../shared/run-control.js';
 import { readRunRecord } from '../shared/run-record.js';
 import { retireRun } from '../shared/run-retention.js';
-import { TaskFailedForGood, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import { retryWhileRedisFull } from '../shared/redis-backoff.js';
 import type { ReduceTaskPayload } from '../shared/task-queue.js';
 import { readPartition } from './read-partition.js';
 import { reduceGroups } from './reduce-task.js';
@@ -35,14 +36,20 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   }
   const keys = runKeys(deps.prefix, runId);
   const staged = keys.reduceStage(gen, partition, attempt.token);
-  const signal = AbortSignal.any([deps.runSignal(runId), attempt.signal]);
+  const runSignal = deps.runSignal(runId);
+  const signal = AbortSignal.any([runSignal, attempt.signal]);
   try {
-    const groups = await readPartition(deps.client, deps.prefix, runId, partition, deps.job.combine, signal);
     const context = { runId, partition, taskId: `r${partition}`, attempt: attempt.attempt, signal, log };
-    await stageResults(deps.client, staged, reduceGroups(deps.job, groups, context));
+    // Reducing consumes the groups, so a retry after a full Redis starts over from reading.
+    await retryWhileRedisFull(`reducing partition ${partition}`, log, attempt.signal, async () => {
+      await deps.client.unlink(staged);
+      const groups = await readPartition(deps.client, deps.prefix, runId, partition, deps.job.combine, signal);
+      await stageResults(deps.client, staged, reduceGroups(deps.job, groups, context));
+    });
   } catch (error) {
-    await deps.client.unlink(staged);
-    if (signal.aborted) return 'skipped';
+    await deps.client.unlink(staged).catch(() => {});
+    if (runSignal.aborted) return 'skipped';
+    if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
     if (attempt.attempt < attempt.maxAttempts && !isNonRetryable(error)) throw error;
     const message = `reduce of partition ${partition} failed for good: ${error instanceof Error ? error.message : String(error)}`;
     await failRun(deps.client, deps.prefix, runId, message);
@@ -51,20 +58,32 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   }
 
   const [outcome, final] = replyStrings(
-    await runScript(
-      deps.client,
-      commitReduceScript,
-      [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed],
-      [partition, gen, run.options.partitions],
+    await retryWhileRedisFull(`committing partition ${partition}`, log, attempt.signal, () =>
+      runScript(
+        deps.client,
+        commitReduceScript,
+        [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed],
+        [partition, gen, run.options.partitions],
+      ),
     ),
   );
-  if (outcome === 'finished') {
-    log.info({ state: final }, 'last partition reduced; the run is finished');
-    const ended = await readRunRecord(deps.client, deps.prefix, runId);
-    if (ended) await retireRun(deps.client, deps.prefix, ended);
-    return 'finished';
+  switch (outcome) {
+    case 'finished': {
+      log.info({ state: final }, 'last partition reduced; the run is finished');
+      const ended = await readRunRecord(deps.client, deps.prefix, runId);
+      if (ended) await retireRun(deps.client, deps.prefix, ended);
+      return 'finished';
+    }
+    case 'committed':
+      return 'committed';
+    case 'duplicate':
+      return 'duplicate';
+    case 'lost':
+      log.warn({}, 'the run vanished while its reduce task ran (cleaned, or Redis lost it); nothing to commit');
+      return 'skipped';
+    default:
+      return 'skipped';
   }
-  return outcome === 'committed' ? 'committed' : outcome === 'duplicate' ? 'duplicate' : 'skipped';
 }
 
 async function isDue(client: RedisClient, prefix: string, runId: string, generation: number, partition: number): Promise<boolean> {

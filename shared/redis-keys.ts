@@ -32,6 +32,8 @@ export interface RunKeys {
   mapStage(attemptToken: string): string;
   /** Set: partitions reduced in a generation. */
   reduced(generation: number): string;
+  /** What every generation's keys start with, followed by the generation number. */
+  generationPrefix: string;
   /** List per partition: JSON batches of [key, value] sorted by key, the run's results. */
   results(generation: number, partition: number): string;
   /** List: staged reduce output of one attempt for one partition. */
@@ -54,6 +56,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     outputIndex: (partition) => `${base}:idx:${partition}`,
     mapStage: (token) => `${base}:stage:${token}`,
     reduced: (generation) => `${base}:g${generation}:reduced`,
+    generationPrefix: `${base}:g`,
     results: (generation, partition) => `${base}:g${generation}:res:${partition}`,
     reduceStage: (generation, partition, token) => `${base}:g${generation}:rstage:${partition}:${token}`,
     pattern: `${base}:*`,

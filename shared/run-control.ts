@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { RunError } from './errors.js';
 import { loadLuaScript, replyStrings, runScript } from './lua-scripts.js';
 import type { RedisClient } from './redis-connection.js';
-import { controlChannel, runKeys } from './redis-keys.js';
+import { controlChannel, mapJobId, runKeys } from './redis-keys.js';
 import { enqueueReduceTasks } from './reduce-trigger.js';
 import { readRunRecord, type RunRecord } from './run-record.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from './task-queue.js';
@@ -32,13 +32,31 @@ export function unknownRun(runId: string): RunError {
   return new RunError('RUN_NOT_FOUND', runId, `run ${runId}: ${UNKNOWN_RUN_TEXT}`);
 }
 
-/** Cancels a run that has not ended. Returns the state it was in. */
-export async function cancelRun(client: RedisClient, prefix: string, runId: string): Promise<string> {
+/**
+ * Cancels a run that has not ended: running calls are aborted through ctx.signal, and,
+ * given the queues, its waiting tasks are dropped from the queue. Returns the state it was in.
+ */
+export async function cancelRun(client: RedisClient, prefix: string, runId: string, queues?: TaskQueues): Promise<string> {
   const [outcome, state = ''] = replyStrings(await runScript(client, cancelRunScript, [runKeys(prefix, runId).meta], []));
   if (outcome === 'lost') throw unknownRun(runId);
   if (outcome === 'unchanged') throw new RunError('RUN_STATE', runId, `run ${runId} has already ended (${state}); nothing to cancel`);
   await publishControl(client, prefix, { type: 'cancel', run: runId });
+  if (queues) await dropWaitingTasks(client, queues, prefix, runId);
   return state;
+}
+
+/** Removes a run's waiting map tasks from the queue by their ids; a task a worker holds is left to skip itself. */
+async function dropWaitingTasks(client: RedisClient, queues: TaskQueues, prefix: string, runId: string): Promise<void> {
+  const run = await readRunRecord(client, prefix, runId);
+  if (!run) return;
+  const queue = queues.get(run.queue);
+  let cursor = '0';
+  do {
+    const [next, entries] = await client.hscan(runKeys(prefix, runId).inputs, cursor, 'COUNT', 500);
+    cursor = next;
+    const tasks = entries.filter((_, i) => i % 2 === 0);
+    await Promise.all(tasks.map((task) => queue.remove(mapJobId(runId, run.generation, task)).catch(() => 0)));
+  } while (cursor !== '0');
 }
 
 /** Fails a run that has not ended; returns false when it had already ended or vanished. */

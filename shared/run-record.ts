@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { RedisClient } from './redis-connection.js';
+import { loadLuaScript, runScript } from './lua-scripts.js';
 import { runKeys } from './redis-keys.js';
 import { runOptionsSchema, type RunOptions } from './run-options.js';
 import { RUN_STATES, type RunState } from './run-state.js';
@@ -109,20 +110,16 @@ export interface RunSnapshot extends RunRecord {
   reducedPartitions: number;
 }
 
+const readRunScript = loadLuaScript(new URL('./read-run.lua', import.meta.url));
+
 /** The record plus task counts, in one round trip whatever the size of the run. */
 export async function readRunSnapshot(client: RedisClient, prefix: string, runId: string): Promise<RunSnapshot | undefined> {
   const keys = runKeys(prefix, runId);
-  const replies = await client.multi().hgetall(keys.meta).scard(keys.committed).scard(keys.failed).exec();
-  if (!replies) throw new Error('Redis discarded a transaction while reading a run');
-  for (const [error] of replies) if (error) throw error;
-  const fields = replies[0]![1] as Record<string, string>;
-  if (Object.keys(fields).length === 0) return undefined;
-  const record = parseRunRecord(runId, fields);
-  const reduced = await client.scard(keys.reduced(record.generation));
-  return {
-    ...record,
-    committedTasks: replies[1]![1] as number,
-    failedTasks: replies[2]![1] as number,
-    reducedPartitions: reduced,
-  };
+  const reply = (await runScript(client, readRunScript, [keys.meta, keys.committed, keys.failed], [keys.generationPrefix])) as
+    [string[], number, number, number] | [];
+  if (reply.length === 0) return undefined;
+  const [flat, committedTasks, failedTasks, reducedPartitions] = reply;
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return { ...parseRunRecord(runId, fields), committedTasks, failedTasks, reducedPartitions };
 }

@@ -30,6 +30,20 @@ export class TaskFailedForGood extends Error {
   }
 }
 
+/**
+ * Thrown when a task must go back to the queue without using an attempt: the worker is
+ * shutting down (it goes back at once), or its run's limits are full (after `delayMs`).
+ */
+export class TaskReleased extends Error {
+  constructor(
+    readonly reason: string,
+    readonly delayMs = 0,
+  ) {
+    super(`task released: ${reason}`);
+    this.name = 'TaskReleased';
+  }
+}
+
 export interface WorkerIdentity {
   host: string;
   pid: number;

@@ -1,4 +1,5 @@
 import { cancelRun } from '../../shared/run-control.js';
+import { TaskQueues } from '../../shared/task-queue.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -17,7 +18,8 @@ export async function cancel(ctx: CommandContext, args: ParsedArgs): Promise<num
   const [runId] = requirePositionals(cancelSpec, args, ['RUN']);
   const redis = await openCliRedis(ctx, args, false, 'cancel');
   try {
-    const was = await cancelRun(redis.client, ctx.prefix, runId!);
+    const queues = new TaskQueues(redis.client, ctx.prefix);
+    const was = await cancelRun(redis.client, ctx.prefix, runId!, queues).finally(() => queues.close());
     ctx.say(`run ${runId} cancelled (it was ${was})`);
     return EXIT.done;
   } finally {

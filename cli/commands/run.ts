@@ -127,7 +127,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     return exitCode;
   } catch (error) {
     if (!interrupted.signal.aborted) throw error;
-    if (runId) await cancelRun(redis.client, ctx.prefix, runId).catch(() => {});
+    if (runId) await cancelRun(redis.client, ctx.prefix, runId, queues).catch(() => {});
     return EXIT.interrupted;
   } finally {
     await supervisor.stop(interrupted.signal.aborted ? 2000 : workerConfig.graceMs);
