@@ -4,19 +4,21 @@
  * channel that aborts a cancelled run's calls, and the recovery sweep.
  */
 import { hostname } from 'node:os';
-import { UnrecoverableError, Worker, type Job as QueueJob } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
 import { z } from 'zod';
 import { resolveRedis, type RedisOption } from './redis-option.js';
-import { handleMapTask } from '../worker/map-task-handler.js';
+import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
+import { IsolatePool, ISOLATION_MODES, type IsolationMode } from './isolation.js';
+import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { jobFingerprint } from '../shared/fingerprint.js';
 import type { Job } from '../shared/job-definition.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { connectRedis, duplicateClient, type RedisClient } from '../shared/redis-connection.js';
+import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis-connection.js';
 import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis-keys.js';
 import { controlMessageSchema } from '../shared/run-control.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from '../shared/recovery-sweep.js';
-import { RunCache, TaskFailedForGood, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/task-attempt.js';
 import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/task-queue.js';
 import { durationSchema, parseOption, positiveIntSchema } from '../shared/validation.js';
 
@@ -35,6 +37,11 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Recovery sweep timings, or false to leave the sweep to other workers. */
   sweep?: Partial<SweepTimings> | false;
+  /**
+   * Where map calls run: `none` (this thread, the default), `thread` or `process`. Only an
+   * isolated call can be stopped when it never yields: hard call timeouts need isolation.
+   */
+  isolation?: IsolationMode;
 }
 
 export interface WorkerHandle {
@@ -55,7 +62,11 @@ const optionsSchema = z.object({
   concurrency: positiveIntSchema.max(1000).default(2),
   lockDuration: durationSchema.pipe(z.number().min(1000, 'expected at least 1s')).default(30_000),
   stalledInterval: durationSchema.pipe(z.number().min(100, 'expected at least 100ms')).default(30_000),
+  isolation: z.enum(ISOLATION_MODES).default('none'),
 });
+
+/** How long released tasks may take to go back to the queue before the worker stops anyway. */
+const RELEASE_WAIT_MS = 5000;
 
 /** BullMQ's own stall limit is set out of reach: redmap counts stalls itself (--max-stalls) and records the failure. */
 const BULLMQ_MAX_STALLED_COUNT = 1_000_000;
@@ -66,6 +77,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     concurrency: options.concurrency,
     lockDuration: options.lockDuration,
     stalledInterval: options.stalledInterval,
+    isolation: options.isolation,
   });
   const log = options.logger ?? silentLogger();
   const redis = resolveRedis(options.redis);
@@ -76,7 +88,13 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   const control = await subscribeControl(client, settings.prefix, log);
   const shutdown = new AbortController();
 
-  const deps: HandlerDeps = {
+  const isolates = isolatePool(job, settings.isolation, log);
+  // Spawned only when a task first needs it.
+  const quarantinePool =
+    job.modulePath === undefined
+      ? undefined
+      : new IsolatePool('process', { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
+  const deps: MapHandlerDeps = {
     client,
     queues,
     prefix: settings.prefix,
@@ -85,6 +103,8 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     runs: new RunCache(client, settings.prefix),
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
+    invoke: isolates?.invoke,
+    quarantine: quarantinePool && { invoke: quarantinePool.invoke, timeoutMs: settings.lockDuration },
   };
 
   const worker = new Worker(
@@ -101,7 +121,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
       name: `${hostname()}:${process.pid}`,
     },
   );
-  worker.on('error', (error) => log.warn({ err: error }, 'worker error (it keeps running)'));
+  worker.on('error', (error) => reportWorkerError(log, error));
   await worker.waitUntilReady();
 
   const sweep =
@@ -122,10 +142,14 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
       closing ??= (async () => {
         const graceMs = closeOptions.graceMs ?? 30_000;
         const graceful = worker.close();
-        const timer = setTimeout(() => shutdown.abort(new Error('worker shutting down')), graceMs);
+        // Past the grace period, running tasks are released: back to the queue at once, no attempt used.
         const finished = await Promise.race([graceful.then(() => true), sleep(graceMs).then(() => false)]);
-        clearTimeout(timer);
-        if (!finished) await worker.close(true);
+        if (!finished) {
+          shutdown.abort(new Error('worker shutting down'));
+          await Promise.race([graceful, sleep(RELEASE_WAIT_MS)]);
+        }
+        isolates?.close();
+        quarantinePool?.close();
         await sweep?.stop();
         await control.close();
         await queues.close();
@@ -137,8 +161,16 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   };
 }
 
+function isolatePool(job: Job, mode: IsolationMode, log: Logger): IsolatePool | undefined {
+  if (mode === 'none') return undefined;
+  if (job.modulePath === undefined) {
+    throw new InvalidOptionError('isolation', `isolation: ${mode} needs the job to be defined in a module file, which isolates load`);
+  }
+  return new IsolatePool(mode, { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
+}
+
 async function processTask(
-  deps: HandlerDeps,
+  deps: MapHandlerDeps,
   fingerprint: string,
   task: QueueJob,
   token: string | undefined,
@@ -166,6 +198,15 @@ async function processTask(
     return await handleReduceTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
   } catch (error) {
     if (error instanceof TaskFailedForGood) throw new UnrecoverableError(error.message);
+    if (error instanceof TaskReleased && token) {
+      // Handing the task back is not a failed attempt: BullMQ expects these errors after such a move.
+      if (error.delayMs > 0) {
+        await task.moveToDelayed(Date.now() + error.delayMs, token);
+        throw new DelayedError(error.message);
+      }
+      await task.moveToWait(token);
+      throw new WaitingError(error.message);
+    }
     throw error;
   }
 }
@@ -195,6 +236,8 @@ async function subscribeControl(client: RedisClient, prefix: string, log: Logger
     if (parsed.data.type === 'cancel' && parsed.data.run) {
       log.info({ runId: parsed.data.run }, 'run cancelled or failed; aborting its calls');
       controllerFor(parsed.data.run).abort(new Error(`run ${parsed.data.run} was cancelled`));
+      // Calls running now keep the aborted signal; a run that is retried later starts afresh.
+      controllers.delete(parsed.data.run);
     }
   });
   await subscriber.subscribe(controlChannel(prefix));
@@ -204,6 +247,19 @@ async function subscribeControl(client: RedisClient, prefix: string, log: Logger
       await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
+}
+
+let lastFullRedisReport = 0;
+
+/** BullMQ's own errors: the worker keeps running; a full Redis is said plainly, once in a while. */
+function reportWorkerError(log: Logger, error: Error): void {
+  if (!isRedisFull(error)) {
+    log.warn({ err: error }, 'worker error (it keeps running)');
+    return;
+  }
+  if (Date.now() - lastFullRedisReport < 30_000) return;
+  lastFullRedisReport = Date.now();
+  log.error({}, 'Redis is out of memory (maxmemory reached): no task can start or finish; backing off until it has room again');
 }
 
 function safeJson(text: string): unknown {

@@ -3,6 +3,7 @@
  * worker process starts with (in its environment) and the messages it sends back.
  */
 import { z } from 'zod';
+import { ISOLATION_MODES } from './isolation.js';
 
 export const WORKER_CONFIG_ENV = 'REDMAP_WORKER_CONFIG';
 
@@ -13,6 +14,7 @@ export const workerProcessConfigSchema = z.object({
   lockDurationMs: z.number().int().min(1000),
   stalledIntervalMs: z.number().int().min(100),
   graceMs: z.number().int().min(0),
+  isolation: z.enum(ISOLATION_MODES),
   logLevel: z.string(),
   logFormat: z.enum(['pretty', 'json']),
   sweepIntervalMs: z.number().int().min(100).optional(),

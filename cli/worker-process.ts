@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       concurrency: config.concurrency,
       lockDuration: config.lockDurationMs,
       stalledInterval: config.stalledIntervalMs,
+      isolation: config.isolation,
       logger: log,
       sweep: {
         ...(config.sweepIntervalMs !== undefined && { intervalMs: config.sweepIntervalMs }),

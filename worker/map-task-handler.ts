@@ -4,17 +4,19 @@
  * is split into single items when it has several, so one poison item does not sink its
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
-import { isNonRetryable, RunError, TaskStalledError } from '../shared/errors.js';
+import { isNonRetryable, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import { runKeys, itemTaskId } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
 import { publishControl } from '../shared/run-control.js';
 import type { RunRecord } from '../shared/run-record.js';
-import { TaskFailedForGood, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import type { Logger } from '../shared/logger.js';
+import { retryWhileRedisFull } from '../shared/redis-backoff.js';
 import { addMapTasks, type MapTaskPayload } from '../shared/task-queue.js';
 import { commitMapOutput } from './commit-map-output.js';
-import { ItemFailure, mapItems, type CallGate } from './map-task.js';
+import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutput } from './map-task.js';
 
 const failMapTaskScript = loadLuaScript(new URL('./fail-map-task.lua', import.meta.url));
 const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.url));
@@ -22,6 +24,14 @@ const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.
 export interface MapHandlerDeps extends HandlerDeps {
   /** The limiter's gate for a run's map calls, when limits apply. */
   gateFor?(run: RunRecord): CallGate | undefined;
+  /** Where map calls run when they are isolated (worker thread, child process). */
+  invoke?: MapInvoker;
+  /**
+   * A child process for the last run of a task that stalled more than --max-stalls: a
+   * process that dies takes every task it runs down with it, so only a run alone tells
+   * whether this task is the culprit or was taken down with one.
+   */
+  quarantine?: { invoke: MapInvoker; timeoutMs: number };
 }
 
 export type MapTaskResult = 'committed' | 'duplicate' | 'skipped' | 'split';
@@ -41,20 +51,23 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   const items = task.items;
 
   const runSignal = deps.runSignal(runId);
-  const signal = AbortSignal.any([runSignal, attempt.signal]);
+  let output: MapTaskOutput;
+  const quarantined = attempt.stalls > run.options.maxStalls;
   try {
-    if (attempt.stalls > run.options.maxStalls) {
-      throw new TaskStalledError(
-        `the worker running this task died or stopped answering ${attempt.stalls} times (limit --max-stalls ${run.options.maxStalls})`,
+    if (quarantined && !deps.quarantine) throw new TaskStalledError(stalledMessage(attempt.stalls, run));
+    if (quarantined)
+      log.warn(
+        { stalls: attempt.stalls },
+        'task stalled too often; running it alone in a separate process to find out whether it is the culprit',
       );
-    }
-    const output = await mapItems({
+    output = await mapItems({
       job: deps.job,
       items,
       partitions: run.options.partitions,
-      callTimeoutMs: run.options.callTimeoutMs,
-      signal,
+      callTimeoutMs: quarantined ? Math.min(run.options.callTimeoutMs, deps.quarantine!.timeoutMs) : run.options.callTimeoutMs,
+      signal: AbortSignal.any([runSignal, attempt.signal]),
       gate: deps.gateFor?.(run),
+      invoke: quarantined ? deps.quarantine!.invoke : deps.invoke,
       context: (index, callSignal) => ({
         runId,
         taskId: items.length > 1 ? itemTaskId(taskId, index) : taskId,
@@ -63,38 +76,82 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
         log: log.child({ item: index }),
       }),
     });
-    const committed = await commitMapOutput({
-      client: deps.client,
-      prefix: deps.prefix,
-      runId,
-      taskId,
-      token: attempt.token,
-      itemCount: items.length,
-      output,
-    });
-    if (committed.outcome === 'committed' || committed.outcome === 'flipped') failpoint('after-map-commit', taskId);
-    if (committed.outcome === 'flipped') {
+  } catch (error) {
+    if (runSignal.aborted) return 'skipped'; // cancelled or failed meanwhile: nothing to record
+    if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    const cause = error instanceof ItemFailure ? error.cause : error;
+    const settled =
+      quarantined && !(cause instanceof TaskStalledError)
+        ? new TaskStalledError(`${stalledMessage(attempt.stalls, run)}; run alone, it failed too: ${(cause as Error)?.message ?? cause}`)
+        : cause;
+    return settleFailure(deps, run, attempt, items, settled, log);
+  }
+  return commitOutput(deps, run, attempt, items.length, output, log);
+}
+
+/** Stage and commit; the commit that ends the map phase enqueues the reduce tasks. */
+async function commitOutput(
+  deps: HandlerDeps,
+  run: RunRecord,
+  attempt: TaskAttempt<MapTaskPayload>,
+  itemCount: number,
+  output: MapTaskOutput,
+  log: Logger,
+): Promise<MapTaskResult> {
+  const taskId = attempt.payload.task;
+  const committed = await retryWhileRedisFull(`committing task ${taskId}`, log, attempt.signal, () =>
+    commitMapOutput({ client: deps.client, prefix: deps.prefix, runId: run.id, taskId, token: attempt.token, itemCount, output }),
+  );
+  switch (committed.outcome) {
+    case 'flipped':
+      failpoint('after-map-commit', taskId);
       failpoint('after-flip');
       log.info({}, 'all map tasks settled; enqueueing reduce tasks');
       await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, committed.generation);
-    }
-    if (committed.outcome === 'settled' && committed.state === 'reducing') await ensureReduceEnqueued(deps, run);
-    if (committed.outcome === 'lost') throw new RunError('RUN_LOST', runId, `run ${runId} vanished while its task ran`);
-    return committed.outcome === 'committed' || committed.outcome === 'flipped' ? 'committed' : 'duplicate';
-  } catch (error) {
-    const cause = error instanceof ItemFailure ? error.cause : error;
-    if (runSignal.aborted) return 'skipped'; // cancelled or failed meanwhile: nothing to record
-    const final = attempt.attempt >= attempt.maxAttempts || isNonRetryable(cause) || cause instanceof TaskStalledError;
-    if (!final) throw cause;
-    if (items.length > 1) {
-      await splitChunk(deps, run, taskId, items);
-      log.warn({ err: cause, items: items.length }, 'task failed for good; retrying its items one by one');
-      return 'split';
-    }
-    await recordFailure(deps, run, attempt, items, cause);
-    log.error({ err: cause }, 'task failed for good');
-    throw new TaskFailedForGood(cause);
+      return 'committed';
+    case 'committed':
+      failpoint('after-map-commit', taskId);
+      return 'committed';
+    case 'settled':
+      if (committed.state === 'reducing') await ensureReduceEnqueued(deps, run);
+      return 'duplicate';
+    case 'inactive':
+      return 'skipped';
+    case 'lost':
+      log.warn({}, 'the run vanished while its task ran (cleaned, or Redis lost it); nothing to commit');
+      return 'skipped';
   }
+}
+
+/**
+ * After a failed attempt: rethrow for BullMQ to retry, or, on the final failure, split a
+ * chunk into single items, or record a single item's failure.
+ */
+async function settleFailure(
+  deps: HandlerDeps,
+  run: RunRecord,
+  attempt: TaskAttempt<MapTaskPayload>,
+  items: unknown[],
+  cause: unknown,
+  log: Logger,
+): Promise<MapTaskResult> {
+  const final = attempt.attempt >= attempt.maxAttempts || isNonRetryable(cause) || cause instanceof TaskStalledError;
+  if (!final) throw cause;
+  const taskId = attempt.payload.task;
+  if (items.length > 1) {
+    await retryWhileRedisFull(`splitting task ${taskId}`, log, attempt.signal, () => splitChunk(deps, run, taskId, items));
+    log.warn({ err: cause, items: items.length }, 'task failed for good; retrying its items one by one');
+    return 'split';
+  }
+  await retryWhileRedisFull(`recording the failure of task ${taskId}`, log, attempt.signal, () =>
+    recordFailure(deps, run, attempt, items, cause),
+  );
+  log.error({ err: cause }, 'task failed for good');
+  throw new TaskFailedForGood(cause);
+}
+
+function stalledMessage(stalls: number, run: RunRecord): string {
+  return `the worker running this task died or stopped answering ${stalls} times (limit --max-stalls ${run.options.maxStalls})`;
 }
 
 interface TaskState {

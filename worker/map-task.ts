@@ -13,6 +13,12 @@ import { formatDuration } from '../shared/durations.js';
 /** Admits one map call at a time under the limits; resolves to a release function. */
 export type CallGate = (signal: AbortSignal) => Promise<() => void>;
 
+/**
+ * Runs one map call somewhere else (a worker thread, a child process) and resolves to its
+ * output; aborting the context's signal must stop the call, even one that never yields.
+ */
+export type MapInvoker = (item: unknown, context: MapContext) => Promise<unknown>;
+
 export interface MapItemsOptions {
   job: Job;
   items: readonly unknown[];
@@ -23,6 +29,8 @@ export interface MapItemsOptions {
   /** Context for the call on `items[index]`, given that call's own signal. */
   context(index: number, signal: AbortSignal): MapContext;
   gate?: CallGate;
+  /** Where map calls run; by default in this thread. */
+  invoke?: MapInvoker;
 }
 
 /** Combined output of one task: for each partition, its [key, value] pairs. */
@@ -87,7 +95,10 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
     const item = await validateInputItem(job.name, job.input, options.items[index], index);
     const release = options.gate ? await options.gate(options.signal) : undefined;
     try {
-      await callWithTimeout(options, index, (signal) => consumeMapOutput(job.map(item, options.context(index, signal)), sink));
+      await callWithTimeout(options, index, (signal) => {
+        const context = options.context(index, signal);
+        return consumeMapOutput(options.invoke ? options.invoke(item, context) : job.map(item, context), sink);
+      });
     } finally {
       release?.();
     }

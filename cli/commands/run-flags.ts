@@ -12,6 +12,7 @@ import { cliInputSource, type InputFormat } from '../cli-inputs.js';
 import type { InputSource } from '../../producer/input-chunks.js';
 import type { RedisSettings } from '../../shared/redis-connection.js';
 import type { WorkerProcessConfig } from '../worker-config.js';
+import { ISOLATION_MODES } from '../isolation.js';
 
 export const INPUT_OPTIONS: Record<string, OptionSpec> = {
   'input-file': {
@@ -58,6 +59,12 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export const WORKER_OPTIONS: Record<string, OptionSpec> = {
+  isolation: {
+    type: 'string',
+    value: 'MODE',
+    description:
+      'where map calls run: none (in the worker, the default), thread or process; only isolated calls can be stopped at their timeout',
+  },
   concurrency: { type: 'string', value: 'C', description: 'tasks each worker process runs at once (default 2)' },
   'lock-duration': {
     type: 'string',
@@ -146,6 +153,7 @@ export function workerConfigFromFlags(
     lockDurationMs,
     stalledIntervalMs: durationFlag(args, 'stalled-interval', 100) ?? 30_000,
     graceMs: durationFlag(args, 'grace') ?? 30_000,
+    isolation: choiceFlag(args, 'isolation', ISOLATION_MODES) ?? 'none',
     logLevel: ctx.logLevel,
     logFormat: ctx.logFormat,
   };
