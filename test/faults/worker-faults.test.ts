@@ -1,0 +1,267 @@
+/**
+ * Workers that die, freeze or stop answering while a run goes on: the result is identical
+ * to one process, every task is committed once and every partition reduced once.
+ * Real processes, real kill -9 and SIGSTOP, a Redis of the test's own.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { runKeys, runsIndexKey } from '../../shared/redis-keys.js';
+import { readRunRecord } from '../../shared/run-record.js';
+import { runCli, startCli } from '../support/cli.js';
+import {
+  expectWithSchedule,
+  FaultSchedule,
+  readLedger,
+  scratch,
+  seededRandom,
+  signal,
+  startSupervisedWorkers,
+  waitFor,
+} from '../support/faults.js';
+import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
+import { auditRun, chunkIds, groundTruth } from '../support/run-checks.js';
+import { testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const JOB = 'test/fixtures/jobs/fault-words.ts';
+const FAST_FAILOVER = ['--lock-duration', '2s', '--stalled-interval', '500ms', '--heartbeat-timeout', '2s'];
+
+let redis: TestRedisServer;
+let client: Redis;
+
+beforeAll(async () => {
+  redis = await startRedisServer({ args: ['--appendonly', 'no'] });
+  client = new Redis(redis.url);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.stop();
+});
+
+function lines(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `alpha ${i % 11} beta w${i % 37} gamma${i % 5} delta z${i % 23}`);
+}
+
+async function latestRun(prefix: string): Promise<string | undefined> {
+  const [id] = await client.zrevrange(runsIndexKey(prefix), 0, 0);
+  return id;
+}
+
+describe('worker faults', () => {
+  it('kill -9 of random workers, again and again, during map and reduce: identical result, each task committed once', async () => {
+    const prefix = testPrefix();
+    const schedule = new FaultSchedule('kill -9 random workers');
+    const random = seededRandom(Number(process.env.REDMAP_FAULT_SEED ?? 20261127));
+    const { ledger } = scratch();
+    const inputs = lines(240);
+    const env = {
+      REDIS_URL: redis.url,
+      REDMAP_PREFIX: prefix,
+      REDMAP_TEST_LOG: ledger,
+      REDMAP_TEST_DELAY_MS: '60',
+      REDMAP_TEST_REDUCE_DELAY_MS: '40',
+    };
+    const workers = startSupervisedWorkers(JOB, 3, env, FAST_FAILOVER);
+    try {
+      await workers.ready(3);
+      // A generous stall tolerance: the test kills often, and no task may fail for it.
+      const submitted = startCli(['submit', JOB, '-', '--chunk-size', '3', '--max-stalls', '20', '--wait', '--quiet'], {
+        env,
+        input: `${inputs.join('\n')}\n`,
+      });
+      let phasesHit = new Set<string>();
+      let kills = 0;
+      for (;;) {
+        const runId = await latestRun(prefix);
+        const state = runId ? (await readRunRecord(client, prefix, runId))?.state : undefined;
+        if (state && !['submitting', 'mapping', 'reducing'].includes(state)) break;
+        if (submitted.exitCode !== null) break;
+        // The first moment of the reduce phase gets a kill of its own, so reduce tasks die too.
+        const firstReduce = state === 'reducing' && !phasesHit.has('reducing');
+        if (firstReduce || random() < 0.15) {
+          const children = workers.children();
+          const victim = children[Math.floor(random() * children.length)];
+          if (victim !== undefined && state) {
+            signal(victim, 'SIGKILL');
+            kills++;
+            phasesHit = new Set([...phasesHit, state]);
+            schedule.note(`kill -9 worker ${victim} while the run is ${state}`);
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const result = await submitted.result;
+      schedule.note(`submit --wait exited ${result.code}`);
+      expectWithSchedule(result.code, schedule).toBe(0);
+      expectWithSchedule(kills, schedule).toBeGreaterThanOrEqual(3);
+      expectWithSchedule([...phasesHit].sort(), schedule).toEqual(['mapping', 'reducing']);
+      expectWithSchedule(result.stdout, schedule).toBe(await groundTruth(JOB, inputs, 3));
+      const audit = await auditRun(client, prefix, (await latestRun(prefix))!);
+      expectWithSchedule(audit.committedTasks, schedule).toEqual(chunkIds(80));
+      expectWithSchedule(audit.reducedPartitions, schedule).toBe(4);
+      // The faults bit: some items were mapped more than once, by different processes.
+      const calls = readLedger(ledger);
+      schedule.note(`${calls.length} map calls for ${inputs.length} items`);
+      expectWithSchedule(new Set(calls.map((call) => call.item)).size, schedule).toBe(new Set(inputs).size);
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+    }
+  });
+
+  it('a worker killed after the flip to reducing but before enqueueing the reduce tasks: the run still finishes', async () => {
+    const prefix = testPrefix();
+    const schedule = new FaultSchedule('kill after flip');
+    const inputs = lines(12);
+    const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'after-flip' };
+    const workers = startSupervisedWorkers(JOB, 1, env, FAST_FAILOVER);
+    try {
+      await workers.ready(1);
+      const victim = workers.children()[0]!;
+      const submitted = startCli(['submit', JOB, ...inputs, '--chunk-size', '4', '--wait', '--quiet'], { env });
+      // The failpoint kills the worker right after the commit that flips the run.
+      await waitFor('the worker to die at the failpoint', () => !workers.children().includes(victim) || undefined);
+      const runId = (await latestRun(prefix))!;
+      const record = await readRunRecord(client, prefix, runId);
+      const reduceTasks = (await client.keys(`${prefix}:q:*:${runId}.g1.r*`)).length;
+      schedule.note(`worker ${victim} died at the failpoint; the run is ${record?.state}, ${reduceTasks} reduce tasks queued`);
+      expectWithSchedule(record?.state, schedule).toBe('reducing');
+      expectWithSchedule(reduceTasks, schedule).toBe(0);
+      const result = await submitted.result;
+      expectWithSchedule(result.code, schedule).toBe(0);
+      expectWithSchedule(result.stdout, schedule).toBe(await groundTruth(JOB, inputs, 4));
+      const audit = await auditRun(client, prefix, runId);
+      expectWithSchedule(audit.committedTasks, schedule).toEqual(chunkIds(3));
+      expectWithSchedule(audit.reducedPartitions, schedule).toBe(4);
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+    }
+  });
+
+  it('SIGSTOP on a worker past its lock, then SIGCONT: another worker redoes its task, the late commit is a no-op', async () => {
+    const prefix = testPrefix();
+    const schedule = new FaultSchedule('sigstop past the lock');
+    const { ledger } = scratch();
+    const inputs = lines(30);
+    const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, REDMAP_TEST_DELAY_MS: '300' };
+    const workers = startSupervisedWorkers(JOB, 2, env, [...FAST_FAILOVER, '--heartbeat-timeout', '60s']);
+    try {
+      await workers.ready(2);
+      const submitted = startCli(['submit', JOB, ...inputs, '--chunk-size', '2', '--wait', '--quiet'], { env });
+      const frozen = await waitFor('a map call to start', () => readLedger(ledger)[0]);
+      signal(frozen.pid, 'SIGSTOP');
+      schedule.note(`SIGSTOP worker ${frozen.pid} while it maps ${JSON.stringify(frozen.item)}`);
+      await new Promise((resolve) => setTimeout(resolve, 6000)); // three lock durations
+      signal(frozen.pid, 'SIGCONT');
+      schedule.note(`SIGCONT worker ${frozen.pid}`);
+      const result = await submitted.result;
+      expectWithSchedule(result.code, schedule).toBe(0);
+      expectWithSchedule(result.stdout, schedule).toBe(await groundTruth(JOB, inputs, 2));
+      const redone = readLedger(ledger).filter((call) => call.item === frozen.item);
+      schedule.note(`${JSON.stringify(frozen.item)} was mapped by ${redone.map((call) => call.pid).join(', ')}`);
+      expectWithSchedule(new Set(redone.map((call) => call.pid)).size, schedule).toBe(2);
+      const audit = await auditRun(client, prefix, (await latestRun(prefix))!);
+      expectWithSchedule(audit.committedTasks, schedule).toEqual(chunkIds(15));
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+    }
+  });
+});
+
+describe('maps that block their worker', () => {
+  const POISON = 'test/fixtures/jobs/poison.ts';
+
+  it('a map that blocks the event loop past the lock, then returns: committed once, identical', async () => {
+    const prefix = testPrefix();
+    const schedule = new FaultSchedule('block past the lock');
+    const { ledger } = scratch();
+    const inputs = ['a', 'block:5000', 'b', 'c'];
+    const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger };
+    const workers = startSupervisedWorkers(POISON, 2, env, [...FAST_FAILOVER, '--heartbeat-timeout', '60s']);
+    try {
+      await workers.ready(2);
+      const result = await runCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env });
+      const blocked = readLedger(ledger).filter((call) => call.item === 'block:5000');
+      schedule.note(`block:5000 was mapped by ${blocked.map((call) => call.pid).join(', ')}`);
+      expectWithSchedule(result.code, schedule).toBe(0);
+      expectWithSchedule(result.stdout, schedule).toBe(await groundTruth(POISON, inputs, 1));
+      expectWithSchedule(new Set(blocked.map((call) => call.pid)).size, schedule).toBe(2);
+      const audit = await auditRun(client, prefix, (await latestRun(prefix))!);
+      expectWithSchedule(audit.committedTasks, schedule).toEqual(chunkIds(4));
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+    }
+  });
+
+  it('a map that never yields: the supervisor kills its worker, counts the stalls, and the run fails naming the item', async () => {
+    const prefix = testPrefix();
+    const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix };
+    const workers = startSupervisedWorkers(POISON, 2, env, FAST_FAILOVER);
+    try {
+      const result = await runCli(['submit', POISON, 'a', 'loop', 'b', '--chunk-size', '1', '--max-stalls', '1', '--wait', '--quiet'], {
+        env,
+      });
+      expectWithSchedule(result.code, new FaultSchedule('loop forever')).toBe(1);
+      const runId = (await latestRun(prefix))!;
+      const failed = await runCli(['failed', runId, '--json'], { env });
+      const [report] = failed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { input: unknown; code: string; stalls: number });
+      expectWithSchedule(report, new FaultSchedule('loop forever')).toMatchObject({ input: 'loop', code: 'TASK_STALLED', stalls: 2 });
+      const stopped = await workers.stop();
+      expectWithSchedule(stopped.stderr, new FaultSchedule('loop forever')).toMatch(
+        /stopped answering \(a map that never yields\?\); killing it/,
+      );
+      expectWithSchedule(await client.scard(runKeys(prefix, runId).committed), new FaultSchedule('loop forever')).toBe(2);
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+    }
+  });
+
+  it.each(['thread', 'process'])(
+    'a map that never yields, under --isolation %s: the call timeout stops it and the rest completes',
+    async (isolation) => {
+      const prefix = testPrefix();
+      const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix };
+      const result = await runCli(
+        [
+          'run',
+          POISON,
+          'a',
+          'loop',
+          'b',
+          '--workers',
+          '1',
+          '--chunk-size',
+          '1',
+          '--isolation',
+          isolation,
+          '--call-timeout',
+          '1s',
+          '--attempts',
+          '2',
+          '--backoff',
+          'fixed:100ms',
+          '--max-failed-tasks',
+          '1',
+        ],
+        { env },
+      );
+      try {
+        expectWithSchedule(result.code, new FaultSchedule(`loop under ${isolation}`)).toBe(3);
+        expectWithSchedule(result.stdout, new FaultSchedule(`loop under ${isolation}`)).toBe(
+          '{"key":"a","value":1}\n{"key":"b","value":1}\n',
+        );
+        expectWithSchedule(result.stderr, new FaultSchedule(`loop under ${isolation}`)).toMatch(
+          /failed c1: input \\"loop\\" after 2 attempt\(s\): map call on item \\"loop\\" ran past its call timeout of 1\.0s/,
+        );
+      } finally {
+        await wipePrefix(client, prefix);
+      }
+    },
+  );
+});

@@ -1,0 +1,199 @@
+/**
+ * What happens to a run when tasks fail for good, when it is retried or cancelled, and to
+ * a worker asked to stop: the states and generations of DESIGN.md, through the real CLI.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { mapJobId, queuePrefix, runKeys, runsIndexKey } from '../../shared/redis-keys.js';
+import { readRunRecord } from '../../shared/run-record.js';
+import { runCli, startCli } from '../support/cli.js';
+import { readLedger, scratch, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const POISON = 'test/fixtures/jobs/poison.ts';
+
+async function withRun(
+  body: (ctx: {
+    prefix: string;
+    env: NodeJS.ProcessEnv;
+    ledger: string;
+    cure: string;
+    client: Awaited<ReturnType<typeof openClient>>;
+  }) => Promise<void>,
+) {
+  const prefix = testPrefix();
+  const client = await openClient();
+  const { dir, ledger } = scratch();
+  const cure = join(dir, 'cured');
+  try {
+    await body({
+      prefix,
+      env: { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, REDMAP_TEST_CURE: cure },
+      ledger,
+      cure,
+      client,
+    });
+  } finally {
+    await wipePrefix(client, prefix);
+    await client.close();
+  }
+}
+
+async function latestRun(client: Awaited<ReturnType<typeof openClient>>, prefix: string): Promise<string> {
+  return waitFor('the run', async () => (await client.zrevrange(runsIndexKey(prefix), 0, 0))[0]);
+}
+
+describe('a run with failures', () => {
+  it('fails once failures exceed its budget, stops handing out its tasks, and retry completes it under a new generation while BullMQ keeps the failed task', () =>
+    withRun(async ({ prefix, env, ledger, cure, client }) => {
+      const inputs = ['throw', ...Array.from({ length: 30 }, (_, i) => `slow:${100 + i}`)];
+      const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
+      try {
+        await workers.ready(1);
+        const failed = await runCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--attempts', '1', '--wait', '--quiet'], { env });
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toMatch(/failed c0: input \\"throw\\" after 1 attempt\(s\): poison item: always throws/);
+        const runId = await latestRun(client, prefix);
+        // The other tasks were skipped once the run failed: far fewer than 30 were mapped.
+        const mappedBefore = readLedger(ledger).filter((call) => call.item.startsWith('slow:')).length;
+        expect(mappedBefore).toBeLessThan(30);
+
+        const record = (await readRunRecord(client, prefix, runId))!;
+        const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
+        try {
+          // BullMQ keeps the failed task (removeOnFail by count and age) under its generation-1 id.
+          expect(await queue.getJobState(mapJobId(runId, 1, 'c0'))).toBe('failed');
+          writeFileSync(cure, '');
+          const retried = await runCli(['retry', runId, '--wait', '--quiet'], { env });
+          expect(retried.code).toBe(0);
+          expect(retried.stderr).toMatch(/is mapping again \(generation 2\)/);
+          expect(retried.stdout).toBe('{"key":"slow","value":30}\n{"key":"throw","value":1}\n');
+          expect(await queue.getJobState(mapJobId(runId, 1, 'c0'))).toBe('failed');
+          expect((await readRunRecord(client, prefix, runId))?.generation).toBe(2);
+        } finally {
+          await queue.close();
+        }
+      } finally {
+        await workers.stop();
+      }
+    }));
+
+  it('a done_with_failures run reports committed results only; retry runs the failed item and replaces the results, never mixing them', () =>
+    withRun(async ({ prefix, env, cure, client }) => {
+      const inputs = ['a', 'b', 'throw', 'a'];
+      const workers = startSupervisedWorkers(POISON, 1, env);
+      try {
+        await workers.ready(1);
+        const first = await runCli(
+          ['submit', POISON, ...inputs, '--chunk-size', '1', '--attempts', '1', '--max-failed-tasks', '1', '--wait', '--quiet'],
+          { env },
+        );
+        expect(first.code).toBe(3);
+        expect(first.stdout).toBe('{"key":"a","value":2}\n{"key":"b","value":1}\n');
+        const runId = await latestRun(client, prefix);
+        writeFileSync(cure, '');
+        const retried = await runCli(['retry', runId, '--wait', '--quiet'], { env });
+        expect(retried.code).toBe(0);
+        expect(retried.stdout).toBe('{"key":"a","value":2}\n{"key":"b","value":1}\n{"key":"throw","value":1}\n');
+        // Generation 1's results are gone, not kept beside generation 2's.
+        expect(await keysMatching(client, `${prefix}:run:{${runId}}:g1:*`)).toEqual([]);
+        expect((await runCli(['results', runId], { env })).stdout).toBe(retried.stdout);
+      } finally {
+        await workers.stop();
+      }
+    }));
+
+  it('retry refuses a run that did not fail, naming its state', () =>
+    withRun(async ({ env }) => {
+      const result = await runCli(['run', POISON, 'a', '--workers', '1', '--quiet'], { env });
+      expect(result.code).toBe(0);
+      const runs = await runCli(['runs', '--json'], { env });
+      const runId = (JSON.parse(runs.stdout.trim()) as { id: string }).id;
+      const retried = await runCli(['retry', runId], { env });
+      expect(retried.code).toBe(1);
+      expect(retried.stderr).toMatch(new RegExp(`run ${runId} is done; only failed or done_with_failures runs can be retried`));
+    }));
+});
+
+describe('cancel', () => {
+  it('aborts running map calls through ctx.signal, drops the waiting tasks, and the waiting client exits 4', () =>
+    withRun(async ({ prefix, env, ledger, client }) => {
+      const inputs = Array.from({ length: 20 }, () => 'slow:5000');
+      const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '2']);
+      try {
+        await workers.ready(1);
+        const waiting = startCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env });
+        const runId = await latestRun(client, prefix);
+        await waitFor('two calls running', () => (readLedger(ledger).length >= 2 ? true : undefined));
+        const cancelled = await runCli(['cancel', runId], { env });
+        expect(cancelled.code).toBe(0);
+        const result = await waiting.result;
+        expect(result.code).toBe(4);
+        await waitFor('the running calls to abort', () =>
+          readLedger(ledger).filter((call) => call.event === 'aborted').length === 2 ? true : undefined,
+        );
+        const record = (await readRunRecord(client, prefix, runId))!;
+        expect(record.state).toBe('cancelled');
+        expect(await client.lrange(`${queuePrefix(prefix)}:${record.queue}:wait`, 0, -1)).toEqual([]);
+        expect(readLedger(ledger).filter((call) => call.event === 'start')).toHaveLength(2);
+      } finally {
+        await workers.stop();
+      }
+    }));
+});
+
+describe('a worker asked to stop', () => {
+  it('drains on SIGTERM: the running task finishes, then it exits 0', () =>
+    withRun(async ({ prefix, env, ledger, client }) => {
+      const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
+      await workers.ready(1);
+      const submitted = await runCli(['submit', POISON, 'slow:1500', 'b', '--chunk-size', '1'], { env });
+      const runId = submitted.stdout.trim();
+      await waitFor('the slow call to start', () => (readLedger(ledger)[0] ? true : undefined));
+      workers.kill('SIGTERM');
+      const stopped = await workers.result;
+      expect(stopped.code).toBe(0);
+      // The slow task was committed before the worker left.
+      expect(await client.sismember(runKeys(prefix, runId).committed, 'c0')).toBe(1);
+    }));
+
+  it('releases a task still running after the grace period back to the queue, without using an attempt', () =>
+    withRun(async ({ prefix, env, ledger, client }) => {
+      const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1', '--grace', '500ms']);
+      await workers.ready(1);
+      const submitted = await runCli(['submit', POISON, 'slow:20000', '--chunk-size', '1'], { env });
+      const runId = submitted.stdout.trim();
+      await waitFor('the slow call to start', () => (readLedger(ledger)[0] ? true : undefined));
+      const started = Date.now();
+      workers.kill('SIGTERM');
+      const stopped = await workers.result;
+      expect(stopped.code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(8000);
+      const record = (await readRunRecord(client, prefix, runId))!;
+      const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
+      try {
+        const task = (await queue.getJob(mapJobId(runId, 1, 'c0')))!;
+        expect(await task.getState()).toBe('waiting');
+        expect(task.attemptsMade).toBe(0);
+      } finally {
+        await queue.close();
+      }
+    }));
+
+  it('exits at once on a second signal', () =>
+    withRun(async ({ env, ledger }) => {
+      const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
+      await workers.ready(1);
+      await runCli(['submit', POISON, 'slow:20000', '--chunk-size', '1'], { env });
+      await waitFor('the slow call to start', () => (readLedger(ledger)[0] ? true : undefined));
+      const started = Date.now();
+      workers.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      workers.kill('SIGTERM');
+      const stopped = await workers.result;
+      expect(stopped.code).toBe(130);
+      expect(Date.now() - started).toBeLessThan(3000);
+    }));
+});

@@ -1,0 +1,138 @@
+/**
+ * The fault tests' kit: a Redis of their own, a supervisor of real worker processes whose
+ * children they can kill or freeze, a ledger of map calls written by the fixture jobs, and
+ * a schedule that records every fault applied (printed with any failure, and kept under
+ * test-output/faults/).
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { REPO_ROOT, startCli, type CliResult } from './cli.js';
+
+/** A fault test's record of what it did and when, relative to its start. */
+export class FaultSchedule {
+  private readonly started = Date.now();
+  private readonly lines: string[] = [];
+  readonly file: string;
+
+  constructor(name: string) {
+    const dir = join(REPO_ROOT, 'test-output', 'faults');
+    mkdirSync(dir, { recursive: true });
+    this.file = join(
+      dir,
+      `${name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .slice(0, 80)}.log`,
+    );
+    writeFileSync(this.file, '');
+  }
+
+  note(what: string): void {
+    const line = `+${((Date.now() - this.started) / 1000).toFixed(2)}s ${what}`;
+    this.lines.push(line);
+    appendFileSync(this.file, `${line}\n`);
+  }
+
+  toString(): string {
+    return `fault schedule (${this.file}):\n${this.lines.join('\n')}`;
+  }
+}
+
+/** A folder for a test's files, and the ledger the fixture jobs append their map calls to. */
+export function scratch(): { dir: string; ledger: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'redmap-fault-'));
+  return { dir, ledger: join(dir, 'calls.log') };
+}
+
+export interface LedgerEntry {
+  item: string;
+  pid: number;
+  attempt: number;
+  /** `start` for a call; `aborted` when a poison fixture's call saw ctx.signal abort. */
+  event?: string;
+  at: number;
+}
+
+export function readLedger(ledger: string): LedgerEntry[] {
+  let text = '';
+  try {
+    text = readFileSync(ledger, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LedgerEntry);
+}
+
+/** `redmap worker` with N processes; its children can be listed, killed and frozen. */
+export function startSupervisedWorkers(job: string, processes: number, env: NodeJS.ProcessEnv, flags: string[] = []) {
+  const supervisor = startCli(['worker', job, '--processes', String(processes), ...flags], { env, timeoutMs: 600_000 });
+  return Object.assign(supervisor, {
+    /** The pids of the worker processes alive now. */
+    children(): number[] {
+      try {
+        // Only the forked worker processes, not helpers such as esbuild's service process.
+        return execFileSync('pgrep', ['-P', String(supervisor.pid), '-f', 'worker-process'], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        return [];
+      }
+    },
+    /** Waits until `count` worker processes run; fails at once if the supervisor exited. */
+    async ready(count: number): Promise<void> {
+      await waitFor(`${count} worker processes`, async () => {
+        if (supervisor.exitCode !== null)
+          throw new Error(`redmap worker exited ${supervisor.exitCode}: ${(await supervisor.result).stderr}`);
+        return this.children().length >= count || undefined;
+      });
+    },
+    async stop(): Promise<CliResult> {
+      supervisor.kill('SIGTERM');
+      return supervisor.result;
+    },
+  });
+}
+
+export function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // it died meanwhile
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A seeded generator (xorshift32), so a failing random schedule can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Asserts with the schedule in the message, so a failure says what was done to the run. */
+export function expectWithSchedule<T>(actual: T, schedule: FaultSchedule) {
+  return expect(actual, schedule.toString());
+}
