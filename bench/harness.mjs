@@ -124,7 +124,7 @@ const seconds = (ms) => (ms / 1000).toFixed(2);
 /** A Markdown table: one row per variant, ratios against `baseline`. */
 export function resultTable(summaries, baseline) {
   const rows = [
-    '| variant | wall median (min–max) s | CPU median s | peak RSS MB | Redis CPU s | speed vs ' + baseline + ' |',
+    '| variant | wall median (min–max) s | CPU median s | peak RSS MB (largest process) | Redis CPU s | speed vs ' + baseline + ' |',
     '|---|---|---|---|---|---|',
   ];
   const base = summaries[baseline].wallMs.median;
