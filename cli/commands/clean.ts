@@ -42,7 +42,7 @@ export async function clean(ctx: CommandContext, args: ParsedArgs): Promise<numb
       const record = await readRunRecord(redis.client, ctx.prefix, runId);
       if (olderThan !== undefined && record && (!TERMINAL_STATES.has(record.state) || (record.finishedAt ?? now) > now - olderThan))
         continue;
-      if (record && !TERMINAL_STATES.has(record.state)) await cancelRun(redis.client, ctx.prefix, runId, queues).catch(() => {});
+      if (record && !TERMINAL_STATES.has(record.state)) await cancelRun(redis.client, ctx.prefix, runId).catch(() => {}); // cleanRun removes its tasks
       const removed = await cleanRun(redis.client, queues, ctx.prefix, runId, record?.queue);
       if (!record && removed.keys === 0 && olderThan === undefined) {
         ctx.say(`run ${runId}: nothing to clean (unknown run)`);
