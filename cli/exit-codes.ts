@@ -5,6 +5,7 @@
  */
 import { RedmapError } from '../shared/errors.js';
 import { isRedisFull } from '../shared/redis-connection.js';
+import { isAccessRefused } from '../shared/redis-errors.js';
 import type { RunState } from '../shared/run-state.js';
 
 export const EXIT = {
@@ -34,7 +35,7 @@ export function exitCodeForState(state: RunState): number {
 }
 
 export function exitCodeForError(error: unknown): number {
-  if (!(error instanceof RedmapError)) return isRedisFull(error) ? EXIT.redis : EXIT.failed;
+  if (!(error instanceof RedmapError)) return isRedisFull(error) || isAccessRefused(error) ? EXIT.redis : EXIT.failed;
   switch (error.code) {
     case 'USAGE':
     case 'INVALID_OPTION':

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { RedmapError } from '../shared/errors.js';
 import { isRedisFull } from '../shared/redis-connection.js';
+import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
 import { parseCommandArgs, renderHelp, type CommandSpec, type ParsedArgs } from './args.js';
 import { createContext, type CommandContext } from './context.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
@@ -100,9 +101,11 @@ function report(error: unknown): void {
   const message = isRedisFull(error)
     ? 'Redis is out of memory (maxmemory reached, policy noeviction); nothing was half-committed. ' +
       'Raise maxmemory or clean old runs (redmap clean --older-than 1d), then run the same command again'
-    : error instanceof Error
-      ? error.message
-      : String(error);
+    : isAccessRefused(error)
+      ? toRedisError(error).message // a bare NOPERM says nothing of what to change
+      : error instanceof Error
+        ? error.message
+        : String(error);
   process.stderr.write(`redmap: ${message}\n`);
   if (!(error instanceof RedmapError) && process.env.REDMAP_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
 }

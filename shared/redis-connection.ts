@@ -175,7 +175,10 @@ export function dataNodes(client: RedisClient): Redis[] {
  */
 export async function connectRedis(settings: RedisSettings, options: ClientOptions & { timeoutMs?: number }): Promise<RedisClient> {
   const client = createRedisClient(settings, options);
-  client.on('error', () => {}); // failures surface through the commands below
+  // The cause of a failed connection (a refused TLS certificate, say) arrives only as an
+  // 'error' event; connect() itself then just rejects with "Connection is closed."
+  let cause: unknown;
+  client.on('error', (error: unknown) => (cause = error));
   const timeoutMs = options.timeoutMs ?? 5000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -191,7 +194,8 @@ export async function connectRedis(settings: RedisSettings, options: ClientOptio
     return client;
   } catch (error) {
     client.disconnect();
-    throw toRedisError(error, { where: describeRedis(settings), username: settings.username });
+    const generic = error instanceof Error && /Connection is closed|no answer within/.test(error.message);
+    throw toRedisError(generic && cause !== undefined ? cause : error, { where: describeRedis(settings), username: settings.username });
   } finally {
     clearTimeout(timer);
   }

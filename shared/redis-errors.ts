@@ -11,51 +11,60 @@ export interface RedisTarget {
   username: string | undefined;
 }
 
-export function toRedisError(error: unknown, target: RedisTarget): Error {
+/**
+ * `target` is the server the error came from, when known; without it (an error that
+ * reached the top of a command) the message speaks of "Redis" and "the Redis user".
+ */
+export function toRedisError(error: unknown, target?: RedisTarget): Error {
   if (error instanceof RedisError || error instanceof UsageError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const reason = firstLine(message);
-  const { where } = target;
-  const user = target.username === undefined ? 'the default user' : `the user "${target.username}"`;
+  const where = target ? `Redis at ${target.where}` : 'Redis';
+  const user = !target ? 'the Redis user' : target.username === undefined ? 'the default user' : `the user "${target.username}"`;
   const fail = (code: RedisErrorCode, text: string): RedisError => new RedisError(code, text, { cause: error });
 
   if (/OOM command not allowed/.test(message)) {
     return fail(
       'REDIS_OUT_OF_MEMORY',
-      `Redis at ${where} is out of memory (maxmemory reached, policy noeviction): raise maxmemory or clean old runs (redmap clean --older-than 1d)`,
+      `${where} is out of memory (maxmemory reached, policy noeviction): raise maxmemory or clean old runs (redmap clean --older-than 1d)`,
     );
   }
   if (/WRONGPASS|invalid username-password/i.test(message)) {
     return fail(
       'REDIS_MISCONFIGURED',
-      `Redis at ${where} refused ${user} and its password (${reason}): check REDIS_USERNAME and REDIS_PASSWORD ` +
+      `${where} refused ${user} and its password (${reason}): check REDIS_USERNAME and REDIS_PASSWORD ` +
         '(or REDIS_PASSWORD_FILE, or the user and password in REDIS_URL)',
     );
   }
   if (/NOAUTH/.test(message)) {
     return fail(
       'REDIS_MISCONFIGURED',
-      `Redis at ${where} needs a password (${reason}): set REDIS_PASSWORD or REDIS_PASSWORD_FILE, and REDIS_USERNAME for an ACL user`,
+      `${where} needs a password (${reason}): set REDIS_PASSWORD or REDIS_PASSWORD_FILE, and REDIS_USERNAME for an ACL user`,
     );
   }
   if (/NOPERM/.test(message)) {
     return fail(
       'REDIS_MISCONFIGURED',
-      `Redis at ${where} does not allow ${user} what redmap needs (${reason}): ` +
-        'give the user the ACL rules in docs/security.md (the commands, the keys ~PREFIX:* and the channels &PREFIX:*)',
+      `${where} refused ${user} a command, key or channel redmap needs (${reason}): grant the ACL rules in ` +
+        'docs/security.md (its commands, keys ~redmap:* and channels &redmap:*, or your REDMAP_PREFIX instead of redmap)',
     );
   }
   if (isCertificateError(error, message)) {
     return fail(
       'REDIS_MISCONFIGURED',
-      `cannot verify the TLS certificate of Redis at ${where} (${reason}): set REDIS_CA_FILE (or --redis-ca) to the CA bundle ` +
+      `cannot verify the TLS certificate of ${where} (${reason}): set REDIS_CA_FILE (or --redis-ca) to the CA bundle ` +
         'that signed it, and connect by a name or address the certificate lists',
     );
   }
   if (/MISCONF|READONLY/.test(message)) {
-    return fail('REDIS_MISCONFIGURED', `Redis at ${where} refuses writes (${reason})`);
+    return fail('REDIS_MISCONFIGURED', `${where} refuses writes (${reason})`);
   }
-  return fail('REDIS_UNREACHABLE', `cannot reach Redis at ${where} (${reason}): start redis-server or set REDIS_URL`);
+  return fail('REDIS_UNREACHABLE', `cannot reach ${where} (${reason}): start redis-server or set REDIS_URL`);
+}
+
+/** True for a server reply refusing the user or one of its commands, keys or channels. */
+export function isAccessRefused(error: unknown): boolean {
+  return error instanceof Error && /^(NOPERM|WRONGPASS|NOAUTH)\b/.test(error.message);
 }
 
 function isCertificateError(error: unknown, message: string): boolean {

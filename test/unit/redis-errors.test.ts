@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RedisError } from '../../shared/errors.js';
-import { toRedisError } from '../../shared/redis-errors.js';
+import { isAccessRefused, toRedisError } from '../../shared/redis-errors.js';
 
 const target = { where: 'rediss://worker:***@queue.internal:6380', username: 'worker' };
 
@@ -14,7 +14,7 @@ describe('toRedisError', () => {
   it('says which user lacks which right, and where the ACL to grant is written', () => {
     const error = mapped(new Error("NOPERM User worker has no permissions to run the 'info' command"));
     expect(error.code).toBe('REDIS_MISCONFIGURED');
-    expect(error.message).toContain('does not allow the user "worker" what redmap needs');
+    expect(error.message).toContain('refused the user "worker" a command, key or channel redmap needs');
     expect(error.message).toContain("no permissions to run the 'info' command");
     expect(error.message).toContain('docs/security.md');
   });
@@ -45,6 +45,16 @@ describe('toRedisError', () => {
 
   it('never repeats a password that an error message carries in a URL', () => {
     expect(mapped(new Error('failed for redis://u:hunter2@h:1')).message).not.toContain('hunter2');
+  });
+
+  it('speaks of the Redis user when the server is not known (an error that reached the top of a command)', () => {
+    expect(toRedisError(new Error('NOPERM No permissions to access a key')).message).toMatch(/^Redis refused the Redis user a command/);
+  });
+
+  it('tells a refusal by the server apart from other errors', () => {
+    expect(isAccessRefused(new Error("NOPERM User worker has no permissions to run the 'xadd' command"))).toBe(true);
+    expect(isAccessRefused(new Error('WRONGPASS invalid username-password pair'))).toBe(true);
+    expect(isAccessRefused(new Error('a map call threw NOPERM'))).toBe(false);
   });
 
   it('names the default user when no ACL user is set', () => {
