@@ -37,6 +37,18 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          // Hosts made of network namespaces (needs root): Redis and the workers of each host as real processes.
+          name: 'multihost',
+          include: ['test/multihost/**/*.test.ts'],
+          setupFiles: ['test/support/leak-check.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

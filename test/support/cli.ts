@@ -21,6 +21,8 @@ export interface CliOptions {
   input?: string;
   cwd?: string;
   timeoutMs?: number;
+  /** A command that runs redmap inside it, e.g. ['ip', 'netns', 'exec', NAMESPACE] for another host. */
+  wrap?: string[];
 }
 
 /** The command line to start redmap from source. */
@@ -30,7 +32,8 @@ export function redmapCommand(args: string[]): { command: string; args: string[]
 
 export function startCli(args: string[], options: CliOptions = {}): ChildProcess & { result: Promise<CliResult> } {
   const { command, args: fullArgs } = redmapCommand(args);
-  const child = spawn(command, fullArgs, {
+  const [program, ...programArgs] = [...(options.wrap ?? []), command, ...fullArgs];
+  const child = spawn(program!, programArgs, {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, REDMAP_LOG_FORMAT: 'json', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,0 +1,262 @@
+/**
+ * redmap on several hosts, for real: three hosts made of network namespaces (Redis on one,
+ * `redmap worker` on the two others, each reaching Redis only over a link of its own), runs
+ * submitted from the root namespace, inputs in a folder every host reads (the hosts share
+ * the filesystem, as machines share a network folder).
+ *
+ * The job is the log-errors example, through a fixture that also records where each input
+ * was mapped; results are checked against the example's GNU-tools pipeline.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLogs } from '../../examples/log-errors/generate-logs.js';
+import { runCli, startCli, type CliResult } from '../support/cli.js';
+import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
+import { createTestNetwork, missingForHosts, missingNetem, type HostName, type LinkName, type TestNetwork } from '../support/netns.js';
+
+const JOB = 'test/fixtures/jobs/recorded-log-errors.ts';
+const PASSWORD = randomBytes(16).toString('hex');
+const REDIS_PORT = 6379;
+/** Short locks, so that tasks a cut-off host held go to the other host within seconds. */
+const WORKER_FLAGS = ['--processes', '1', '--concurrency', '2', '--lock-duration', '2s', '--stalled-interval', '500ms'];
+const DELAY_MS = 2;
+
+let network: TestNetwork | undefined;
+let dir: string;
+let files: string[];
+let truth: string;
+let executionLog: string;
+
+beforeAll(async () => {
+  const missing = missingForHosts();
+  if (missing.length > 0)
+    throw new Error(`this machine cannot build the test's hosts, so the multihost suite cannot run: ${missing.join('; ')}`);
+  network = createTestNetwork();
+  dir = mkdtempSync(join(tmpdir(), 'redmap-multihost-'));
+  executionLog = join(dir, 'executions.jsonl');
+  startRedis(network);
+  const logs = join(dir, 'shared-folder');
+  generateLogs({ outDir: logs, files: 24, totalBytes: 30 * 1024 * 1024, seed: 13 });
+  files = readdirSync(logs).map((name) => join(logs, name));
+  truth = gnu(LOG_PIPELINE, files);
+  await waitForRedis(network.redisAddress('root'));
+});
+
+afterAll(() => {
+  network?.destroy(); // kills Redis and anything else left in the hosts
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** redis-server in the Redis host, on every address of its links, with a password. */
+function startRedis(net: TestNetwork): void {
+  const server = spawn('ip', ['netns', 'exec', net.redisNamespace, 'redis-server', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  // The configuration on stdin: the password stays out of every process's arguments.
+  server.stdin.end(
+    [
+      `port ${REDIS_PORT}`,
+      'bind 0.0.0.0',
+      `dir ${dir}`,
+      'save ""',
+      'appendonly no',
+      'maxmemory-policy noeviction',
+      `requirepass ${PASSWORD}`,
+    ].join('\n'),
+  );
+}
+
+async function waitForRedis(address: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis({
+      host: address,
+      port: REDIS_PORT,
+      password: PASSWORD,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`Redis in the Redis host did not answer at ${address}: ${(error as Error).message}`);
+      await sleep(100);
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+/** How each side reaches Redis: over its own link only. */
+const redisEnv = (from: LinkName): NodeJS.ProcessEnv => ({
+  REDIS_URL: `redis://${network!.redisAddress(from)}:${REDIS_PORT}`,
+  REDIS_PASSWORD: PASSWORD,
+});
+
+interface Execution {
+  item: string;
+  host: HostName;
+  pid: number;
+  at: number;
+}
+
+function executions(): Execution[] {
+  if (!existsSync(executionLog)) return [];
+  return readFileSync(executionLog, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Execution);
+}
+
+/** Starts `redmap worker` on both worker hosts, runs `body`, then drains them (each must exit 0). */
+async function withWorkerHosts<T>(env: NodeJS.ProcessEnv, body: (pids: Record<HostName, number>) => Promise<T>): Promise<T> {
+  const hosts = (['w1', 'w2'] as const).map((host) => {
+    const child = startCli(['worker', JOB, ...WORKER_FLAGS], {
+      wrap: ['ip', 'netns', 'exec', network!.hostNamespace[host]],
+      env: { ...redisEnv(host), REDMAP_TEST_HOST: host, REDMAP_TEST_LOG: executionLog, ...env },
+      timeoutMs: 300_000,
+    });
+    const ready = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (chunk: Buffer) => chunk.toString().includes('serving') && resolve()),
+    );
+    return { host, child, ready };
+  });
+  try {
+    await Promise.race([
+      Promise.all(hosts.map((h) => h.ready)),
+      Promise.all(hosts.map((h) => h.child.result)).then((results) => {
+        throw new Error(`a worker host exited before serving: ${results.map((r) => r.stderr).join('\n')}`);
+      }),
+    ]);
+    return await body({ w1: hosts[0]!.child.pid!, w2: hosts[1]!.child.pid! });
+  } finally {
+    for (const { child } of hosts) child.kill('SIGTERM');
+    for (const { host, child } of hosts) {
+      const result = await child.result;
+      expect(result.code, `the worker on ${host} drains and exits 0: ${result.stderr.slice(-2000)}`).toBe(0);
+    }
+  }
+}
+
+/** Submits a run from the root namespace and waits for it; returns its output and how long Redis says it took. */
+async function submitFromRoot(runId: string, env: NodeJS.ProcessEnv = {}): Promise<{ result: CliResult; tookMs: number }> {
+  const result = await runCli(['submit', JOB, ...files, '--run-id', runId, '--chunk-size', '1', '--partitions', '4', '--wait'], {
+    env: { ...redisEnv('root'), ...env },
+    timeoutMs: 120_000,
+  });
+  expect(result.code, result.stderr).toBe(0);
+  const status = JSON.parse((await runCli(['status', runId, '--json'], { env: redisEnv('root') })).stdout) as {
+    createdAt: string;
+    finishedAt: string;
+  };
+  return { result, tookMs: Date.parse(status.finishedAt) - Date.parse(status.createdAt) };
+}
+
+/** The committed set of a run, read over the root link. */
+async function committedTasks(runId: string): Promise<string[]> {
+  const client = new Redis({ host: network!.redisAddress('root'), port: REDIS_PORT, password: PASSWORD });
+  try {
+    return (await client.smembers(`redmap:run:{${runId}}:committed`)).sort();
+  } finally {
+    client.disconnect();
+  }
+}
+
+const everyTask = (): string[] => files.map((_, chunk) => `c${chunk}`).sort();
+
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('three hosts in network namespaces', () => {
+  it('workers on two hosts, each reaching Redis over its own link, serve a run submitted from a third; the result equals the GNU tools', async () => {
+    // Each worker host reaches nothing but Redis's end of its own link.
+    const route = spawnSync('ip', ['-n', network!.hostNamespace.w1, 'route', 'get', network!.redisAddress('w2')], { encoding: 'utf8' });
+    expect(route.status, 'w1 has no route to the other links').not.toBe(0);
+    writeFileSync(executionLog, '');
+    await withWorkerHosts({}, async () => {
+      const { result } = await submitFromRoot('three-hosts');
+      expect(asCounts(result.stdout)).toBe(truth);
+    });
+    const hosts = new Set(executions().map((e) => e.host));
+    expect(hosts, 'both worker hosts mapped inputs').toEqual(new Set(['w1', 'w2']));
+    expect(await committedTasks('three-hosts')).toEqual(everyTask());
+  });
+
+  it(`with ${DELAY_MS} ms of netem delay on every link the run completes with the same result (and says how much slower)`, async () => {
+    const missing = missingNetem(network!);
+    if (missing) throw new Error(missing);
+    await withWorkerHosts({}, async () => {
+      const loopback = await submitFromRoot('no-delay');
+      network!.setDelay(DELAY_MS);
+      try {
+        const delayed = await submitFromRoot('delayed');
+        expect(asCounts(delayed.result.stdout)).toBe(truth);
+        const ratio = delayed.tookMs / loopback.tookMs;
+        console.log(
+          `multihost: ${files.length} tasks took ${loopback.tookMs} ms without delay and ${delayed.tookMs} ms with ` +
+            `${DELAY_MS} ms of netem delay each way on every link (${ratio.toFixed(2)}x)`,
+        );
+      } finally {
+        network!.setDelay(0);
+      }
+    });
+  });
+
+  it("cutting a worker host's link mid-run: the other host finishes with the same result; restored, the cut-off worker rejoins and commits nothing twice", async () => {
+    writeFileSync(executionLog, '');
+    // Slow map calls, so the cut lands while w1 holds tasks.
+    await withWorkerHosts({ REDMAP_TEST_DELAY_MS: '400' }, async (pids) => {
+      const submitted = startCli(['submit', JOB, ...files, '--run-id', 'cut-off', '--chunk-size', '1', '--partitions', '4', '--wait'], {
+        env: redisEnv('root'),
+        timeoutMs: 120_000,
+      });
+      await until(() => executions().filter((e) => e.host === 'w1').length >= 2, 'w1 maps inputs');
+      network!.setLink('w1', false);
+      const cutAt = Date.now();
+      let restored = false;
+      try {
+        const result = await submitted.result;
+        expect(result.code, result.stderr).toBe(0);
+        expect(asCounts(result.stdout), 'the run w2 finished alone equals the GNU tools').toBe(truth);
+        expect(Date.now(), 'the run finished while w1 was cut off').toBeGreaterThan(cutAt);
+        // w1 held tasks when it was cut off: w2 mapped them again (the fault really bit).
+        const before = executions();
+        const cutOffItems = new Set(before.filter((e) => e.host === 'w1' && e.at < cutAt).map((e) => e.item));
+        const redone = before.filter((e) => e.host === 'w2' && cutOffItems.has(e.item));
+        expect(redone.length, 'inputs w1 held were mapped again on w2').toBeGreaterThan(0);
+        expect(await committedTasks('cut-off')).toEqual(everyTask());
+
+        network!.setLink('w1', true);
+        restored = true;
+        // w1 rejoins: its worker process is the same one, and it serves the next run.
+        const rejoinedAt = Date.now();
+        const next = await submitFromRoot('after-the-cut');
+        expect(asCounts(next.result.stdout)).toBe(truth);
+        const w1After = executions().filter((e) => e.host === 'w1' && e.at > rejoinedAt);
+        expect(w1After.length, 'w1 maps inputs of the next run').toBeGreaterThan(0);
+        expect(process.kill(pids.w1, 0)).toBe(true);
+      } finally {
+        if (!restored) network!.setLink('w1', true);
+      }
+      // Whatever w1 still tried to commit for the cut-off run once it was back changed nothing.
+      expect(await committedTasks('cut-off')).toEqual(everyTask());
+      expect(await committedTasks('after-the-cut')).toEqual(everyTask());
+      const results = await runCli(['results', 'cut-off'], { env: redisEnv('root') });
+      expect(asCounts(results.stdout)).toBe(truth);
+    });
+  });
+});
