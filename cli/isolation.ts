@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { MapContext } from '../shared/job-definition.js';
 import type { LogFormat } from '../shared/logger.js';
-import type { MapInvoker } from '../worker/map-task.js';
+import type { MapCallPlace, MapInvoker } from '../worker/map-task.js';
 
 export const ISOLATION_MODES = ['none', 'thread', 'process'] as const;
 export type IsolationMode = (typeof ISOLATION_MODES)[number];
@@ -35,12 +35,16 @@ const THREAD_BOOTSTRAP = new URL('./isolate-thread.mjs', import.meta.url);
 
 /** One thread or process, running one call at a time. */
 interface Isolate {
+  /** Settles once the isolate has loaded the job (or failed to). */
+  readonly ready: Promise<void>;
+  /** True once the thread or process is gone. */
+  readonly gone: boolean;
   call(request: Extract<IsolateRequest, { type: 'call' }>): Promise<unknown>;
   abort(reason: string): void;
   terminate(): void;
 }
 
-export class IsolatePool {
+export class IsolatePool implements MapInvoker {
   private readonly idle: Isolate[] = [];
   private readonly all = new Set<Isolate>();
 
@@ -49,28 +53,46 @@ export class IsolatePool {
     private readonly setup: IsolateSetup,
   ) {}
 
-  /** Runs map calls in this pool. */
-  readonly invoke: MapInvoker = async (item, context) => {
+  /** A ready isolate: an idle one, or a new one once it has loaded the job. */
+  async acquire(signal: AbortSignal): Promise<MapCallPlace> {
+    signal.throwIfAborted();
     const isolate = this.idle.pop() ?? this.spawn();
-    const onAbort = (): void => {
-      // A call that yields could stop by itself; one that does not must be stopped from outside.
-      isolate.abort(String((context.signal.reason as Error)?.message ?? 'aborted'));
-      this.discard(isolate);
-    };
-    context.signal.throwIfAborted();
-    context.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const output = await isolate.call({
-        type: 'call',
-        item,
-        context: { runId: context.runId, taskId: context.taskId, attempt: context.attempt },
-      });
-      if (!context.signal.aborted) this.idle.push(isolate);
-      return output;
-    } finally {
-      context.signal.removeEventListener('abort', onAbort);
+      await isolate.ready;
+    } catch (error) {
+      this.discard(isolate);
+      throw error;
     }
-  };
+    let healthy = true;
+    return {
+      call: async (item, context) => {
+        const onAbort = (): void => {
+          // A call that yields could stop by itself; one that does not must be stopped from outside.
+          healthy = false;
+          isolate.abort(String((context.signal.reason as Error)?.message ?? 'aborted'));
+          this.discard(isolate);
+        };
+        context.signal.throwIfAborted();
+        context.signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          return await isolate.call({
+            type: 'call',
+            item,
+            context: { runId: context.runId, taskId: context.taskId, attempt: context.attempt },
+          });
+        } catch (error) {
+          if (isolate.gone) healthy = false;
+          throw error;
+        } finally {
+          context.signal.removeEventListener('abort', onAbort);
+        }
+      },
+      release: () => {
+        if (healthy && !isolate.gone) this.idle.push(isolate);
+        else this.discard(isolate);
+      },
+    };
+  }
 
   close(): void {
     for (const isolate of this.all) isolate.terminate();
@@ -100,21 +122,35 @@ function isolateOver(
 ): Isolate {
   let pending: { resolve(output: unknown): void; reject(error: Error): void } | undefined;
   let gone: Error | undefined;
+  let markReady!: () => void;
+  let failReady!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => {});
   listen(
     (reply) => {
-      if (reply.type === 'ready') return;
+      if (reply.type === 'ready') return markReady();
       const call = pending;
       pending = undefined;
+      const error = reply.type === 'error' ? Object.assign(new Error(reply.error.message), reply.error) : undefined;
+      if (!call && error) return failReady(error); // the job failed to load
       if (reply.type === 'result') call?.resolve(reply.output);
-      else call?.reject(Object.assign(new Error(reply.error.message), reply.error));
+      else call?.reject(error!);
     },
     (error) => {
       gone = error;
+      failReady(error);
       pending?.reject(error);
       pending = undefined;
     },
   );
   return {
+    ready,
+    get gone() {
+      return gone !== undefined;
+    },
     call(request) {
       if (gone) return Promise.reject(gone);
       return new Promise((resolve, reject) => {

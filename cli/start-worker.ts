@@ -103,8 +103,8 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     runs: new RunCache(client, settings.prefix),
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
-    invoke: isolates?.invoke,
-    quarantine: quarantinePool && { invoke: quarantinePool.invoke, timeoutMs: settings.lockDuration },
+    invoke: isolates,
+    quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
   };
 
   const worker = new Worker(

@@ -11,6 +11,8 @@ import { WORKER_CONFIG_ENV, type SupervisorMessage, type WorkerProcessConfig } f
 
 const ENTRY = new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const RESTART_BACKOFF_MS = { first: 1000, max: 30_000 };
+/** Deaths in a row before a worker process was ever ready, after which starting gives up. */
+const MAX_FAILED_STARTS = 5;
 /** A worker that ran this long without dying resets the backoff. */
 const HEALTHY_AFTER_MS = 30_000;
 
@@ -98,6 +100,9 @@ export class Supervisor {
     slot.lastBeat = Date.now();
     slot.startedAt = Date.now();
     let ready = false;
+    let fatal: Error | undefined;
+    // Resolves once this slot serves, through however many replacements that takes; rejects
+    // only on a fatal start (a bad job file, an unusable Redis), which a restart cannot fix.
     return new Promise<void>((resolve, reject) => {
       child.on('message', (message: SupervisorMessage) => {
         slot.lastBeat = Date.now();
@@ -106,24 +111,27 @@ export class Supervisor {
           log.debug({ pid: child.pid, queue: message.queue }, 'worker process ready');
           resolve();
         } else if (message.type === 'fatal' && !ready) {
-          reject(Object.assign(new Error(message.message), { exitCode: message.exitCode }));
+          fatal = Object.assign(new Error(message.message), { exitCode: message.exitCode });
         }
       });
       child.on('exit', (code, signal) => {
-        if (!ready && this.stopping) resolve(); // asked to stop before it was ready
-        if (!ready)
-          reject(
-            Object.assign(new Error(`worker process exited before it was ready (code ${code}, signal ${signal})`), { exitCode: code ?? 1 }),
-          );
-        if (this.stopping || slot.child !== child) return;
+        if (this.stopping || slot.child !== child) return resolve();
+        if (fatal) return reject(fatal);
         const ranFor = Date.now() - slot.startedAt;
         slot.failures = ranFor > HEALTHY_AFTER_MS ? 1 : slot.failures + 1;
+        if (!ready && slot.failures > MAX_FAILED_STARTS) {
+          return reject(
+            Object.assign(new Error(`worker processes keep dying before they are ready (code ${code}, signal ${signal})`), { exitCode: 1 }),
+          );
+        }
         const delay = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** (slot.failures - 1));
         log.warn({ pid: child.pid, code, signal, restartInMs: delay }, 'worker process died; starting a replacement');
         slot.child = undefined;
         slot.restartTimer = setTimeout(() => {
           this.restarts++;
-          this.spawn(slot).catch((error: unknown) => log.error({ err: error }, 'replacement worker could not start'));
+          const replaced = this.spawn(slot);
+          if (ready) replaced.catch((error: unknown) => log.error({ err: error }, 'replacement worker could not start'));
+          else replaced.then(resolve, reject);
         }, delay);
       });
     });

@@ -7,6 +7,7 @@ import { BatchEncoder } from '../shared/batches.js';
 import { isNonRetryable } from '../shared/errors.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import type { RedisClient } from '../shared/redis-connection.js';
+import { execPipeline } from '../shared/pipelines.js';
 import { runKeys } from '../shared/redis-keys.js';
 import { failRun } from '../shared/run-control.js';
 import { readRunRecord } from '../shared/run-record.js';
@@ -100,11 +101,12 @@ async function stageResults(client: RedisClient, staged: string, results: AsyncI
   let pending: string[] = [];
   const write = async (): Promise<void> => {
     if (pending.length === 0) return;
-    await client
-      .pipeline()
-      .rpush(staged, ...pending)
-      .pexpire(staged, ORPHAN_STAGE_TTL_MS)
-      .exec();
+    await execPipeline(
+      client
+        .pipeline()
+        .rpush(staged, ...pending)
+        .pexpire(staged, ORPHAN_STAGE_TTL_MS),
+    );
     pending = [];
   };
   for await (const pair of results) {

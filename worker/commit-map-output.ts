@@ -7,6 +7,7 @@
 import { encodeBatches } from '../shared/batches.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import type { RedisClient } from '../shared/redis-connection.js';
+import { execPipeline } from '../shared/pipelines.js';
 import { runKeys } from '../shared/redis-keys.js';
 import type { MapTaskOutput } from './map-task.js';
 
@@ -81,16 +82,11 @@ async function stageBatches(client: RedisClient, staged: string, encoded: string
       first = false;
       bytes += batch.length;
       if (bytes >= STAGE_PIPELINE_BYTES) {
-        await execOrThrow(pipeline);
+        await execPipeline(pipeline);
         pipeline = client.pipeline();
         bytes = 0;
       }
     }
   }
-  await execOrThrow(pipeline);
-}
-
-async function execOrThrow(pipeline: ReturnType<RedisClient['pipeline']>): Promise<void> {
-  const replies = (await pipeline.exec()) ?? [];
-  for (const [error] of replies) if (error) throw error;
+  await execPipeline(pipeline);
 }

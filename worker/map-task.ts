@@ -14,10 +14,20 @@ import { formatDuration } from '../shared/durations.js';
 export type CallGate = (signal: AbortSignal) => Promise<() => void>;
 
 /**
- * Runs one map call somewhere else (a worker thread, a child process) and resolves to its
- * output; aborting the context's signal must stop the call, even one that never yields.
+ * Somewhere else map calls can run (a worker thread, a child process). A call first takes
+ * a ready place (not counted in its timeout: starting a thread or process is not the
+ * call's time), then runs there; aborting the context's signal must stop the call, even
+ * one that never yields.
  */
-export type MapInvoker = (item: unknown, context: MapContext) => Promise<unknown>;
+export interface MapInvoker {
+  acquire(signal: AbortSignal): Promise<MapCallPlace>;
+}
+
+export interface MapCallPlace {
+  call(item: unknown, context: MapContext): Promise<unknown>;
+  /** Hands the place back once the call is over (it may be reused, or was discarded). */
+  release(): void;
+}
 
 export interface MapItemsOptions {
   job: Job;
@@ -94,12 +104,14 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
   try {
     const item = await validateInputItem(job.name, job.input, options.items[index], index);
     const release = options.gate ? await options.gate(options.signal) : undefined;
+    const place = await options.invoke?.acquire(options.signal);
     try {
       await callWithTimeout(options, index, (signal) => {
         const context = options.context(index, signal);
-        return consumeMapOutput(options.invoke ? options.invoke(item, context) : job.map(item, context), sink);
+        return consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
       });
     } finally {
+      place?.release();
       release?.();
     }
   } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
-import { runsIndexKey } from '../../shared/redis-keys.js';
+import { runKeys, runsIndexKey } from '../../shared/redis-keys.js';
 import { readRunRecord } from '../../shared/run-record.js';
 import { startCli } from '../support/cli.js';
 import { expectWithSchedule, FaultSchedule, seededRandom, signal, startSupervisedWorkers, waitFor } from '../support/faults.js';
@@ -59,6 +59,27 @@ async function applyFault(
   }
 }
 
+/** What a stuck run looked like, for the schedule. */
+async function noteDiagnostics(client: Redis, schedule: FaultSchedule, stderr: string): Promise<void> {
+  const runId = (await client.zrevrange(runsIndexKey('redmap'), 0, 0))[0];
+  if (!runId) return;
+  const run = await readRunRecord(client, 'redmap', runId);
+  schedule.note(`run ${runId}: ${JSON.stringify(run)}`);
+  const keys = runKeys('redmap', runId);
+  schedule.note(
+    `pending inputs: ${(await client.hkeys(keys.inputs)).join(' ')}; committed: ${(await client.smembers(keys.committed)).length}`,
+  );
+  const queueKeys = await client.keys(`redmap:q:*:${runId}.*`);
+  for (const key of queueKeys.filter((name) => !name.endsWith(':lock')).slice(0, 20)) {
+    schedule.note(`${key}: ${JSON.stringify(await client.hgetall(key).catch(() => 'not a hash'))}`);
+  }
+  for (const list of ['wait', 'active', 'delayed', 'failed', 'stalled']) {
+    const queueKey = (await client.keys(`redmap:q:*:${list}`))[0];
+    if (queueKey) schedule.note(`${queueKey}: ${await client.type(queueKey)}`);
+  }
+  schedule.note(`submit stderr: ${stderr.slice(-1500)}`);
+}
+
 describe('a randomized mix of faults', () => {
   it(`over ${RUNS} runs (seed ${SEED}): every run identical to one process, every task committed once`, async () => {
     const redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
@@ -81,8 +102,11 @@ describe('a randomized mix of faults', () => {
         const inputs = Array.from({ length: 60 }, () => Array.from({ length: 5 }, () => `w${Math.floor(random() * 40)}`).join(' '));
         const submitted = startCli(['submit', JOB, '-', '--chunk-size', '3', '--max-stalls', '20', '--wait', '--quiet'], {
           env: base,
+          timeoutMs: 60_000,
           input: `${inputs.join('\n')}\n`,
         });
+        // Faults start once the run exists: Redis down before a command connects is another test (exit 5).
+        await waitFor('the run to be created', async () => ((await client.zcard(runsIndexKey('redmap'))) >= run ? true : undefined));
         const faults = 1 + Math.floor(random() * 3);
         for (let i = 0; i < faults && submitted.exitCode === null; i++) {
           await new Promise((resolve) => setTimeout(resolve, 300 + random() * 1200));
@@ -90,6 +114,7 @@ describe('a randomized mix of faults', () => {
         }
         const result = await submitted.result;
         schedule.note(`submit --wait exited ${result.code}`);
+        if (result.code !== 0) await noteDiagnostics(client, schedule, result.stderr);
         expectWithSchedule(result.code, schedule).toBe(0);
         expectWithSchedule(result.stdout, schedule).toBe(await groundTruth(JOB, inputs, 3));
         const runId = await waitFor('the run id', async () => (await client.zrevrange(runsIndexKey('redmap'), 0, 0))[0]);

@@ -68,26 +68,28 @@ describe('worker faults', () => {
         env,
         input: `${inputs.join('\n')}\n`,
       });
+      // A kill every 1 to 2.5 s, at most 10 while mapping, and one as the reduce phase begins:
+      // often enough to hit many tasks, seldom enough that every task can finish between kills.
       let phasesHit = new Set<string>();
       let kills = 0;
+      let nextKillAt = Date.now() + 1000;
       for (;;) {
         const runId = await latestRun(prefix);
         const state = runId ? (await readRunRecord(client, prefix, runId))?.state : undefined;
-        if (state && !['submitting', 'mapping', 'reducing'].includes(state)) break;
-        if (submitted.exitCode !== null) break;
-        // The first moment of the reduce phase gets a kill of its own, so reduce tasks die too.
+        if (submitted.exitCode !== null || (state && !['submitting', 'mapping', 'reducing'].includes(state))) break;
         const firstReduce = state === 'reducing' && !phasesHit.has('reducing');
-        if (firstReduce || random() < 0.15) {
+        if (state && (firstReduce || (Date.now() >= nextKillAt && kills < 10))) {
           const children = workers.children();
           const victim = children[Math.floor(random() * children.length)];
-          if (victim !== undefined && state) {
+          if (victim !== undefined) {
             signal(victim, 'SIGKILL');
             kills++;
             phasesHit = new Set([...phasesHit, state]);
             schedule.note(`kill -9 worker ${victim} while the run is ${state}`);
           }
+          nextKillAt = Date.now() + 1000 + random() * 1500;
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const result = await submitted.result;
       schedule.note(`submit --wait exited ${result.code}`);
