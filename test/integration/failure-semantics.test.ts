@@ -105,6 +105,17 @@ describe('a run with failures', () => {
       }
     }));
 
+  it('--max-failed-ratio allows that share of the sealed tasks to fail', () =>
+    withRun(async ({ env }) => {
+      const args = ['run', POISON, 'a', 'b', 'c', 'throw', '--workers', '1', '--chunk-size', '1', '--attempts', '1', '--quiet'];
+      const within = await runCli([...args, '--max-failed-ratio', '0.25'], { env });
+      expect(within.code).toBe(3);
+      expect(within.stdout).toBe('{"key":"a","value":1}\n{"key":"b","value":1}\n{"key":"c","value":1}\n');
+      const beyond = await runCli([...args, '--max-failed-ratio', '0.2'], { env });
+      expect(beyond.code).toBe(1);
+      expect(beyond.stderr).toMatch(/1 map task\(s\) failed for good, more than the run allows/);
+    }));
+
   it('retry refuses a run that did not fail, naming its state', () =>
     withRun(async ({ env }) => {
       const result = await runCli(['run', POISON, 'a', '--workers', '1', '--quiet'], { env });
