@@ -176,9 +176,10 @@ export function dataNodes(client: RedisClient): Redis[] {
 export async function connectRedis(settings: RedisSettings, options: ClientOptions & { timeoutMs?: number }): Promise<RedisClient> {
   const client = createRedisClient(settings, options);
   // The cause of a failed connection (a refused TLS certificate, say) arrives only as an
-  // 'error' event; connect() itself then just rejects with "Connection is closed."
+  // 'error' event; connect() itself then just rejects with "Connection is closed." (a
+  // cluster: "None of startup nodes is available", the node's error kept as lastNodeError).
   let cause: unknown;
-  client.on('error', (error: unknown) => (cause = error));
+  client.on('error', (error: unknown) => (cause = (error as { lastNodeError?: unknown }).lastNodeError ?? error));
   const timeoutMs = options.timeoutMs ?? 5000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -194,7 +195,7 @@ export async function connectRedis(settings: RedisSettings, options: ClientOptio
     return client;
   } catch (error) {
     client.disconnect();
-    const generic = error instanceof Error && /Connection is closed|no answer within/.test(error.message);
+    const generic = error instanceof Error && /Connection is closed|None of startup nodes|no answer within/.test(error.message);
     throw toRedisError(generic && cause !== undefined ? cause : error, { where: describeRedis(settings), username: settings.username });
   } finally {
     clearTimeout(timer);

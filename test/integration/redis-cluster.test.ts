@@ -10,6 +10,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLogs } from '../../examples/log-errors/generate-logs.js';
 import { runCli, startCli } from '../support/cli.js';
+import { documentedUser } from '../support/documented-acl.js';
 import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
 
@@ -36,27 +37,32 @@ afterAll(async () => {
 
 const env = (): NodeJS.ProcessEnv => ({ REDIS_URL: cluster.url });
 
-/** The master (by port) holding each key that matches a pattern. */
-async function mastersHolding(pattern: string): Promise<Set<number>> {
+/** A cluster client of the test's own (as the default user), for the time of `body`. */
+async function withClusterClient<T>(body: (client: Cluster) => Promise<T>): Promise<T> {
   const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
   try {
     await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    return await body(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The master (by port) holding each key that matches a pattern. */
+function mastersHolding(pattern: string): Promise<Set<number>> {
+  return withClusterClient(async (client) => {
     const holders = new Set<number>();
     for (const node of client.nodes('master')) {
       const [, keys] = await node.scan('0', 'MATCH', pattern, 'COUNT', 100_000);
       if (keys.length > 0) holders.add(node.options.port!);
     }
     return holders;
-  } finally {
-    client.disconnect();
-  }
+  });
 }
 
 /** Two run ids whose keys hash to slots served by different masters. */
-async function runIdsOnTwoMasters(): Promise<[string, string]> {
-  const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
-  try {
-    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+function runIdsOnTwoMasters(): Promise<[string, string]> {
+  return withClusterClient(async (client) => {
     const slots = await client.cluster('SLOTS');
     const ownerOf = async (id: string): Promise<number> => {
       const slot = (await client.cluster('KEYSLOT', `redmap:run:{${id}}:meta`)) as number;
@@ -68,9 +74,7 @@ async function runIdsOnTwoMasters(): Promise<[string, string]> {
       if ((await ownerOf(`spread-${i}`)) !== firstOwner) return [first, `spread-${i}`];
     }
     throw new Error('no two run ids on different masters');
-  } finally {
-    client.disconnect();
-  }
+  });
 }
 
 describe('on a Redis Cluster of 3 masters', () => {
@@ -110,5 +114,21 @@ describe('on a Redis Cluster of 3 masters', () => {
     expect(cleaned.code, cleaned.stderr).toBe(0);
     expect((await mastersHolding(`redmap:run:{${ids[0]}}:*`)).size).toBe(0);
     expect((await mastersHolding(`redmap:run:{${ids[1]}}:*`)).size).toBe(1);
+  });
+
+  it('an ACL user needs +cluster|slots +cluster|info besides the rules of docs/security.md, as that file says', async () => {
+    await withClusterClient(async (client) => {
+      const rules = documentedUser('producer', 'pw').split(' ').slice(2); // after "user redmap-producer"
+      for (const node of client.nodes('master')) {
+        await node.call('ACL', 'SETUSER', 'without-cluster', ...rules);
+        await node.call('ACL', 'SETUSER', 'with-cluster', ...rules, '+cluster|slots', '+cluster|info');
+      }
+    });
+    const as = (user: string): NodeJS.ProcessEnv => ({ REDIS_URL: cluster.url.replace('//', `//${user}@`), REDIS_PASSWORD: 'pw' });
+    const refused = await runCli(['runs'], { env: as('without-cluster') });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/refused the user "without-cluster" .*NOPERM .*'cluster\|slots' command/);
+    const allowed = await runCli(['runs'], { env: as('with-cluster') });
+    expect(allowed.code, allowed.stderr).toBe(0);
   });
 });

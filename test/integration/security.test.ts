@@ -6,12 +6,13 @@
  * output or in the arguments of a process redmap starts.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLogs } from '../../examples/log-errors/generate-logs.js';
-import { REPO_ROOT, runCli, startCli, type CliResult } from '../support/cli.js';
+import { runCli, startCli, type CliResult } from '../support/cli.js';
+import { documentedUser } from '../support/documented-acl.js';
 import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
 import { sampleCommandLines } from '../support/process-tree.js';
 import { startTlsRedis, type TlsRedisServer } from '../support/tls-redis.js';
@@ -21,16 +22,6 @@ const WORKER_PASSWORD = `wk-${randomBytes(12).toString('hex')}`;
 const PRODUCER_PASSWORD = `pr-${randomBytes(12).toString('hex')}`;
 const NODE_IP_SERVERNAME_WARNING = 'Setting the TLS ServerName to an IP address is not permitted';
 
-/** The user lines of docs/security.md, with real passwords in place of CHANGE-ME. */
-function documentedUsers(): string[] {
-  const doc = readFileSync(join(REPO_ROOT, 'docs/security.md'), 'utf8');
-  const lines = doc.match(/^user redmap-(worker|producer) .*$/gm) ?? [];
-  expect(lines, 'docs/security.md lists a worker and a producer user').toHaveLength(2);
-  return lines.map((line) =>
-    line.replace('>CHANGE-ME', line.startsWith('user redmap-worker') ? `>${WORKER_PASSWORD}` : `>${PRODUCER_PASSWORD}`),
-  );
-}
-
 let server: TlsRedisServer;
 let dir: string;
 let files: string[];
@@ -38,7 +29,8 @@ let truth: string;
 
 beforeAll(async () => {
   server = await startTlsRedis([
-    ...documentedUsers(),
+    documentedUser('worker', WORKER_PASSWORD),
+    documentedUser('producer', PRODUCER_PASSWORD),
     'user outsider on >outsider-pw resetkeys ~elsewhere:* resetchannels &elsewhere:* +@all',
   ]);
   dir = mkdtempSync(join(tmpdir(), 'redmap-security-logs-'));
