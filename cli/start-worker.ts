@@ -19,6 +19,7 @@ import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../s
 import { controlMessageSchema } from '../shared/run-control.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from '../shared/recovery-sweep.js';
 import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/task-attempt.js';
+import type { TaskOutcome, WorkerObserver } from '../shared/worker-observer.js';
 import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/task-queue.js';
 import { durationSchema, parseOption, positiveIntSchema } from '../shared/validation.js';
 
@@ -35,6 +36,8 @@ export interface StartWorkerOptions {
   stalledInterval?: string | number;
   /** Handed to pino-style logging; silent by default. */
   logger?: Logger;
+  /** Told about every task and map call, for metrics. */
+  observer?: WorkerObserver;
   /** Recovery sweep timings, or false to leave the sweep to other workers. */
   sweep?: Partial<SweepTimings> | false;
   /**
@@ -104,6 +107,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
     invoke: isolates,
+    observer: options.observer,
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
   };
 
@@ -178,12 +182,20 @@ async function processTask(
 ): Promise<string> {
   const parsed = taskPayloadSchema.safeParse(task.data);
   if (!parsed.success) {
+    deps.observer?.taskEnded?.({
+      phase: task.name === 'reduce' ? 'reduce' : 'map',
+      runId: '',
+      job: deps.job.name,
+      outcome: 'refused',
+      durationMs: 0,
+    });
     throw new UnrecoverableError(
       `task ${task.id} has an invalid payload and is refused: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
     );
   }
   const payload: TaskPayload = parsed.data;
   if (payload.fp !== fingerprint) {
+    deps.observer?.taskEnded?.({ phase: payload.kind, runId: payload.run, job: deps.job.name, outcome: 'refused', durationMs: 0 });
     throw new UnrecoverableError(`task ${task.id} belongs to job version ${payload.fp}; this worker runs ${fingerprint} and refuses it`);
   }
   const attempt = {
@@ -193,12 +205,24 @@ async function processTask(
     stalls: task.stalledCounter ?? 0,
     signal,
   };
+  const event = { phase: payload.kind, runId: payload.run, job: deps.job.name } as const;
+  const started = Date.now();
+  const ended = (outcome: TaskOutcome): void => deps.observer?.taskEnded?.({ ...event, outcome, durationMs: Date.now() - started });
+  deps.observer?.taskStarted?.(event);
   try {
-    if (payload.kind === 'map') return await handleMapTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
-    return await handleReduceTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
+    const result =
+      payload.kind === 'map'
+        ? await handleMapTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>)
+        : await handleReduceTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
+    ended(result);
+    return result;
   } catch (error) {
-    if (error instanceof TaskFailedForGood) throw new UnrecoverableError(error.message);
+    if (error instanceof TaskFailedForGood) {
+      ended('failed');
+      throw new UnrecoverableError(error.message);
+    }
     if (error instanceof TaskReleased && token) {
+      ended('released');
       // Handing the task back is not a failed attempt: BullMQ expects these errors after such a move.
       if (error.delayMs > 0) {
         await task.moveToDelayed(Date.now() + error.delayMs, token);
@@ -207,6 +231,7 @@ async function processTask(
       await task.moveToWait(token);
       throw new WaitingError(error.message);
     }
+    ended('retried');
     throw error;
   }
 }

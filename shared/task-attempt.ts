@@ -8,6 +8,7 @@ import type { RedisClient } from './redis-connection.js';
 import type { RunRecord } from './run-record.js';
 import { readRunRecord } from './run-record.js';
 import type { TaskQueues } from './task-queue.js';
+import type { WorkerObserver } from './worker-observer.js';
 
 export interface TaskAttempt<P> {
   payload: P;
@@ -59,6 +60,7 @@ export interface HandlerDeps {
   identity: WorkerIdentity;
   /** Aborts when the run is cancelled or fails, so running calls stop. */
   runSignal(runId: string): AbortSignal;
+  observer?: WorkerObserver;
 }
 
 /**

@@ -68,6 +68,10 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       signal: AbortSignal.any([runSignal, attempt.signal]),
       gate: deps.gateFor?.(run),
       invoke: quarantined ? deps.quarantine!.invoke : deps.invoke,
+      onCall: deps.observer && {
+        started: () => deps.observer?.mapCallStarted?.({ phase: 'map', runId, job: deps.job.name }),
+        ended: () => deps.observer?.mapCallEnded?.({ phase: 'map', runId, job: deps.job.name }),
+      },
       context: (index, callSignal) => ({
         runId,
         taskId: items.length > 1 ? itemTaskId(taskId, index) : taskId,
@@ -106,11 +110,13 @@ async function commitOutput(
     case 'flipped':
       failpoint('after-map-commit', taskId);
       failpoint('after-flip');
+      deps.observer?.itemsMapped?.({ phase: 'map', runId: run.id, job: deps.job.name, items: itemCount });
       log.info({}, 'all map tasks settled; enqueueing reduce tasks');
       await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, committed.generation);
       return 'committed';
     case 'committed':
       failpoint('after-map-commit', taskId);
+      deps.observer?.itemsMapped?.({ phase: 'map', runId: run.id, job: deps.job.name, items: itemCount });
       return 'committed';
     case 'settled':
       if (committed.state === 'reducing') await ensureReduceEnqueued(deps, run);

@@ -41,6 +41,8 @@ export interface MapItemsOptions {
   gate?: CallGate;
   /** Where map calls run; by default in this thread. */
   invoke?: MapInvoker;
+  /** Told when each call starts and ends (for metrics). */
+  onCall?: { started(): void; ended(): void };
 }
 
 /** Combined output of one task: for each partition, its [key, value] pairs. */
@@ -105,12 +107,14 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
     const item = await validateInputItem(job.name, job.input, options.items[index], index);
     const release = options.gate ? await options.gate(options.signal) : undefined;
     const place = await options.invoke?.acquire(options.signal);
+    options.onCall?.started();
     try {
       await callWithTimeout(options, index, (signal) => {
         const context = options.context(index, signal);
         return consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
       });
     } finally {
+      options.onCall?.ended();
       place?.release();
       release?.();
     }
