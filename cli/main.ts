@@ -19,6 +19,7 @@ import { run, runSpec } from './commands/run.js';
 import { runs, runsSpec } from './commands/runs.js';
 import { status, statusSpec } from './commands/status.js';
 import { submit, submitSpec } from './commands/submit.js';
+import { throttle, throttleSpec } from './commands/throttle.js';
 import { worker, workerSpec } from './commands/worker.js';
 
 type Handler = (ctx: CommandContext, args: ParsedArgs) => Promise<number>;
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; handler: Handler }> = {
   retry: { spec: retrySpec, handler: retry },
   cancel: { spec: cancelSpec, handler: cancel },
   clean: { spec: cleanSpec, handler: clean },
+  throttle: { spec: throttleSpec, handler: throttle },
 };
 
 function version(): string {

@@ -13,6 +13,7 @@ import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { jobFingerprint } from '../shared/fingerprint.js';
 import type { Job } from '../shared/job-definition.js';
+import { Limiter } from '../shared/limiter.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis-connection.js';
 import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis-keys.js';
@@ -88,7 +89,9 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   const queue = queueName(job.name, fingerprint);
   const client = await connectRedis(redis, { name: `redmap:worker:${job.name}` });
   const queues = new TaskQueues(client, settings.prefix);
-  const control = await subscribeControl(client, settings.prefix, log);
+  const limiter = new Limiter(client, settings.prefix, job.name, log);
+  await limiter.start(job.limits);
+  const control = await subscribeControl(client, settings.prefix, log, () => void limiter.refreshJobLimits());
   const shutdown = new AbortController();
 
   const isolates = isolatePool(job, settings.isolation, log);
@@ -107,6 +110,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
     invoke: isolates,
+    gateFor: (run, runLimited) => limiter.gateFor(run.id, runLimited),
     observer: options.observer,
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
   };
@@ -154,6 +158,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
         }
         isolates?.close();
         quarantinePool?.close();
+        limiter.stop();
         await sweep?.stop();
         await control.close();
         await queues.close();
@@ -242,7 +247,7 @@ interface ControlSubscription {
 }
 
 /** Listens for cancel messages, and gives each run an AbortSignal that fires on them. */
-async function subscribeControl(client: RedisClient, prefix: string, log: Logger): Promise<ControlSubscription> {
+async function subscribeControl(client: RedisClient, prefix: string, log: Logger, onLimits: () => void): Promise<ControlSubscription> {
   const subscriber = duplicateClient(client, 'redmap:control');
   subscriber.on('error', () => {});
   const controllers = new Map<string, AbortController>();
@@ -258,6 +263,7 @@ async function subscribeControl(client: RedisClient, prefix: string, log: Logger
   subscriber.on('message', (_channel: string, text: string) => {
     const parsed = controlMessageSchema.safeParse(safeJson(text));
     if (!parsed.success) return;
+    if (parsed.data.type === 'limits') onLimits();
     if (parsed.data.type === 'cancel' && parsed.data.run) {
       log.info({ runId: parsed.data.run }, 'run cancelled or failed; aborting its calls');
       controllerFor(parsed.data.run).abort(new Error(`run ${parsed.data.run} was cancelled`));

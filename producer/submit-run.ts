@@ -183,6 +183,9 @@ async function createRun(
     options.maxFailedRatio ?? '',
     'host',
     hostname(),
+    // The run's own limits, read by the limiter on every map call (`redmap throttle` changes them).
+    ...(options.concurrency === undefined ? [] : ['concurrency', options.concurrency]),
+    ...(options.rate === undefined ? [] : ['rateCount', options.rate.count, 'ratePeriodMs', options.rate.periodMs]),
   ];
   const [outcome, first = '', second = ''] = replyStrings(
     await runScript(deps.client, createRunScript, [keys.meta], [version.job.name, version.fingerprint, ...fields]),

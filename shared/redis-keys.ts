@@ -34,6 +34,8 @@ export interface RunKeys {
   reduced(generation: number): string;
   /** What every generation's keys start with, followed by the generation number. */
   generationPrefix: string;
+  /** The run's own limiter; its limits are fields of the run record. */
+  limiter: LimiterKeys;
   /** List per partition: JSON batches of [key, value] sorted by key, the run's results. */
   results(generation: number, partition: number): string;
   /** List: staged reduce output of one attempt for one partition. */
@@ -57,10 +59,32 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     mapStage: (token) => `${base}:stage:${token}`,
     reduced: (generation) => `${base}:g${generation}:reduced`,
     generationPrefix: `${base}:g`,
+    limiter: { limits: `${base}:meta`, slots: `${base}:slots`, bucket: `${base}:bucket`, starts: `${base}:starts` },
     results: (generation, partition) => `${base}:g${generation}:res:${partition}`,
     reduceStage: (generation, partition, token) => `${base}:g${generation}:rstage:${partition}:${token}`,
     pattern: `${base}:*`,
   };
+}
+
+/**
+ * The keys of one limiter scope (a job, or a run): where its limits are configured, the
+ * leases of the map calls in flight, the rate's next allowed start, and starts per second.
+ */
+export interface LimiterKeys {
+  /** Hash with `concurrency`, `rateCount`, `ratePeriodMs` (a run's are in its meta). */
+  limits: string;
+  /** Sorted set: lease id -> expiry (ms) of each map call holding a slot. */
+  slots: string;
+  /** String: when the next call may start under the rate (ms). */
+  bucket: string;
+  /** Hash: second -> map calls started in it, for the start rate. */
+  starts: string;
+}
+
+/** Job-wide limits bound every run of a job together; the job name is their hash tag. */
+export function jobLimiterKeys(prefix: string, jobName: string): LimiterKeys {
+  const base = `${prefix}:job:{${jobName}}`;
+  return { limits: `${base}:limits`, slots: `${base}:slots`, bucket: `${base}:bucket`, starts: `${base}:starts` };
 }
 
 /** Sorted set of run ids by creation time, for `runs`, `clean --older-than` and the sweep. */
@@ -71,6 +95,15 @@ export const activeRunsKey = (prefix: string, queue: string): string => `${prefi
 
 /** Lease held by the one worker of a queue that runs the recovery sweep. */
 export const sweepLeaseKey = (prefix: string, queue: string): string => `${prefix}:sweep-lease:${queue}`;
+
+/**
+ * The registry of worker processes: who was seen when (sorted set, server time in ms) and
+ * what each one runs (hash of JSON). One hash tag, so one script updates both on a cluster.
+ */
+export const workerRegistryKeys = (prefix: string): { seen: string; info: string } => ({
+  seen: `${prefix}:{workers}:seen`,
+  info: `${prefix}:{workers}:info`,
+});
 
 /** Pub/sub channel for cancel and limit changes. */
 export const controlChannel = (prefix: string): string => `${prefix}:control`;

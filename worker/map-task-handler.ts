@@ -22,8 +22,8 @@ const failMapTaskScript = loadLuaScript(new URL('./fail-map-task.lua', import.me
 const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.url));
 
 export interface MapHandlerDeps extends HandlerDeps {
-  /** The limiter's gate for a run's map calls, when limits apply. */
-  gateFor?(run: RunRecord): CallGate | undefined;
+  /** The limiter's gate for a run's map calls, or undefined when no limits apply. */
+  gateFor?(run: RunRecord, runLimited: boolean): Promise<CallGate | undefined>;
   /** Where map calls run when they are isolated (worker thread, child process). */
   invoke?: MapInvoker;
   /**
@@ -66,7 +66,7 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       partitions: run.options.partitions,
       callTimeoutMs: quarantined ? Math.min(run.options.callTimeoutMs, deps.quarantine!.timeoutMs) : run.options.callTimeoutMs,
       signal: AbortSignal.any([runSignal, attempt.signal]),
-      gate: deps.gateFor?.(run),
+      gate: await deps.gateFor?.(run, task.runLimited),
       invoke: quarantined ? deps.quarantine!.invoke : deps.invoke,
       onCall: deps.observer && {
         started: () => deps.observer?.mapCallStarted?.({ phase: 'map', runId, job: deps.job.name }),
@@ -83,6 +83,7 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   } catch (error) {
     if (runSignal.aborted) return 'skipped'; // cancelled or failed meanwhile: nothing to record
     if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    if (error instanceof ItemFailure && error.cause instanceof TaskReleased) throw error.cause; // the run is full
     const cause = error instanceof ItemFailure ? error.cause : error;
     const settled =
       quarantined && !(cause instanceof TaskStalledError)
@@ -164,6 +165,8 @@ interface TaskState {
   state: string | null;
   generation: number;
   reduceEnqueued: number;
+  /** Whether the run has limits of its own (a cap or a rate). */
+  runLimited: boolean;
   /** The task's input items while it is pending; undefined once it is committed, split or failed. */
   items: unknown[] | undefined;
 }
@@ -173,19 +176,20 @@ async function readTask(deps: HandlerDeps, runId: string, taskId: string): Promi
   const keys = runKeys(deps.prefix, runId);
   const replies = await deps.client
     .pipeline()
-    .hmget(keys.meta, 'state', 'gen', 'reduceEnqueued')
+    .hmget(keys.meta, 'state', 'gen', 'reduceEnqueued', 'concurrency', 'rateCount')
     .hget(keys.inputs, taskId)
     .sismember(keys.failed, taskId)
     .exec();
   if (!replies) return undefined;
   for (const [error] of replies) if (error) throw error;
-  const [state, generation, reduceEnqueued] = replies[0]![1] as Array<string | null>;
+  const [state, generation, reduceEnqueued, concurrency, rateCount] = replies[0]![1] as Array<string | null>;
   const input = replies[1]![1] as string | null;
   const failed = replies[2]![1] as number;
   return {
     state: state ?? null,
     generation: Number(generation),
     reduceEnqueued: Number(reduceEnqueued ?? 0),
+    runLimited: Boolean(concurrency || rateCount),
     items: input === null || failed === 1 ? undefined : (JSON.parse(input) as unknown[]),
   };
 }

@@ -10,8 +10,9 @@ import { KeyGroups } from '../shared/key-groups.js';
 import { partitionOf } from '../shared/partition.js';
 import { formatDuration } from '../shared/durations.js';
 
-/** Admits one map call at a time under the limits; resolves to a release function. */
-export type CallGate = (signal: AbortSignal) => Promise<() => void>;
+import type { CallGate } from '../shared/limiter.js';
+
+export type { CallGate };
 
 /**
  * Somewhere else map calls can run (a worker thread, a child process). A call first takes
@@ -105,7 +106,8 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
   const { job } = options;
   try {
     const item = await validateInputItem(job.name, job.input, options.items[index], index);
-    const release = options.gate ? await options.gate(options.signal) : undefined;
+    // The task's first calls may be handed back to the queue when the run is full (the gate throws).
+    const release = options.gate ? await options.gate(options.signal, { firstOfTask: index < job.itemConcurrency }) : undefined;
     const place = await options.invoke?.acquire(options.signal);
     options.onCall?.started();
     try {

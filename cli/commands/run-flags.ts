@@ -54,6 +54,12 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
     value: 'N',
     description: 'times a task may lose its worker (crash, kill, freeze) before it fails (default 3)',
   },
+  'global-concurrency': {
+    type: 'string',
+    value: 'G',
+    description: "at most G of this run's map calls in flight across every machine (below the job's own limits)",
+  },
+  rate: { type: 'string', value: 'RATE', description: "at most this many of this run's map calls started, evenly, e.g. 200/s or 50/m" },
   retention: { type: 'string', value: 'DURATION', description: 'how long an ended run is kept (default 7d)' },
   'high-water-mark': { type: 'string', value: 'N', description: 'waiting tasks above which submitting holds back (default 5000)' },
 };
@@ -127,6 +133,8 @@ export function submitOptionsFromFlags(args: ParsedArgs): SubmitOptions {
     maxStalls: intFlag(args, 'max-stalls', { min: 0, max: 1000 }),
     retention: durationFlag(args, 'retention', 1000),
     highWaterMark: intFlag(args, 'high-water-mark', { min: 1 }),
+    concurrency: intFlag(args, 'global-concurrency', { min: 1, max: 100_000 }),
+    rate: rateFlag(args, 'rate'),
   };
 }
 

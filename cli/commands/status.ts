@@ -2,6 +2,8 @@ import { formatDuration } from '../../shared/durations.js';
 import { readRunSnapshot } from '../../shared/run-record.js';
 import { TERMINAL_STATES, UNKNOWN_RUN_TEXT } from '../../shared/run-state.js';
 import { toRunStatus, type RunStatus } from '../../shared/run-status.js';
+import { readRunLimits } from '../../shared/throttle.js';
+import { describeScope } from './throttle.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -35,10 +37,12 @@ export async function status(ctx: CommandContext, args: ParsedArgs): Promise<num
         return EXIT.failed;
       }
       const view = toRunStatus(snapshot);
-      if (json) process.stdout.write(`${JSON.stringify(view)}\n`);
+      const limits = await readRunLimits(redis.client, ctx.prefix, runId!, snapshot.job);
+      if (json) process.stdout.write(`${JSON.stringify({ ...view, limits })}\n`);
       else {
         if (args.values.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
         process.stdout.write(formatStatus(view));
+        process.stdout.write(`  ${'run limits'.padEnd(11)}${describeScope(limits.run)}\n  ${'job limits'.padEnd(11)}${describeScope(limits.job)}\n`);
       }
       if (!args.values.watch || TERMINAL_STATES.has(view.state)) return EXIT.done;
       await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -31,6 +31,9 @@ describe('the command line refuses bad input', () => {
     [['--format', 'pdf'], /--format: expected one of jsonl, csv, table, got "pdf"/],
     [['--run-id', 'bad id!'], /--run-id: expected 1-64 letters, digits, "_" or "-", got "bad id!"/],
     [['--max-failed-ratio', '2'], /--max-failed-ratio: expected a number between 0 and 1, got "2"/],
+    [['--global-concurrency', '0'], /--global-concurrency: expected a whole number between 1 and 100000, got 0/],
+    [['--rate', 'abc'], /--rate: expected a rate such as 200\/s or 50\/m, above zero, got "abc"/],
+    [['--rate', '0/s'], /--rate: expected a rate such as 200\/s or 50\/m, above zero, got "0\/s"/],
   ])('an invalid option value %j: exit 2, naming the option and the value', async (flags, message) => {
     const result = await runCli(['run', 'test/fixtures/jobs/numbers.ts', '1', ...flags], { env: env() });
     expect(result.code).toBe(2);

@@ -1,0 +1,173 @@
+/**
+ * The limiter a worker runs each map call through. Limits are redmap's own, counted per
+ * map call and held in Redis, so they bound every process on every machine:
+ *
+ * - a job's limits (declared in the job file, or set by `redmap throttle --job`) bound all
+ *   runs of the job together; a run's own (`--global-concurrency`, `--rate`, or
+ *   `redmap throttle RUN`) bound that run below them;
+ * - a call takes its run slot, then its job slot: two single-slot steps (they live in
+ *   different hash tags), the first given back when the second is refused;
+ * - a concurrency slot is a lease, renewed while the call runs: a worker that dies gives
+ *   its slots back when their leases expire (LEASE_MS);
+ * - a task whose first call finds its run full goes back to the queue, delayed, instead
+ *   of holding a worker slot while it waits, so a capped run does not starve the others.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobLimits } from './limits.js';
+import type { Logger } from './logger.js';
+import { loadLuaScript, runScript } from './lua-scripts.js';
+import { parseRate } from './durations.js';
+import type { RedisClient } from './redis-connection.js';
+import { jobLimiterKeys, runKeys, type LimiterKeys } from './redis-keys.js';
+import { TaskReleased } from './task-attempt.js';
+
+const acquireSlotScript = loadLuaScript(new URL('./acquire-slot.lua', import.meta.url));
+const renewSlotsScript = loadLuaScript(new URL('./renew-slots.lua', import.meta.url));
+
+/** How long a concurrency slot outlives a worker that stopped renewing it. */
+export const LEASE_MS = 10_000;
+/** Longest a refused call waits before it asks again. */
+const MAX_WAIT_MS = 250;
+/** How long a task's first call waits for a full run before the task goes back to the queue. */
+const HOLD_FIRST_CALL_MS = 200;
+/** About how long a task whose run is full waits in the queue before it is tried again. */
+const RUN_FULL_DELAY_MS = 300;
+/** How often the job's limits are read again (a throttle message makes it sooner). */
+const JOB_LIMITS_REFRESH_MS = 5000;
+
+/** Admits one map call; resolves to a function that gives its slots back. */
+export type CallGate = (signal: AbortSignal, call: { firstOfTask: boolean }) => Promise<() => void>;
+
+export class Limiter {
+  private readonly jobKeys: LimiterKeys;
+  /** Lease ids start with the pid, so an operator (or a test) can tell whose slots they are. */
+  private readonly workerId = `${process.pid}:${randomUUID().slice(0, 4)}`;
+  private leaseCounter = 0;
+  /** Leases held now, by their sorted set. */
+  private readonly held = new Map<string, Set<string>>();
+  private jobLimited = false;
+  private jobLimitsReadAt = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly prefix: string,
+    jobName: string,
+    private readonly log: Logger,
+  ) {
+    this.jobKeys = jobLimiterKeys(prefix, jobName);
+  }
+
+  /** Records the limits the job file declares, and starts renewing leases. */
+  async start(declared: JobLimits): Promise<void> {
+    const rate = declared.rate === undefined ? undefined : parseRate(declared.rate);
+    await this.client
+      .multi()
+      .hdel(this.jobKeys.limits, 'declaredConcurrency', 'declaredRateCount', 'declaredRatePeriodMs')
+      .hset(this.jobKeys.limits, {
+        ...(declared.concurrency !== undefined && { declaredConcurrency: declared.concurrency }),
+        ...(rate && { declaredRateCount: rate.count, declaredRatePeriodMs: rate.periodMs }),
+        declaredAt: Date.now(),
+      })
+      .exec();
+    await this.refreshJobLimits();
+    this.renewTimer = setInterval(() => void this.renewLeases(), LEASE_MS / 3);
+    this.renewTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.renewTimer);
+  }
+
+  /** Reads the job's limits again now (after a `throttle --job` message). */
+  async refreshJobLimits(): Promise<void> {
+    const fields = await this.client.hmget(this.jobKeys.limits, 'concurrency', 'rateCount', 'declaredConcurrency', 'declaredRateCount');
+    this.jobLimited = fields.some((value) => value !== null && value !== '');
+    this.jobLimitsReadAt = Date.now();
+  }
+
+  /**
+   * The gate for a run's map calls, or undefined when neither the job nor the run has
+   * limits (then map calls cost nothing extra). `runLimited` comes from the run's record.
+   */
+  async gateFor(runId: string, runLimited: boolean): Promise<CallGate | undefined> {
+    if (Date.now() - this.jobLimitsReadAt > JOB_LIMITS_REFRESH_MS) await this.refreshJobLimits();
+    if (!this.jobLimited && !runLimited) return undefined;
+    const runScope = runKeys(this.prefix, runId).limiter;
+    return async (signal, call) => {
+      const started = Date.now();
+      for (;;) {
+        signal.throwIfAborted();
+        const runLease = await this.acquire(runScope);
+        if (typeof runLease !== 'string') {
+          // A task whose run stays full goes back to the queue rather than hold a worker slot.
+          if (runLease.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
+            throw new TaskReleased(`run ${runId} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
+          }
+          await sleep(runLease.waitMs, signal);
+          continue;
+        }
+        if (!this.jobLimited) return () => this.release(runScope, runLease);
+        const jobLease = await this.acquire(this.jobKeys);
+        if (typeof jobLease === 'string') {
+          return () => {
+            this.release(runScope, runLease);
+            this.release(this.jobKeys, jobLease);
+          };
+        }
+        this.release(runScope, runLease);
+        await sleep(jobLease.waitMs, signal);
+      }
+    };
+  }
+
+  /** A lease id when admitted, else how long to wait and whether the cap (not the rate) refused. */
+  private async acquire(scope: LimiterKeys): Promise<string | { waitMs: number; full: boolean }> {
+    const lease = `${this.workerId}:${++this.leaseCounter}`;
+    const [admitted, waitMs, why] = (await runScript(
+      this.client,
+      acquireSlotScript,
+      [scope.limits, scope.slots, scope.bucket, scope.starts],
+      [lease, LEASE_MS],
+    )) as [number, number?, string?];
+    if (admitted !== 1)
+      return { waitMs: Math.min(MAX_WAIT_MS, Math.max(5, waitMs ?? MAX_WAIT_MS) * (0.5 + Math.random())), full: why === 'full' };
+    let leases = this.held.get(scope.slots);
+    if (!leases) this.held.set(scope.slots, (leases = new Set()));
+    leases.add(lease);
+    return lease;
+  }
+
+  private release(scope: LimiterKeys, lease: string): void {
+    this.held.get(scope.slots)?.delete(lease);
+    this.client
+      .zrem(scope.slots, lease)
+      .catch((error: unknown) => this.log.warn({ err: error }, 'could not give a limiter slot back; its lease will expire'));
+  }
+
+  private async renewLeases(): Promise<void> {
+    for (const [slots, leases] of this.held) {
+      if (leases.size === 0) {
+        this.held.delete(slots);
+        continue;
+      }
+      await runScript(this.client, renewSlotsScript, [slots], [LEASE_MS, ...leases]).catch((error: unknown) =>
+        this.log.warn({ err: error }, 'could not renew limiter leases'),
+      );
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

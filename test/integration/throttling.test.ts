@@ -1,0 +1,173 @@
+/**
+ * Limits that hold across every process: a concurrency cap and a rate, per job and per run,
+ * changed while runs go on, recovering from a worker that died holding slots. Every check
+ * measures the map calls themselves (their recorded start and end), not the limiter.
+ */
+import { describe, expect, it } from 'vitest';
+import { jobLimiterKeys, runsIndexKey } from '../../shared/redis-keys.js';
+import { runCli, startCli } from '../support/cli.js';
+import { readLedger, scratch, signal, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { busiestWindow, greatestOverlap, type CallSpan } from '../support/overlap.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const JOB = 'test/fixtures/jobs/timed-calls.ts';
+
+interface Call extends CallSpan {
+  item: string;
+  run: string;
+  pid: number;
+}
+
+const items = (count: number, prefix = 'x'): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+
+async function withWorkers(
+  processes: number,
+  extraEnv: NodeJS.ProcessEnv,
+  body: (ctx: {
+    prefix: string;
+    env: NodeJS.ProcessEnv;
+    ledger: string;
+    workers: ReturnType<typeof startSupervisedWorkers>;
+  }) => Promise<void>,
+  flags: string[] = ['--concurrency', '10'],
+): Promise<void> {
+  const prefix = testPrefix();
+  const client = await openClient();
+  const { ledger } = scratch();
+  const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, ...extraEnv };
+  const workers = startSupervisedWorkers(JOB, processes, env, flags);
+  try {
+    await workers.ready(processes);
+    await body({ prefix, env, ledger, workers });
+  } finally {
+    await workers.stop();
+    await wipePrefix(client, prefix);
+    await client.close();
+  }
+}
+
+const calls = (ledger: string): Call[] => readLedger(ledger) as unknown as Call[];
+
+describe('a job-wide concurrency cap', () => {
+  it('3 worker processes x concurrency 10 under a job cap of 4: at most 4 map calls at once, and 4 reached', () =>
+    withWorkers(3, { REDMAP_TEST_JOB_CAP: '4' }, async ({ env, ledger }) => {
+      const result = await runCli(['submit', JOB, ...items(120), '--chunk-size', '1', '--wait', '--quiet'], { env });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe('{"key":"x","value":120}\n');
+      const recorded = calls(ledger);
+      expect(recorded).toHaveLength(120);
+      expect(new Set(recorded.map((call) => call.pid)).size).toBe(3);
+      expect(greatestOverlap(recorded)).toBe(4);
+    }));
+
+  it('two runs under a job cap of 4, one capped at 1: never above 4 together, the capped one never above 1, the other reaches 3 meanwhile', () =>
+    withWorkers(3, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '80' }, async ({ env, ledger }) => {
+      const capped = startCli(['submit', JOB, ...items(40, 'c'), '--chunk-size', '1', '--global-concurrency', '1', '--wait', '--quiet'], {
+        env,
+      });
+      const free = startCli(['submit', JOB, ...items(80, 'f'), '--chunk-size', '1', '--wait', '--quiet'], { env });
+      const [cappedResult, freeResult] = await Promise.all([capped.result, free.result]);
+      expect(cappedResult.stdout).toBe('{"key":"c","value":40}\n');
+      expect(freeResult.stdout).toBe('{"key":"f","value":80}\n');
+      const recorded = calls(ledger);
+      const cappedCalls = recorded.filter((call) => call.item.startsWith('c'));
+      const freeCalls = recorded.filter((call) => call.item.startsWith('f'));
+      expect(greatestOverlap(recorded)).toBeLessThanOrEqual(4);
+      expect(greatestOverlap(cappedCalls)).toBe(1);
+      const cappedSpan = { from: Math.min(...cappedCalls.map((call) => call.start)), to: Math.max(...cappedCalls.map((call) => call.end)) };
+      expect(greatestOverlap(freeCalls, cappedSpan.from, cappedSpan.to)).toBeGreaterThanOrEqual(3);
+    }));
+});
+
+describe('a rate', () => {
+  it('20/s starts 100 calls (±10%) in 5 s, evenly: no 200 ms window holds more than its share plus one', () =>
+    withWorkers(2, { REDMAP_TEST_DELAY_MS: '20' }, async ({ env, ledger }) => {
+      const result = await runCli(['submit', JOB, ...items(130), '--chunk-size', '1', '--rate', '20/s', '--wait', '--quiet'], { env });
+      expect(result.code).toBe(0);
+      const starts = calls(ledger).map((call) => call.start);
+      const first = Math.min(...starts);
+      const inFiveSeconds = starts.filter((start) => start < first + 5000).length;
+      expect(inFiveSeconds).toBeGreaterThanOrEqual(90);
+      expect(inFiveSeconds).toBeLessThanOrEqual(110);
+      expect(busiestWindow(starts, 200)).toBeLessThanOrEqual(5);
+    }));
+});
+
+describe('limits changed while a run goes on', () => {
+  it('lowering the cap from 6 to 2: once the calls already running finish, at most 2 at once; the run finishes correct', () =>
+    withWorkers(2, { REDMAP_TEST_DELAY_MS: '200' }, async ({ prefix, env, ledger }) => {
+      const client = await openClient();
+      try {
+        const running = startCli(['submit', JOB, ...items(60), '--chunk-size', '1', '--global-concurrency', '6', '--wait', '--quiet'], {
+          env,
+        });
+        await waitFor('calls to run', () => (calls(ledger).length >= 10 ? true : undefined));
+        const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+        const throttled = await runCli(['throttle', runId, '--global-concurrency', '2'], { env });
+        expect(throttled.code).toBe(0);
+        expect(throttled.stdout).toMatch(/at most 2 map calls in flight/);
+        const changedAt = Date.now();
+        const result = await running.result;
+        expect(result.stdout).toBe('{"key":"x","value":60}\n');
+        const recorded = calls(ledger);
+        expect(greatestOverlap(recorded, -Infinity, changedAt)).toBe(6);
+        // Calls running at the change last 200 ms; after them the new cap holds.
+        expect(greatestOverlap(recorded, changedAt + 400)).toBeLessThanOrEqual(2);
+      } finally {
+        await client.close();
+      }
+    }));
+
+  it('status shows the limits, the calls in flight and the start rate', () =>
+    withWorkers(1, { REDMAP_TEST_DELAY_MS: '300' }, async ({ prefix, env, ledger }) => {
+      const client = await openClient();
+      try {
+        const running = startCli(
+          ['submit', JOB, ...items(20), '--chunk-size', '1', '--global-concurrency', '2', '--rate', '10/s', '--wait', '--quiet'],
+          { env },
+        );
+        await waitFor('calls to run', () => (calls(ledger).length >= 4 ? true : undefined));
+        const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+        const status = await runCli(['status', runId], { env });
+        expect(status.stdout).toMatch(
+          /run limits\s+at most 2 map calls in flight \([12] now\); at most 10\/s \(\d+\.\d\/s over the last 10 s\)/,
+        );
+        expect(status.stdout).toMatch(/job limits\s+no concurrency limit; no rate limit/);
+        const json = JSON.parse((await runCli(['status', runId, '--json'], { env })).stdout) as {
+          limits: { run: { concurrency: number } };
+        };
+        expect(json.limits.run.concurrency).toBe(2);
+        await running.result;
+      } finally {
+        await client.close();
+      }
+    }));
+});
+
+describe('a worker that dies holding slots', () => {
+  it('gives them back when their leases expire (10 s), and the run finishes', () =>
+    withWorkers(
+      2,
+      { REDMAP_TEST_JOB_CAP: '3', REDMAP_TEST_DELAY_MS: '1000' },
+      async ({ prefix, env, ledger, workers }) => {
+        const client = await openClient();
+        const running = startCli(['submit', JOB, ...items(60), '--chunk-size', '1', '--max-stalls', '5', '--wait', '--quiet'], { env });
+        // Kill a worker while it holds slots: lease ids start with the holder's pid.
+        await waitFor('the first calls to finish', () => (readLedger(ledger).length >= 3 ? true : undefined));
+        const leases = await client.zrange(jobLimiterKeys(prefix, 'test-timed-calls').slots, '0', '-1');
+        const victim = Number(leases[0]!.split(':')[0]);
+        expect(workers.children()).toContain(victim);
+        signal(victim, 'SIGKILL');
+        const killedAt = Date.now();
+        const result = await running.result;
+        expect(result.stdout).toBe('{"key":"x","value":60}\n');
+        const survivors = calls(ledger).filter((call) => call.pid !== victim && call.start > killedAt);
+        // While the dead worker's leases last, fewer than 3 calls run at once; within the
+        // lease time (10 s) plus a call, the cap of 3 is reached again.
+        expect(greatestOverlap(survivors, killedAt, killedAt + 8000)).toBeLessThan(3);
+        expect(greatestOverlap(survivors, killedAt + 10_000, killedAt + 13_000)).toBe(3);
+        await client.close();
+      },
+      ['--concurrency', '3', '--lock-duration', '2s', '--stalled-interval', '500ms'],
+    ));
+});
