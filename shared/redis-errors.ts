@@ -15,8 +15,9 @@ export interface RedisTarget {
  * `target` is the server the error came from, when known; without it (an error that
  * reached the top of a command) the message speaks of "Redis" and "the Redis user".
  */
-export function toRedisError(error: unknown, target?: RedisTarget): Error {
-  if (error instanceof RedisError || error instanceof UsageError) return error;
+export function toRedisError(thrown: unknown, target?: RedisTarget): Error {
+  if (thrown instanceof RedisError || thrown instanceof UsageError) return thrown;
+  const error = refusalBehind(thrown);
   const message = error instanceof Error ? error.message : String(error);
   const reason = firstLine(message);
   const where = target ? `Redis at ${target.where}` : 'Redis';
@@ -64,7 +65,18 @@ export function toRedisError(error: unknown, target?: RedisTarget): Error {
 
 /** True for a server reply refusing the user or one of its commands, keys or channels. */
 export function isAccessRefused(error: unknown): boolean {
-  return error instanceof Error && /^(NOPERM|WRONGPASS|NOAUTH)\b/.test(error.message);
+  const refusal = refusalBehind(error);
+  return refusal instanceof Error && /^(NOPERM|WRONGPASS|NOAUTH)\b/.test(refusal.message);
+}
+
+/**
+ * A transaction with a refused command fails as a whole with EXECABORT; ioredis keeps the
+ * refusals as `previousErrors`. The first of them says what is wrong; otherwise the error.
+ */
+function refusalBehind(error: unknown): unknown {
+  const previous = (error as { previousErrors?: unknown } | null)?.previousErrors;
+  if (!Array.isArray(previous)) return error;
+  return previous.find((cause) => cause instanceof Error && /^(NOPERM|NOAUTH)\b/.test(cause.message)) ?? error;
 }
 
 function isCertificateError(error: unknown, message: string): boolean {

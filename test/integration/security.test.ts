@@ -74,9 +74,13 @@ describe('over TLS, with ACL users', () => {
     const producer = as('redmap-producer', PRODUCER_PASSWORD);
     const outputs: CliResult[] = [];
     try {
-      const submitted = await runCli(['submit', JOB, ...files, '--run-id', 'tls-acl', '--chunk-size', '2', '--wait'], { env: producer });
+      // A worker refused a command waits forever rather than fail: bound the wait, and say what Redis refused.
+      const submitted = await runCli(['submit', JOB, ...files, '--run-id', 'tls-acl', '--chunk-size', '2', '--wait'], {
+        env: producer,
+        timeoutMs: 30_000,
+      });
       outputs.push(submitted);
-      expect(submitted.code, submitted.stderr).toBe(0);
+      expect(submitted.code, `${submitted.stderr}\nRedis refused (ACL LOG): ${(await refusals()).join('\n')}`).toBe(0);
       expect(asCounts(submitted.stdout)).toBe(truth);
       for (const args of [['status', 'tls-acl', '--json'], ['runs'], ['results', 'tls-acl'], ['failed', 'tls-acl'], ['clean', 'tls-acl']]) {
         const result = await runCli(args, { env: producer });
@@ -155,7 +159,7 @@ describe('passwords', () => {
     const argv = sampleCommandLines(() => [...running]);
     const outputs: CliResult[] = [];
     const record = async (args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> => {
-      const child = startCli(args, { env: { ...debug, ...env } });
+      const child = startCli(args, { env: { ...debug, ...env }, timeoutMs: 30_000 });
       running.add(child.pid!);
       const result = await child.result;
       outputs.push(result);

@@ -57,6 +57,14 @@ describe('toRedisError', () => {
     expect(isAccessRefused(new Error('a map call threw NOPERM'))).toBe(false);
   });
 
+  it('finds the refusal behind a transaction Redis discarded for it (EXECABORT)', () => {
+    const discarded = Object.assign(new Error('EXECABORT Transaction discarded because of previous errors.'), {
+      previousErrors: [new Error("NOPERM User w has no permissions to run the 'multi' command")],
+    });
+    expect(isAccessRefused(discarded)).toBe(true);
+    expect(mapped(discarded).message).toContain("NOPERM User w has no permissions to run the 'multi' command");
+  });
+
   it('names the default user when no ACL user is set', () => {
     const error = toRedisError(new Error('NOPERM No permissions to access a key'), { where: 'redis://h:6379', username: undefined });
     expect(error.message).toContain('the default user');
