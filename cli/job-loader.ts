@@ -17,6 +17,9 @@ let registered: Promise<void> | undefined;
 
 export function registerJobLoader(): Promise<void> {
   registered ??= (async () => {
+    // Loaded before the hooks: every module imported after them goes through tsx, which is slow,
+    // and a job's `import 'redmap'` then finds this copy already loaded.
+    await import(OWN_INDEX_URL);
     const [{ register: registerEsm }, { register: registerCjs }] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
     registerEsm();
     registerCjs();
@@ -30,12 +33,18 @@ export interface LoadedJob {
   path: string;
 }
 
-/** Imports a job file and returns its job: the default export, or an export named `job`. */
-export async function loadJobFile(file: string): Promise<LoadedJob> {
+/** The job file's absolute path; fails when there is no such file. */
+export function jobFilePath(file: string): string {
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new JobDefinitionError('JOB_NOT_FOUND', `job file not found: ${file}`);
   }
+  return path;
+}
+
+/** Imports a job file and returns its job: the default export, or an export named `job`. */
+export async function loadJobFile(file: string): Promise<LoadedJob> {
+  const path = jobFilePath(file);
   await registerJobLoader();
   let module: Record<string, unknown>;
   try {

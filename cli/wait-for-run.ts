@@ -25,7 +25,9 @@ export async function waitForRun(
   runId: string,
   options: WaitOptions = {},
 ): Promise<RunSnapshot | undefined> {
-  const pollMs = options.pollMs ?? 200;
+  // Polls fast at first (a short run is noticed as soon as it ends), then every pollMs.
+  const maxPollMs = options.pollMs ?? 250;
+  let pollMs = 10;
   let progress = '';
   let progressAt = Date.now();
   let checkedMemoryAt = 0;
@@ -45,6 +47,7 @@ export async function waitForRun(
       await failIfRedisFull(client, runId);
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
+    pollMs = Math.min(maxPollMs, pollMs * 1.5);
   }
 }
 

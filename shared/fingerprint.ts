@@ -5,20 +5,44 @@
  * fingerprint on every machine.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Job } from './job-definition.js';
 
-const cache = new Map<string, Promise<string>>();
+const cache = new Map<string, Promise<JobVersion>>();
 
-export function jobFingerprint(job: Job): Promise<string> {
-  if (job.modulePath === undefined) return Promise.resolve(hashText(sourceOfFunctions(job)));
-  let pending = cache.get(job.modulePath);
+/** A fingerprint with the files it was computed from, as they were then. */
+export interface JobVersion {
+  fingerprint: string;
+  files: Array<{ path: string; mtimeMs: number; size: number }>;
+}
+
+export async function jobFingerprint(job: Job): Promise<string> {
+  if (job.modulePath === undefined) return hashText(sourceOfFunctions(job));
+  return (await jobVersion(job.modulePath)).fingerprint;
+}
+
+export function jobVersion(modulePath: string): Promise<JobVersion> {
+  let pending = cache.get(modulePath);
   if (!pending) {
-    pending = fingerprintModule(job.modulePath);
-    cache.set(job.modulePath, pending);
+    pending = computeJobVersion(modulePath);
+    cache.set(modulePath, pending);
   }
   return pending;
+}
+
+/**
+ * Takes a version computed by another process (a supervisor for the workers it forks) when
+ * none of its files changed since: this saves each worker process a bundling pass.
+ */
+export async function adoptJobVersion(modulePath: string, version: JobVersion): Promise<void> {
+  const unchanged = await Promise.all(
+    version.files.map(async (file) => {
+      const now = await stat(file.path).catch(() => undefined);
+      return now !== undefined && now.mtimeMs === file.mtimeMs && now.size === file.size;
+    }),
+  );
+  if (unchanged.every(Boolean)) cache.set(modulePath, Promise.resolve(version));
 }
 
 /** The local files a module imports, found by bundling it with esbuild without writing anything. */
@@ -45,14 +69,22 @@ export async function localModuleFiles(modulePath: string): Promise<string[]> {
 
 /** The fingerprint of a job module as its files are now (uncached). */
 export async function fingerprintModule(modulePath: string): Promise<string> {
+  return (await computeJobVersion(modulePath)).fingerprint;
+}
+
+async function computeJobVersion(modulePath: string): Promise<JobVersion> {
   const workingDir = dirname(modulePath);
   const hash = createHash('sha256');
+  const files: JobVersion['files'] = [];
   for (const file of await localModuleFiles(modulePath)) {
+    const path = resolve(workingDir, file);
+    const [content, stats] = await Promise.all([readFile(path), stat(path)]);
     hash.update(`${file}\0`);
-    hash.update(await readFile(resolve(workingDir, file)));
+    hash.update(content);
     hash.update('\0');
+    files.push({ path, mtimeMs: stats.mtimeMs, size: stats.size });
   }
-  return hash.digest('hex').slice(0, 12);
+  return { fingerprint: hash.digest('hex').slice(0, 12), files };
 }
 
 function sourceOfFunctions(job: Job): string {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { submitRun } from '../../producer/submit-run.js';
-import { jobFingerprint } from '../../shared/fingerprint.js';
+import { jobFingerprint, jobVersion } from '../../shared/fingerprint.js';
 import { queueName } from '../../shared/redis-keys.js';
 import { cancelRun } from '../../shared/run-control.js';
 import { resolveRunOptions } from '../../shared/run-options.js';
@@ -18,7 +18,7 @@ import {
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
-import { loadJobFile } from '../job-loader.js';
+import { jobFilePath, loadJobFile } from '../job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { runLocally } from '../run-locally.js';
 import { Supervisor } from '../supervisor.js';
@@ -75,14 +75,13 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
   const submitOptions = submitOptionsFromFlags(args);
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? availableParallelism();
-  const { job, path } = await loadJobFile(jobFile!);
-  resolveRunOptions(job.defaults, submitOptions, job.partitions); // bad values fail before anything starts
-
   if (args.values.local) {
+    const { job } = await loadJobFile(jobFile!);
     await writeResults(toAsync(await runLocally(job, inputs, submitOptions)), format);
     return EXIT.done;
   }
 
+  const path = jobFilePath(jobFile!);
   // Workers of a `run` log warnings only, unless asked: the progress line is what people watch.
   const workerLogLevel = stringFlag(args, 'log-level') ?? ctx.environment.logLevel ?? 'warn';
   const workerConfig = { ...workerConfigFromFlags(args, ctx, path), logLevel: workerLogLevel };
@@ -90,14 +89,19 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const redis = await openCliRedis(ctx, args, true, 'run');
   ctx.log.debug({ redis: redis.url, source: redis.source }, 'using Redis');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
-  const queues = new TaskQueues(redis.client, ctx.prefix);
+  // Worker processes take a while to start: they start first, while this process loads the
+  // job and submits. The job version computed here saves each of them computing it again.
+  const version = await jobVersion(path).catch(() => undefined); // a broken job file is reported by loadJobFile below
   const supervisor = new Supervisor({
     processes: workers,
-    config: workerConfig,
+    config: { ...workerConfig, jobVersion: version },
     env: workerEnvironment(redis),
     heartbeatTimeoutMs,
     log: ctx.log,
   });
+  const started = supervisor.start();
+  started.catch(() => {}); // a failure to start is reported below, after the job file's own errors
+  const queues = new TaskQueues(redis.client, ctx.prefix);
   const interrupted = new AbortController();
   let runId: string | undefined;
   let interrupts = 0;
@@ -112,9 +116,9 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   };
   process.on('SIGINT', onInterrupt);
   try {
+    const { job } = await loadJobFile(path);
+    resolveRunOptions(job.defaults, submitOptions, job.partitions); // bad values fail before anything is submitted
     const fingerprint = await jobFingerprint(job);
-    const started = supervisor.start();
-    started.catch(() => {}); // a failure to start is reported below
     const submitted = submitRun(
       { client: redis.client, queues, prefix: ctx.prefix, log: ctx.log },
       { job, fingerprint, queue: queueName(job.name, fingerprint) },

@@ -2,6 +2,7 @@ import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, type CommandSp
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { loadJobFile } from '../job-loader.js';
+import { jobVersion } from '../../shared/fingerprint.js';
 import { Supervisor } from '../supervisor.js';
 import { durationFlag, WORKER_OPTIONS, workerConfigFromFlags, workerEnvironment } from './run-flags.js';
 
@@ -31,7 +32,7 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   const [jobFile] = requirePositionals(workerSpec, args, ['JOB']);
   const processes = intFlag(args, 'processes', { min: 1, max: 256 }) ?? 1;
   const { path } = await loadJobFile(jobFile!);
-  const config = workerConfigFromFlags(args, ctx, path);
+  const config = { ...workerConfigFromFlags(args, ctx, path), jobVersion: await jobVersion(path) };
   const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? config.lockDurationMs;
   const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
