@@ -11,6 +11,7 @@ import { startWorker, type WorkerHandle } from './start-worker.js';
 import { readEnvironment } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { resolveRedis } from './redis-option.js';
+import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
 import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage } from './worker-config.js';
 
 const HEARTBEAT_MS = 1000;
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
       },
     });
   } catch (error) {
-    send({ type: 'fatal', message: error instanceof Error ? error.message : String(error), exitCode: exitCodeForError(error) });
+    // A refusal by Redis (NOPERM, perhaps inside an EXECABORT) is said with what to grant.
+    const shown = isAccessRefused(error) ? toRedisError(error) : error;
+    send({ type: 'fatal', message: shown instanceof Error ? shown.message : String(shown), exitCode: exitCodeForError(error) });
     log.error({ err: error }, 'worker process could not start');
     process.exit(exitCodeForError(error));
   }
