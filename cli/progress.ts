@@ -6,6 +6,7 @@
 import type { Logger } from '../shared/logger.js';
 import type { RunSnapshot } from '../shared/run-record.js';
 import { formatDuration } from '../shared/durations.js';
+import { etaMs, RateMeter } from './run-pace.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json' | 'off';
 
@@ -17,31 +18,22 @@ export interface ProgressReporter {
 
 const LINE_INTERVAL_MS = 5000;
 const BAR_INTERVAL_MS = 100;
-const RATE_WINDOW_MS = 5000;
 const BAR_WIDTH = 24;
 
 export function createProgressReporter(mode: ProgressMode, log: Logger, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
   if (mode === 'off') return { update() {}, stop() {} };
-  const samples: Array<{ at: number; items: number }> = [];
+  const meter = new RateMeter();
   let lastShown = 0;
   let barVisible = false;
-
-  const rate = (): number => {
-    const first = samples[0];
-    const last = samples[samples.length - 1];
-    if (!first || !last || last.at === first.at) return 0;
-    return ((last.items - first.items) * 1000) / (last.at - first.at);
-  };
 
   return {
     update(snapshot) {
       const now = Date.now();
-      samples.push({ at: now, items: snapshot.itemsDone });
-      while (samples.length > 2 && now - samples[0]!.at > RATE_WINDOW_MS) samples.shift();
+      meter.add(now, snapshot.itemsDone);
       const interval = mode === 'bar' ? BAR_INTERVAL_MS : LINE_INTERVAL_MS;
       if (now - lastShown < interval) return;
       lastShown = now;
-      const view = describe(snapshot, rate());
+      const view = describe(snapshot, meter.perSecond());
       if (mode === 'json') {
         log.info({ runId: snapshot.id, state: snapshot.state, ...view.fields }, 'progress');
       } else if (mode === 'lines') {
@@ -72,10 +64,8 @@ function describe(snapshot: RunSnapshot, itemsPerSecond: number): { text: string
   parts.push(`${formatCount(snapshot.itemsDone)} items`);
   if (itemsPerSecond > 0) parts.push(`${formatCount(itemsPerSecond)} items/s`);
   if (snapshot.failedTasks > 0) parts.push(`${snapshot.failedTasks} failed`);
-  const remainingItems = snapshot.items === undefined ? undefined : snapshot.items - snapshot.itemsDone;
-  if (!reducing && remainingItems !== undefined && itemsPerSecond > 0 && remainingItems > 0) {
-    parts.push(`ETA ${formatDuration((remainingItems / itemsPerSecond) * 1000)}`);
-  }
+  const eta = reducing ? undefined : etaMs(snapshot.items === undefined ? undefined : snapshot.items - snapshot.itemsDone, itemsPerSecond);
+  if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
   return {
     text: parts.join(' · '),
     bar,

@@ -20,7 +20,9 @@ import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../s
 import { controlMessageSchema } from '../shared/run-control.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from '../shared/recovery-sweep.js';
 import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/task-attempt.js';
-import type { TaskOutcome, WorkerObserver } from '../shared/worker-observer.js';
+import { combineObservers, type TaskOutcome, type WorkerObserver } from '../shared/worker-observer.js';
+import { countRunOutcomes } from '../shared/run-counters.js';
+import { showWorkerPresence } from './worker-presence.js';
 import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/task-queue.js';
 import { durationSchema, parseOption, positiveIntSchema } from '../shared/validation.js';
 
@@ -111,14 +113,22 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     runSignal: control.runSignal,
     invoke: isolates,
     gateFor: (run, runLimited) => limiter.gateFor(run.id, runLimited),
-    observer: options.observer,
+    observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
   };
 
+  // Counted here: BullMQ's Worker does not say how many tasks it runs right now.
+  let tasksInFlight = 0;
   const worker = new Worker(
     queue,
-    (task, token, signal) =>
-      processTask(deps, fingerprint, task, token, AbortSignal.any(signal ? [signal, shutdown.signal] : [shutdown.signal])),
+    async (task, token, signal) => {
+      tasksInFlight++;
+      try {
+        return await processTask(deps, fingerprint, task, token, AbortSignal.any(signal ? [signal, shutdown.signal] : [shutdown.signal]));
+      } finally {
+        tasksInFlight--;
+      }
+    },
     {
       connection: client,
       prefix: queuePrefix(settings.prefix),
@@ -137,6 +147,18 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
       ? undefined
       : new RecoverySweep({ client, queues, prefix: settings.prefix, queue, log }, { ...DEFAULT_SWEEP_TIMINGS, ...options.sweep });
   sweep?.start();
+  const activeTasks = (): number => tasksInFlight;
+  const presence = await showWorkerPresence({
+    client,
+    prefix: settings.prefix,
+    job: job.name,
+    fingerprint,
+    queue,
+    concurrency: settings.concurrency,
+    activeTasks,
+    observer: options.observer,
+    log,
+  });
   log.info({ queue, concurrency: settings.concurrency }, 'worker started');
 
   let closing: Promise<void> | undefined;
@@ -144,7 +166,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     queue,
     fingerprint,
     get activeTasks() {
-      return (worker as unknown as { running?: number }).running ?? 0;
+      return activeTasks();
     },
     close(closeOptions = {}) {
       closing ??= (async () => {
@@ -160,6 +182,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
         quarantinePool?.close();
         limiter.stop();
         await sweep?.stop();
+        await presence.stop();
         await control.close();
         await queues.close();
         await client.quit().catch(() => client.disconnect());

@@ -39,6 +39,8 @@ const runRecordSchema = z.object({
   reduceEnqueued: count.optional(),
   error: z.string().optional(),
   host: z.string().optional(),
+  retries: count.default(0),
+  duplicates: count.default(0),
 });
 
 export interface RunRecord {
@@ -64,6 +66,10 @@ export interface RunRecord {
   reduceEnqueued: number | undefined;
   error: string | undefined;
   host: string | undefined;
+  /** Attempts that failed and were retried (map and reduce), over every generation. */
+  retries: number;
+  /** Commits ignored because the task had already committed: redeliveries made visible. */
+  duplicates: number;
 }
 
 export function parseRunRecord(id: string, fields: Record<string, string>): RunRecord {
@@ -96,6 +102,8 @@ export function parseRunRecord(id: string, fields: Record<string, string>): RunR
     reduceEnqueued: r.reduceEnqueued,
     error: r.error,
     host: r.host,
+    retries: r.retries,
+    duplicates: r.duplicates,
   };
 }
 

@@ -13,7 +13,8 @@ export interface RunStatus {
   state: RunState;
   generation: number;
   sealed: boolean;
-  tasks: { total: number | null; committed: number; failed: number };
+  /** Map tasks; `retried` counts attempts retried and `duplicates` commits ignored, map and reduce alike. */
+  tasks: { total: number | null; committed: number; failed: number; retried: number; duplicates: number };
   items: { total: number | null; done: number };
   partitions: { total: number; reduced: number };
   createdAt: string;
@@ -29,7 +30,13 @@ export function toRunStatus(snapshot: RunSnapshot): RunStatus {
     state: snapshot.state,
     generation: snapshot.generation,
     sealed: snapshot.sealed,
-    tasks: { total: snapshot.sealed ? snapshot.totalTasks : null, committed: snapshot.committedTasks, failed: snapshot.failedTasks },
+    tasks: {
+      total: snapshot.sealed ? snapshot.totalTasks : null,
+      committed: snapshot.committedTasks,
+      failed: snapshot.failedTasks,
+      retried: snapshot.retries,
+      duplicates: snapshot.duplicates,
+    },
     items: { total: snapshot.items ?? null, done: snapshot.itemsDone },
     partitions: { total: snapshot.options.partitions, reduced: snapshot.reducedPartitions },
     createdAt: new Date(snapshot.createdAt).toISOString(),
@@ -47,7 +54,7 @@ export function lostRunStatus(id: string, last: RunStatus | undefined): RunStatu
     state: 'lost',
     generation: 0,
     sealed: false,
-    tasks: { total: null, committed: 0, failed: 0 },
+    tasks: { total: null, committed: 0, failed: 0, retried: 0, duplicates: 0 },
     items: { total: null, done: 0 },
     partitions: { total: 0, reduced: 0 },
     createdAt: new Date(0).toISOString(),

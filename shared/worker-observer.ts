@@ -25,4 +25,24 @@ export interface WorkerObserver {
   itemsMapped?(event: TaskEvent & { items: number }): void;
   mapCallStarted?(event: TaskEvent): void;
   mapCallEnded?(event: TaskEvent): void;
+  /** A timed PING on the worker's connection, every few seconds. */
+  redisRoundTrip?(event: { seconds: number }): void;
+}
+
+/** One observer that tells each of `observers`, in order. */
+export function combineObservers(...observers: Array<WorkerObserver | undefined>): WorkerObserver {
+  const present = observers.filter((observer): observer is WorkerObserver => observer !== undefined);
+  const tell =
+    <K extends keyof WorkerObserver>(hook: K) =>
+    (event: Parameters<NonNullable<WorkerObserver[K]>>[0]): void => {
+      for (const observer of present) (observer[hook] as ((event: unknown) => void) | undefined)?.call(observer, event);
+    };
+  return {
+    taskStarted: tell('taskStarted'),
+    taskEnded: tell('taskEnded'),
+    itemsMapped: tell('itemsMapped'),
+    mapCallStarted: tell('mapCallStarted'),
+    mapCallEnded: tell('mapCallEnded'),
+    redisRoundTrip: tell('redisRoundTrip'),
+  };
 }

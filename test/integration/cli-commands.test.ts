@@ -100,7 +100,7 @@ describe('redmap submit and worker', () => {
       expect(runs.stdout).toMatch(new RegExp(`^${runId}\\s+test-word-count\\s+done\\s+40/40`, 'm'));
       const people = await runCli(['status', runId], { env });
       expect(people.stdout).toMatch(/state\s+done/);
-      expect(people.stdout).toMatch(/tasks\s+8\/8 committed, 0 failed/);
+      expect(people.stdout).toMatch(/tasks\s+8\/8 committed \(100%\), 0 failed for good, 0 retries/);
     }));
 
   it('submit --wait prints the run id on stderr and the results on stdout', () =>

@@ -48,7 +48,7 @@ describe('a run through Redis', () => {
     try {
       const status = await run.done();
       expect(status.state).toBe('done');
-      expect(status.tasks).toEqual({ total: 14, committed: 14, failed: 0 });
+      expect(status.tasks).toEqual({ total: 14, committed: 14, failed: 0, retried: 0, duplicates: 0 });
       expect(status.items).toEqual({ total: 500, done: 500 });
       expect(await collect(run)).toEqual(await runLocally(wordCount, inputs, { chunkSize: 37 }));
     } finally {
