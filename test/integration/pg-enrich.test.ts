@@ -26,15 +26,19 @@ const schema = `redmap_test_${randomBytes(4).toString('hex')}`;
 let database: pg.Client;
 let idsFile: string;
 
+/** Set when PostgreSQL could not be reached: each test then fails with it (none is skipped). */
+let unreachable: Error | undefined;
+
 beforeAll(async () => {
   database = new pg.Client({ connectionString: DATABASE_URL, application_name: 'redmap-test-observer' });
   try {
     await database.connect();
   } catch (error) {
-    throw new Error(
+    unreachable = new Error(
       `PostgreSQL is not reachable at ${DATABASE_URL} (${(error as Error).message}): this suite needs a real PostgreSQL. ` +
         'Start it (pg_ctlcluster 15 main start), or point DATABASE_URL at one.',
     );
+    return;
   }
   await seedDatabase({ databaseUrl: DATABASE_URL, schema, users: USERS, orders: 3000, seed: 7 });
   idsFile = join(mkdtempSync(join(tmpdir(), 'redmap-pg-')), 'ids.jsonl');
@@ -42,7 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!database) return;
+  if (unreachable) return;
   await database.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
   await database.end();
 });
@@ -84,6 +88,7 @@ function sampleActiveQueries(): { stop(): Promise<number[]> } {
 }
 
 async function runCapped(jobEnv: NodeJS.ProcessEnv, submitFlags: string[]): Promise<{ stdout: string; samples: number[] }> {
+  if (unreachable) throw unreachable;
   const prefix = testPrefix();
   const client = await openClient();
   const env = {
