@@ -1,0 +1,119 @@
+/**
+ * The documented exception to a cap: a worker frozen (SIGSTOP) past its lease keeps the calls
+ * it had started, while its slots expire and go to other workers. Measured from the calls'
+ * own start and end times: how far above the cap the calls in flight go, and for how long.
+ */
+import { describe, expect, it } from 'vitest';
+import { LEASE_MS } from '../../shared/limiter.js';
+import { jobLimiterKeys } from '../../shared/redis-keys.js';
+import { startCli } from '../support/cli.js';
+import { readLedger, scratch, signal, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { greatestOverlap, type CallSpan } from '../support/overlap.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const JOB = 'test/fixtures/jobs/timed-calls.ts';
+const CAP = 4;
+/** The frozen worker's concurrency: the most slots it can hold, and so the most it can add. */
+const VICTIM_CONCURRENCY = 3;
+const PAUSE_MS = LEASE_MS + 2000;
+
+interface Call extends CallSpan {
+  pid: number;
+}
+
+/** Milliseconds during which more than `cap` calls ran at once. */
+function timeAboveCap(calls: readonly CallSpan[], cap: number): number {
+  const events = calls.flatMap((call) => [
+    { at: call.start, delta: 1 },
+    { at: call.end, delta: -1 },
+  ]);
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let running = 0;
+  let above = 0;
+  let since = 0;
+  for (const event of events) {
+    if (running > cap) above += event.at - since;
+    running += event.delta;
+    since = event.at;
+  }
+  return above;
+}
+
+describe('a worker paused past its lease', () => {
+  it('adds at most its own concurrency to the cap, until it resumes; the run finishes correct', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const { ledger } = scratch();
+    const env = {
+      REDIS_URL: redisUrl(),
+      REDMAP_PREFIX: prefix,
+      REDMAP_TEST_LOG: ledger,
+      REDMAP_TEST_JOB_CAP: String(CAP),
+      REDMAP_TEST_DELAY_MS: '500',
+    };
+    // The process to freeze starts alone, so it soon holds all its slots; two more, which can
+    // fill the whole cap without it, start once it is frozen.
+    const victimWorker = startSupervisedWorkers(JOB, 1, env, ['--concurrency', String(VICTIM_CONCURRENCY)]);
+    let others: ReturnType<typeof startSupervisedWorkers> | undefined;
+    let victim = 0;
+    try {
+      await victimWorker.ready(1);
+      victim = victimWorker.children()[0]!;
+      const items = Array.from({ length: 100 }, (_, i) => `x${i}`);
+      const running = startCli(['submit', JOB, ...items, '--chunk-size', '1', '--wait', '--quiet'], { env });
+      // Freeze it while it holds as many slots as it can (lease ids start with the holder's
+      // pid); a call may end just before the signal lands, so look again once it is frozen.
+      const slots = jobLimiterKeys(prefix, 'test-timed-calls').slots;
+      const held = async (): Promise<number> =>
+        (await client.zrange(slots, '0', '-1')).filter((lease) => lease.startsWith(`${victim}:`)).length;
+      let pausedAt = 0;
+      for (;;) {
+        await waitFor('the victim to hold all its slots', async () => (await held()) === VICTIM_CONCURRENCY || undefined);
+        signal(victim, 'SIGSTOP');
+        pausedAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if ((await held()) === VICTIM_CONCURRENCY) break;
+        signal(victim, 'SIGCONT');
+      }
+      others = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '3']);
+      await others.ready(2);
+      await new Promise((resolve) => setTimeout(resolve, PAUSE_MS - (Date.now() - pausedAt)));
+      signal(victim, 'SIGCONT');
+      const resumedAt = Date.now();
+
+      const result = await running.result;
+      expect(result.stdout).toBe('{"key":"x","value":100}\n');
+      const calls = readLedger(ledger) as unknown as Call[];
+      expect(calls).toHaveLength(100);
+      const frozen = calls.filter((call) => call.pid === victim && call.start < pausedAt && call.end >= resumedAt);
+      expect(frozen).toHaveLength(VICTIM_CONCURRENCY);
+      // Healthy before the pause and after the frozen calls ended: the cap holds.
+      const frozenEnded = Math.max(...frozen.map((call) => call.end));
+      expect(greatestOverlap(calls, -Infinity, pausedAt)).toBeLessThanOrEqual(CAP);
+      expect(greatestOverlap(calls, frozenEnded)).toBeLessThanOrEqual(CAP);
+      // Once the frozen worker's leases expired, the others filled the cap beside its calls.
+      const overlap = greatestOverlap(calls);
+      const relative = (at: number): number => at - pausedAt;
+      const story = JSON.stringify({
+        resumed: relative(resumedAt),
+        frozen: frozen.map((call) => [relative(call.start), relative(call.end)]),
+        others: calls
+          .filter((call) => call.pid !== victim && call.end > pausedAt && call.start < resumedAt)
+          .map((call) => [relative(call.start), relative(call.end)]),
+      });
+      expect(overlap, story).toBe(CAP + VICTIM_CONCURRENCY);
+      // Above the cap from the first expiry of its leases (renewed every third of a lease) to its resumption.
+      const above = timeAboveCap(calls, CAP);
+      expect(above, story).toBeLessThanOrEqual(PAUSE_MS - (2 * LEASE_MS) / 3 + 500);
+      console.log(
+        `paused worker: cap ${CAP}, frozen ${PAUSE_MS} ms holding ${frozen.length} slots: greatest overlap ${overlap}, ` +
+          `above the cap for ${above} ms (the pause less what was left of its ${LEASE_MS} ms leases)`,
+      );
+    } finally {
+      if (victim) signal(victim, 'SIGCONT');
+      await Promise.all([victimWorker.stop(), others?.stop()]);
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
