@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../shared/logger.js';
+import type { MachineMetrics } from './metrics/machine-metrics.js';
 import { WORKER_CONFIG_ENV, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
 
 const ENTRY = new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -25,6 +26,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** Where the workers' stdout goes; never the parent's stdout, which carries results only. */
   stdout?: NodeJS.WritableStream;
+  /** Collects the metrics each worker process sends with its heartbeat. */
+  metrics?: MachineMetrics;
 }
 
 interface Slot {
@@ -106,6 +109,7 @@ export class Supervisor {
     return new Promise<void>((resolve, reject) => {
       child.on('message', (message: SupervisorMessage) => {
         slot.lastBeat = Date.now();
+        if (message.type === 'heartbeat' && message.metrics) this.options.metrics?.update(child.pid!, message.metrics);
         if (message.type === 'ready' && !ready) {
           ready = true;
           log.debug({ pid: child.pid, queue: message.queue }, 'worker process ready');
@@ -115,6 +119,7 @@ export class Supervisor {
         }
       });
       child.on('exit', (code, signal) => {
+        this.options.metrics?.retire(child.pid!);
         if (this.stopping || slot.child !== child) return resolve();
         if (fatal) return reject(fatal);
         const ranFor = Date.now() - slot.startedAt;

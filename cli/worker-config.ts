@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ISOLATION_MODES } from './isolation.js';
+import type { MetricsSnapshot } from './metrics/metrics-snapshot.js';
 
 export const WORKER_CONFIG_ENV = 'REDMAP_WORKER_CONFIG';
 
@@ -24,10 +25,12 @@ export const workerProcessConfigSchema = z.object({
   sweepIntervalMs: z.number().int().min(100).optional(),
   sweepStallMs: z.number().int().min(100).optional(),
   sweepReduceGraceMs: z.number().int().min(0).optional(),
+  /** Whether to collect Prometheus metrics and send them with each heartbeat. */
+  metrics: z.boolean().optional(),
 });
 export type WorkerProcessConfig = z.infer<typeof workerProcessConfigSchema>;
 
 export type SupervisorMessage =
   | { type: 'ready'; queue: string; fingerprint: string }
-  | { type: 'heartbeat'; active: number }
+  | { type: 'heartbeat'; active: number; metrics?: MetricsSnapshot }
   | { type: 'fatal'; message: string; exitCode: number };

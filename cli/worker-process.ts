@@ -12,6 +12,7 @@ import { readEnvironment } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { resolveRedis } from './redis-option.js';
 import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
+import { createWorkerMetrics } from './metrics/worker-metrics.js';
 import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage } from './worker-config.js';
 
 const HEARTBEAT_MS = 1000;
@@ -23,6 +24,7 @@ function send(message: SupervisorMessage): void {
 async function main(): Promise<void> {
   const config = workerProcessConfigSchema.parse(JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}'));
   const log = createLogger({ format: config.logFormat, level: config.logLevel, base: { pid: process.pid } });
+  const metrics = config.metrics ? createWorkerMetrics() : undefined;
   let handle: WorkerHandle | undefined;
   let draining: Promise<void> | undefined;
   let signals = 0;
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
       stalledInterval: config.stalledIntervalMs,
       isolation: config.isolation,
       logger: log,
+      observer: metrics?.observer,
       sweep: {
         ...(config.sweepIntervalMs !== undefined && { intervalMs: config.sweepIntervalMs }),
         ...(config.sweepStallMs !== undefined && { stallMs: config.sweepStallMs }),
@@ -72,7 +75,8 @@ async function main(): Promise<void> {
   }
   const started = handle;
   send({ type: 'ready', queue: started.queue, fingerprint: started.fingerprint });
-  setInterval(() => send({ type: 'heartbeat', active: started.activeTasks }), HEARTBEAT_MS).unref();
+  const beat = async (): Promise<void> => send({ type: 'heartbeat', active: started.activeTasks, metrics: await metrics?.snapshot() });
+  setInterval(() => void beat(), HEARTBEAT_MS).unref();
   // Keeps the process alive between tasks; the drain ends it with process.exit.
   setInterval(() => {}, 1 << 30);
 }

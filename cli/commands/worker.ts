@@ -1,9 +1,12 @@
-import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
+import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, stringFlag, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { loadJobFile } from '../job-loader.js';
 import { jobVersion } from '../../shared/fingerprint.js';
 import { Supervisor } from '../supervisor.js';
+import { MachineMetrics } from '../metrics/machine-metrics.js';
+import { serveMetrics } from '../metrics/metrics-server.js';
+import { UsageError } from '../../shared/errors.js';
 import { durationFlag, WORKER_OPTIONS, workerConfigFromFlags, workerEnvironment } from './run-flags.js';
 
 export const workerSpec: CommandSpec = {
@@ -17,6 +20,16 @@ export const workerSpec: CommandSpec = {
   usage: 'redmap worker JOB [--processes N] [--concurrency C] [options]',
   options: {
     processes: { type: 'string', short: 'p', value: 'N', description: 'worker processes on this machine (default 1)' },
+    'metrics-port': {
+      type: 'string',
+      value: 'PORT',
+      description: 'serve Prometheus metrics of every worker process of this machine at http://HOST:PORT/metrics',
+    },
+    'metrics-host': {
+      type: 'string',
+      value: 'HOST',
+      description: 'address the metrics endpoint binds (default 127.0.0.1; 0.0.0.0 for a Prometheus on another machine)',
+    },
     ...WORKER_OPTIONS,
     ...REDIS_OPTIONS,
     ...LOG_OPTIONS,
@@ -24,6 +37,7 @@ export const workerSpec: CommandSpec = {
   examples: [
     'REDIS_URL=redis://queue.internal:6379 redmap worker examples/log-errors/job.ts --processes 4',
     'redmap worker examples/pg-enrich/job.ts --concurrency 8 --log-format json',
+    'redmap worker job.ts --processes 4 --metrics-port 9464 --metrics-host 0.0.0.0',
   ],
   usesRedis: true,
 };
@@ -32,12 +46,17 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   const [jobFile] = requirePositionals(workerSpec, args, ['JOB']);
   const processes = intFlag(args, 'processes', { min: 1, max: 256 }) ?? 1;
   const { path } = await loadJobFile(jobFile!);
-  const config = { ...workerConfigFromFlags(args, ctx, path), jobVersion: await jobVersion(path) };
+  const metricsPort = intFlag(args, 'metrics-port', { min: 0, max: 65535 });
+  if (metricsPort === undefined && stringFlag(args, 'metrics-host') !== undefined)
+    throw new UsageError('--metrics-host needs --metrics-port');
+  const config = { ...workerConfigFromFlags(args, ctx, path), metrics: metricsPort !== undefined, jobVersion: await jobVersion(path) };
   const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? config.lockDurationMs;
   const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
   await redis.client.quit();
-  const supervisor = new Supervisor({ processes, config, env: workerEnvironment(redis), heartbeatTimeoutMs, log: ctx.log });
+  const metrics = metricsPort === undefined ? undefined : new MachineMetrics();
+  const metricsServer = metrics && (await listenForMetrics(ctx, metrics, metricsPort!, stringFlag(args, 'metrics-host') ?? '127.0.0.1'));
+  const supervisor = new Supervisor({ processes, config, env: workerEnvironment(redis), heartbeatTimeoutMs, log: ctx.log, metrics });
   await supervisor.start();
   ctx.say(`${processes} worker process(es) serving ${jobFile} (pids ${supervisor.pids.join(', ')}); SIGTERM or Ctrl-C to drain`);
   return new Promise<number>((resolve) => {
@@ -50,9 +69,24 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
         process.exit(EXIT.interrupted);
       }
       ctx.say(`${signal}: draining (running tasks may take up to the grace period; ${signal} again to stop at once)`);
-      void supervisor.stop().then(() => resolve(EXIT.done));
+      void supervisor
+        .stop()
+        .then(() => metricsServer?.close())
+        .then(() => resolve(EXIT.done));
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
   });
+}
+
+async function listenForMetrics(ctx: CommandContext, metrics: MachineMetrics, port: number, host: string) {
+  try {
+    const server = await serveMetrics(metrics, port, host, ctx.log);
+    const address = server.address();
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    ctx.say(`metrics at http://${shownHost}:${typeof address === 'object' && address ? address.port : port}/metrics`);
+    return server;
+  } catch (error) {
+    throw new UsageError(`--metrics-port ${port}: cannot listen on ${host}:${port} (${(error as Error).message})`);
+  }
 }
