@@ -29,7 +29,8 @@ async function handle(request: IsolateRequest): Promise<void> {
     const context = {
       ...request.context,
       signal: current.signal,
-      log: log.child({ runId: request.context.runId, taskId: request.context.taskId }),
+      // The same fields as the worker's own task lines, so a task's lines can be followed across isolates.
+      log: log.child({ runId: request.context.runId, taskId: request.context.taskId, phase: 'map', attempt: request.context.attempt }),
     };
     const output = await job.map(request.item, context);
     const pairs: unknown[] = [];

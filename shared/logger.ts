@@ -2,27 +2,45 @@
  * Logging. The library is silent unless handed a logger; the CLI makes one: pretty on a
  * terminal, JSON lines otherwise, always on stderr (stdout carries results only).
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger };
 
 export type LogFormat = 'pretty' | 'json';
 
-/** Field paths whose values are never written. */
-const REDACTED_PATHS = ['password', '*.password', 'redis.password', 'headers.authorization', 'token', '*.token'];
+/** Field paths whose values are never written: passwords, tokens and credentials, at the top or one level down. */
+export const REDACTED_PATHS = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.cookie',
+  'credentials',
+  '*.credentials',
+  'env.REDIS_PASSWORD',
+  'env.REDMAP_DASHBOARD_PASSWORD',
+];
 
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-export function createLogger(options: { format: LogFormat; level: string; base?: Record<string, unknown> }): Logger {
+export function createLogger(options: {
+  format: LogFormat;
+  level: string;
+  base?: Record<string, unknown>;
+  /** Where JSON lines go instead of stderr (tests). */
+  destination?: DestinationStream;
+}): Logger {
   const common = {
     level: options.level,
     base: options.base ?? {},
     redact: { paths: REDACTED_PATHS, censor: '***' },
   };
-  if (options.format === 'json') return pino(common, pino.destination({ fd: 2, sync: true }));
+  if (options.format === 'json') return pino(common, options.destination ?? pino.destination({ fd: 2, sync: true }));
   const stream = pretty({
     destination: 2,
     sync: true,
