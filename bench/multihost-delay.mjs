@@ -2,14 +2,15 @@
 // on the same 24 generated files (30 MB, one task each, 4 partitions), served by two
 // `redmap worker` commands as on the test's two worker hosts (1 process, concurrency 2,
 // 2 s locks each) and submitted with `submit --wait`. "direct" connects everyone to Redis;
-// the others connect everyone through bench/delay-relay.mjs, which holds every chunk for
+// the others connect everyone through test/support/delay-relay.ts (the relay the multihost
+// test falls back to where the kernel has no netem), which holds every chunk for
 // DELAY ms each way (2 × DELAY ms more per round trip), as `tc netem delay DELAY` on both
 // ends of each link does; "relay, 0 ms" shows what the relay itself costs. The run's time
 // is Redis's own clock from creation to finish.
 //
 //   npm run build && node bench/multihost-delay.mjs [--delay 2] [--rounds 3]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -106,7 +107,7 @@ async function startRelay(delayMs) {
   const port = await freePort();
   const child = await startUntil(
     process.execPath,
-    [join(root, 'bench/delay-relay.mjs'), String(port), `127.0.0.1:${redis.port}`, String(delayMs)],
+    ['--import', 'tsx', join(root, 'test/support/delay-relay.ts'), String(port), `127.0.0.1:${redis.port}`, String(delayMs)],
     {},
     'relaying',
   );
@@ -146,4 +147,5 @@ try {
 } finally {
   for (const relay of relays) relay.child.kill('SIGTERM');
   redis.stop();
+  rmSync(logs, { recursive: true, force: true });
 }

@@ -34,7 +34,7 @@ export interface TestNetwork {
   redisAddress(from: LinkName): string;
   /** Takes a link down (a cable pulled) or up again. */
   setLink(name: LinkName, up: boolean): void;
-  /** Adds `ms` of netem delay to every packet leaving either end of every link (0 removes it). */
+  /** Adds `ms` of netem delay to every packet leaving either end of every link (0 removes it); throws where the kernel has no netem. */
   setDelay(ms: number): void;
   /** Kills what runs in the hosts and removes them; safe to call more than once, or after a failed build. */
   destroy(): void;
@@ -75,8 +75,8 @@ export function missingForHosts(): string[] {
 }
 
 /**
- * Why netem delay cannot be added on this machine, or undefined when it can. Tries it on
- * a link of the network.
+ * Why netem delay cannot be added on this machine (what `tc` said, and what the kernel
+ * lacks), or undefined when it can. Tries it on the network's links, and leaves them without.
  */
 export function missingNetem(network: TestNetwork): string | undefined {
   try {
@@ -85,10 +85,7 @@ export function missingNetem(network: TestNetwork): string | undefined {
     return undefined;
   } catch (error) {
     network.setDelay(0);
-    return (
-      `this machine cannot add netem delay (${(error as Error).message}): the kernel needs the netem qdisc ` +
-      '(CONFIG_NET_SCH_NETEM, module sch_netem; `modprobe sch_netem`). Run the multihost suite on a machine that has it'
-    );
+    return `${(error as Error).message} (the kernel needs the netem qdisc: CONFIG_NET_SCH_NETEM, module sch_netem)`;
   }
 }
 
