@@ -48,4 +48,9 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The dashboard's page runs in the browser, not in Node.
+    files: ['cli/dashboard/public/**/*.mjs'],
+    languageOptions: { globals: globals.browser },
+  },
 );

@@ -12,6 +12,7 @@ import { createContext, type CommandContext } from './context.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { cancel, cancelSpec } from './commands/cancel.js';
 import { clean, cleanSpec } from './commands/clean.js';
+import { dashboard, dashboardSpec } from './commands/dashboard.js';
 import { failed, failedSpec } from './commands/failed.js';
 import { results, resultsSpec } from './commands/results.js';
 import { retry, retrySpec } from './commands/retry.js';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; handler: Handler }> = {
   retry: { spec: retrySpec, handler: retry },
   cancel: { spec: cancelSpec, handler: cancel },
   clean: { spec: cleanSpec, handler: clean },
+  dashboard: { spec: dashboardSpec, handler: dashboard },
   throttle: { spec: throttleSpec, handler: throttle },
 };
 

@@ -74,3 +74,30 @@ export function redisSettingsFrom(environment: Environment, flags: { url?: strin
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
+
+/** Environment variables `redmap dashboard` reads: its credentials come from here, never from flags. */
+export const DASHBOARD_ENVIRONMENT_VARIABLES = {
+  REDMAP_DASHBOARD_USER: 'user name the dashboard asks for (default "redmap")',
+  REDMAP_DASHBOARD_PASSWORD: 'password the dashboard asks for; set, every page and endpoint needs it',
+  REDMAP_DASHBOARD_PASSWORD_FILE: 'file holding that password',
+} as const;
+
+export interface DashboardCredentials {
+  user: string;
+  password: string;
+}
+
+/** The dashboard's credentials, or undefined when none are configured. */
+export function readDashboardCredentials(env: NodeJS.ProcessEnv = process.env): DashboardCredentials | undefined {
+  const file = nonEmpty(env.REDMAP_DASHBOARD_PASSWORD_FILE);
+  let password = nonEmpty(env.REDMAP_DASHBOARD_PASSWORD);
+  if (password === undefined && file !== undefined) {
+    try {
+      password = nonEmpty(readFileSync(file, 'utf8').trim());
+    } catch (error) {
+      throw new UsageError(`REDMAP_DASHBOARD_PASSWORD_FILE: cannot read ${file} (${(error as Error).message})`);
+    }
+    if (password === undefined) throw new UsageError(`REDMAP_DASHBOARD_PASSWORD_FILE: ${file} is empty`);
+  }
+  return password === undefined ? undefined : { user: nonEmpty(env.REDMAP_DASHBOARD_USER) ?? 'redmap', password };
+}

@@ -10,7 +10,7 @@ export type { Logger };
 export type LogFormat = 'pretty' | 'json';
 
 /** Field paths whose values are never written: passwords, tokens and credentials, at the top or one level down. */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'password',
   '*.password',
   'token',

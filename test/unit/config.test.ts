@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENVIRONMENT_VARIABLES, readEnvironment, redisSettingsFrom } from '../../shared/config.js';
+import { ENVIRONMENT_VARIABLES, readDashboardCredentials, readEnvironment, redisSettingsFrom } from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'redmap-config-'));
@@ -172,5 +172,28 @@ describe('redisSettingsFrom', () => {
 
   it('does not refuse a password that comes from REDIS_URL', () => {
     expect(redisSettingsFrom(readEnvironment({ REDIS_URL: 'redis://alice:pw@h' }), {})).toMatchObject({ password: 'pw' });
+  });
+});
+
+describe('readDashboardCredentials', () => {
+  it('has none when no password is set', () => {
+    expect(readDashboardCredentials({})).toBeUndefined();
+    expect(readDashboardCredentials({ REDMAP_DASHBOARD_USER: 'ops' })).toBeUndefined();
+  });
+
+  it('reads the password from the environment or a file, the user defaulting to redmap', () => {
+    expect(readDashboardCredentials({ REDMAP_DASHBOARD_PASSWORD: 'pw' })).toEqual({ user: 'redmap', password: 'pw' });
+    const file = passwordFile('from-file\n');
+    expect(readDashboardCredentials({ REDMAP_DASHBOARD_PASSWORD_FILE: file, REDMAP_DASHBOARD_USER: 'ops' })).toEqual({
+      user: 'ops',
+      password: 'from-file',
+    });
+  });
+
+  it('refuses an unreadable or empty password file, naming the variable', () => {
+    expect(() => readDashboardCredentials({ REDMAP_DASHBOARD_PASSWORD_FILE: join(dir, 'missing') })).toThrow(
+      /REDMAP_DASHBOARD_PASSWORD_FILE: cannot read/,
+    );
+    expect(() => readDashboardCredentials({ REDMAP_DASHBOARD_PASSWORD_FILE: passwordFile('\n') })).toThrow(/is empty/);
   });
 });
