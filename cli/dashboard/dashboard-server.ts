@@ -1,5 +1,5 @@
 /**
- * The dashboard's HTTP server: its page (three static files) and a small JSON API, on
+ * The dashboard's HTTP server: its page (a few static files) and a small JSON API, on
  * node:http with no framework. Every request passes request-guard.ts first; every response
  * forbids framing, sniffing, caching and any script or style not served from here.
  */
@@ -39,6 +39,10 @@ const SECURITY_HEADERS = {
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.mjs': { file: 'app.mjs', type: 'text/javascript; charset=utf-8' },
+  '/api.mjs': { file: 'api.mjs', type: 'text/javascript; charset=utf-8' },
+  '/dom.mjs': { file: 'dom.mjs', type: 'text/javascript; charset=utf-8' },
+  '/charts.mjs': { file: 'charts.mjs', type: 'text/javascript; charset=utf-8' },
+  '/run-page.mjs': { file: 'run-page.mjs', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };

@@ -1,8 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's Chromium, headless, driven by playwright-core)
  * against real worker processes and Redis: a run's progress advances on the list, its page
- * shows the failed item's input and error, Retry (confirmed) finishes it, Cancel ends
- * another run, and a page from another origin cannot change anything. Screenshots of the
+ * shows the failed item's input and error, Retry (confirmed) finishes it, the limits form
+ * throttles another run and Cancel ends it, and a page from another origin cannot change anything. Screenshots of the
  * list and of the run page are kept under test-output/dashboard/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -56,7 +56,7 @@ async function submit(env: NodeJS.ProcessEnv, items: string[], flags: string[] =
 }
 
 describe('the dashboard in a browser', () => {
-  it('follows a run live, shows its failed item, retries it to the end, cancels another, and refuses a cross-origin change', async () => {
+  it('follows a run live, shows its failed item, retries it to the end, throttles and cancels another, and refuses a cross-origin change', async () => {
     const prefix = testPrefix();
     const { dir } = scratch();
     const cure = join(dir, 'cured');
@@ -116,6 +116,13 @@ describe('the dashboard in a browser', () => {
       await page.goto(`${dashboard.base}/#/runs/${long}`);
       await expect.poll(() => stateShown(page), { timeout: 20_000 }).toBe('mapping');
       await expect.poll(() => page.locator('.workers tbody tr').count(), { timeout: 20_000 }).toBe(1);
+      await page.locator('input[name=concurrency]').fill('1');
+      await page.locator('input[name=rate]').fill('20/s');
+      await page.locator('.limits-form button').click();
+      expect(dialogs.pop()).toMatch(new RegExp(`^Change the limits of run ${long}: concurrency 1, rate 20/s\\?`));
+      await expect
+        .poll(() => page.locator('[data-field=run-limits]').textContent(), { timeout: 10_000 })
+        .toMatch(/^at most 1 map calls in flight \(\d now\); at most 20\/s/);
       await page.locator('button[data-action=cancel]').click();
       expect(dialogs.pop()).toMatch(new RegExp(`^Cancel run ${long}\\?`));
       await expect.poll(() => stateShown(page), { timeout: 20_000 }).toBe('cancelled');
