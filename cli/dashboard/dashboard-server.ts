@@ -54,7 +54,7 @@ type Action = 'cancel' | 'retry' | 'limits';
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
   const token = newToken();
   const api = new DashboardApi(options);
-  const files = loadStaticFiles(token);
+  const files = loadStaticFiles(token, `${options.redisShown} · prefix ${options.prefix}`);
   let port = options.port;
   const server = createServer((request, response) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
@@ -89,7 +89,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (file) return method === 'GET' ? void response.writeHead(200, { 'content-type': file.type }).end(file.body) : notAllowed(response);
     if (path === '/api/runs') {
       if (method !== 'GET') return notAllowed(response);
-      return sendJson(response, 200, { redis: options.redisShown, prefix: options.prefix, runs: await api.runs() });
+      return sendJson(response, 200, { runs: await api.runs() });
     }
     const match = /^\/api\/runs\/([^/]+)(?:\/(failures|cancel|retry|limits))?$/.exec(path);
     if (!match || !RUN_ID_PATTERN.test(match[1]!)) return sendJson(response, 404, { error: `no such page: ${path}` });
@@ -127,14 +127,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   };
 }
 
-/** The page's files, read once; the page carries the token its changes must send back. */
-function loadStaticFiles(token: string): Map<string, { type: string; body: string }> {
+/** The page's files, read once; the page carries the token its changes must send back, and where its runs are. */
+function loadStaticFiles(token: string, where: string): Map<string, { type: string; body: string }> {
   const files = new Map<string, { type: string; body: string }>();
   for (const [path, { file, type }] of Object.entries(STATIC_FILES)) {
     const body = readFileSync(new URL(`./public/${file}`, import.meta.url), 'utf8');
-    files.set(path, { type, body: body.replace('{{token}}', token) });
+    files.set(path, { type, body: body.replace('{{token}}', token).replace('{{where}}', escapeHtml(where)) });
   }
   return files;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {

@@ -123,7 +123,7 @@ describe('the Redis password', () => {
         }
         const failures = JSON.parse(bodies[11]!) as Array<{ input: string; error: string }>;
         expect(failures).toEqual([expect.objectContaining({ input: '"throw"', error: 'poison item: always throws' })]);
-        expect(JSON.parse(bodies[7]!)).toMatchObject({ redis: `redis://127.0.0.1:${server.port}` });
+        expect(bodies[1]).toContain(`<span id="where">redis://127.0.0.1:${server.port} · prefix pw</span>`);
         const statuses: number[] = [];
         for (const action of ['cancel', 'retry', 'limits']) {
           const response = await fetch(`${dashboard.base}/api/runs/${runId}/${action}`, {

@@ -5,7 +5,6 @@ import { formatDuration, formatTime, h, progressBar, stateBadge } from './dom.mj
 import { showRun } from './run-page.mjs';
 
 const view = document.getElementById('view');
-const where = document.getElementById('where');
 let stopCurrent = () => {};
 
 function showRuns() {
@@ -15,8 +14,7 @@ function showRuns() {
   const headings = ['Run', 'Job', 'State', 'Progress', 'Started', 'Duration'].map((text) => h('th', {}, text));
   view.replaceChildren(h('h1', {}, 'Runs'), h('table', { class: 'runs' }, h('thead', {}, h('tr', {}, headings)), body), empty);
   return poll(async () => {
-    const { runs, redis, prefix } = await api('/api/runs');
-    where.textContent = `${redis} · prefix ${prefix}`;
+    const { runs } = await api('/api/runs');
     empty.hidden = runs.length > 0;
     body.replaceChildren(...runs.map(runRow));
   });
