@@ -2,7 +2,8 @@
  * The pg-enrich example on a real PostgreSQL, from several worker processes that could run
  * 12 queries at once: under a cap of 3 the database itself never shows more than 3 of the
  * job's queries running (pg_stat_activity, sampled every 10 ms), does show 3, and the result
- * equals one SQL GROUP BY over the same tables. Each test seeds a schema of its own.
+ * equals one SQL GROUP BY over the same tables, as does the job run in one process. The
+ * suite seeds a schema of its own and drops it afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -121,6 +122,15 @@ describe('pg-enrich on PostgreSQL, 3 worker processes x concurrency 4, queries o
     expect(stdout).toBe(await groupBy());
     expect(samples.length).toBeGreaterThan(100);
     expect(Math.max(...samples)).toBe(3);
+  });
+
+  it('in one process (run --local), several chunks and partitions: the same GROUP BY answer', async () => {
+    if (unreachable) throw unreachable;
+    const env = { DATABASE_URL, PG_ENRICH_SCHEMA: schema };
+    const args = ['run', JOB, '--input-file', idsFile, '--input-format', 'jsonl', '--chunk-size', '16', '--local', '--quiet'];
+    const result = await runCli(args, { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(await groupBy());
   });
 
   it('under a run cap of 3 (--global-concurrency 3) below a job cap of 50: the same', async () => {
