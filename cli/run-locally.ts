@@ -9,7 +9,7 @@ import type { Job } from '../shared/job-definition.js';
 import { KeyGroups } from '../shared/key-groups.js';
 import { compareUtf8 } from '../shared/key-order.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { itemTaskId, chunkTaskId } from '../shared/redis-keys.js';
+import { chunkTaskId } from '../shared/redis-keys.js';
 import { resolveRunOptions, type RunDefaults } from '../shared/run-options.js';
 import { validateInputItem } from '../shared/input-schema.js';
 import { autoChunkSize, chunkItems, openSource, type InputSource } from '../producer/input-chunks.js';
@@ -51,13 +51,10 @@ export async function runLocally(job: Job, inputs: InputSource, options: RunLoca
       partitions: runOptions.partitions,
       callTimeoutMs: runOptions.callTimeoutMs,
       signal,
-      context: (index, callSignal) => ({
-        runId: 'local',
-        taskId: roundTripped.length > 1 ? itemTaskId(taskId, index) : taskId,
-        attempt: 1,
-        signal: callSignal,
-        log,
-      }),
+      runId: 'local',
+      taskId,
+      attempt: 1,
+      logFor: () => log,
     });
     output.partitions.forEach((pairs, p) => {
       for (const batch of encodeBatches(pairs)) {

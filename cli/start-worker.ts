@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
 import { IsolatePool, ISOLATION_MODES, type IsolationMode } from './isolation.js';
+import { combineSignals } from '../shared/abort-signals.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { jobFingerprint } from '../shared/fingerprint.js';
@@ -123,9 +124,11 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     queue,
     async (task, token, signal) => {
       tasksInFlight++;
+      const taskSignal = combineSignals(signal, shutdown.signal);
       try {
-        return await processTask(deps, fingerprint, task, token, AbortSignal.any(signal ? [signal, shutdown.signal] : [shutdown.signal]));
+        return await processTask(deps, fingerprint, task, token, taskSignal.signal);
       } finally {
+        taskSignal.dispose();
         tasksInFlight--;
       }
     },

@@ -3,6 +3,7 @@
  * per key in key order, stage the sorted results under a key private to this attempt,
  * then commit the partition. The last partition's commit ends the run.
  */
+import { combineSignals } from '../shared/abort-signals.js';
 import { BatchEncoder } from '../shared/batches.js';
 import { isNonRetryable } from '../shared/errors.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
@@ -38,7 +39,7 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   const keys = runKeys(deps.prefix, runId);
   const staged = keys.reduceStage(gen, partition, attempt.token);
   const runSignal = deps.runSignal(runId);
-  const signal = AbortSignal.any([runSignal, attempt.signal]);
+  const { signal, dispose } = combineSignals(runSignal, attempt.signal);
   try {
     const context = { runId, partition, taskId: `r${partition}`, attempt: attempt.attempt, signal, log };
     // Reducing consumes the groups, so a retry after a full Redis starts over from reading.
@@ -56,6 +57,8 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
     await failRun(deps.client, deps.prefix, runId, message);
     log.error({ err: error }, 'reduce task failed for good; the run failed');
     throw new TaskFailedForGood(error);
+  } finally {
+    dispose();
   }
 
   const [outcome, final] = replyStrings(

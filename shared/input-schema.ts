@@ -3,8 +3,8 @@ import { InputError } from './errors.js';
 import { findJsonProblem, previewItem } from './json-values.js';
 
 /**
- * Checks one input item against the job's schema and against JSON (items travel through
- * Redis), returning the schema's output. Throws an InputError naming the item and its index.
+ * Checks one input item against JSON (items travel through Redis) and the job's schema,
+ * returning the schema's output. Throws an InputError naming the item and its index.
  */
 export async function validateInputItem<I>(
   jobName: string,
@@ -16,8 +16,21 @@ export async function validateInputItem<I>(
   if (problem) {
     throw new InputError(index, `job "${jobName}": input item #${index} cannot be sent to workers: ${problem}`);
   }
-  let result = schema['~standard'].validate(item);
-  if (result instanceof Promise) result = await result;
+  return parseInputItem(jobName, schema, item, index);
+}
+
+/**
+ * The schema check alone, for items that came out of JSON already (a worker's). Synchronous
+ * when the schema is, as most are: a map call should not wait a tick for it.
+ */
+export function parseInputItem<I>(jobName: string, schema: StandardSchemaV1<unknown, I>, item: unknown, index: number): I | Promise<I> {
+  const result = schema['~standard'].validate(item);
+  return result instanceof Promise
+    ? result.then((settled) => schemaOutput(jobName, settled, item, index))
+    : schemaOutput(jobName, result, item, index);
+}
+
+function schemaOutput<I>(jobName: string, result: StandardSchemaV1.Result<I>, item: unknown, index: number): I {
   if (result.issues) {
     const reasons = result.issues
       .map((issue) => {

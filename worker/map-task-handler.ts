@@ -4,6 +4,7 @@
  * is split into single items when it has several, so one poison item does not sink its
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
+import { combineSignals } from '../shared/abort-signals.js';
 import { isNonRetryable, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
@@ -20,6 +21,7 @@ import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutp
 
 const failMapTaskScript = loadLuaScript(new URL('./fail-map-task.lua', import.meta.url));
 const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.url));
+const readMapTaskScript = loadLuaScript(new URL('./read-map-task.lua', import.meta.url));
 
 export interface MapHandlerDeps extends HandlerDeps {
   /** The limiter's gate for a run's map calls, or undefined when no limits apply. */
@@ -53,6 +55,8 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   const runSignal = deps.runSignal(runId);
   let output: MapTaskOutput;
   const quarantined = attempt.stalls > run.options.maxStalls;
+  const taskSignal = combineSignals(runSignal, attempt.signal);
+  const callEvent = { phase: 'map', runId, job: deps.job.name } as const;
   try {
     if (quarantined && !deps.quarantine) throw new TaskStalledError(stalledMessage(attempt.stalls, run));
     if (quarantined)
@@ -65,20 +69,17 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       items,
       partitions: run.options.partitions,
       callTimeoutMs: quarantined ? Math.min(run.options.callTimeoutMs, deps.quarantine!.timeoutMs) : run.options.callTimeoutMs,
-      signal: AbortSignal.any([runSignal, attempt.signal]),
+      signal: taskSignal.signal,
       gate: await deps.gateFor?.(run, task.runLimited),
       invoke: quarantined ? deps.quarantine!.invoke : deps.invoke,
       onCall: deps.observer && {
-        started: () => deps.observer?.mapCallStarted?.({ phase: 'map', runId, job: deps.job.name }),
-        ended: () => deps.observer?.mapCallEnded?.({ phase: 'map', runId, job: deps.job.name }),
+        started: () => deps.observer?.mapCallStarted?.(callEvent),
+        ended: () => deps.observer?.mapCallEnded?.(callEvent),
       },
-      context: (index, callSignal) => ({
-        runId,
-        taskId: items.length > 1 ? itemTaskId(taskId, index) : taskId,
-        attempt: attempt.attempt,
-        signal: callSignal,
-        log: log.child({ item: index }),
-      }),
+      runId,
+      taskId,
+      attempt: attempt.attempt,
+      logFor: (index) => log.child({ item: index }),
     });
   } catch (error) {
     if (runSignal.aborted) return 'skipped'; // cancelled or failed meanwhile: nothing to record
@@ -90,6 +91,8 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
         ? new TaskStalledError(`${stalledMessage(attempt.stalls, run)}; run alone, it failed too: ${(cause as Error)?.message ?? cause}`)
         : cause;
     return settleFailure(deps, run, attempt, items, settled, log);
+  } finally {
+    taskSignal.dispose();
   }
   return commitOutput(deps, run, attempt, items.length, output, log);
 }
@@ -162,7 +165,7 @@ function stalledMessage(stalls: number, run: RunRecord): string {
 }
 
 interface TaskState {
-  state: string | null;
+  state: string;
   generation: number;
   reduceEnqueued: number;
   /** Whether the run has limits of its own (a cap or a rate). */
@@ -174,23 +177,19 @@ interface TaskState {
 /** The run's state and the task's items, in one round trip. */
 async function readTask(deps: HandlerDeps, runId: string, taskId: string): Promise<TaskState | undefined> {
   const keys = runKeys(deps.prefix, runId);
-  const replies = await deps.client
-    .pipeline()
-    .hmget(keys.meta, 'state', 'gen', 'reduceEnqueued', 'concurrency', 'rateCount')
-    .hget(keys.inputs, taskId)
-    .sismember(keys.failed, taskId)
-    .exec();
-  if (!replies) return undefined;
-  for (const [error] of replies) if (error) throw error;
-  const [state, generation, reduceEnqueued, concurrency, rateCount] = replies[0]![1] as Array<string | null>;
-  const input = replies[1]![1] as string | null;
-  const failed = replies[2]![1] as number;
+  const [state, generation, reduceEnqueued, runLimited, input] = (await runScript(
+    deps.client,
+    readMapTaskScript,
+    [keys.meta, keys.inputs, keys.failed],
+    [taskId],
+  )) as [string | null, string | null, string | null, number, string | null];
+  if (state === null) return undefined;
   return {
-    state: state ?? null,
+    state,
     generation: Number(generation),
     reduceEnqueued: Number(reduceEnqueued ?? 0),
-    runLimited: Boolean(concurrency || rateCount),
-    items: input === null || failed === 1 ? undefined : (JSON.parse(input) as unknown[]),
+    runLimited: runLimited === 1,
+    items: input === null ? undefined : (JSON.parse(input) as unknown[]),
   };
 }
 

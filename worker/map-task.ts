@@ -3,14 +3,14 @@
  * [key, value] pairs out. The BullMQ adapter and the local runner both call it.
  */
 import { CallTimeoutError, MapOutputError } from '../shared/errors.js';
-import { validateInputItem } from '../shared/input-schema.js';
-import type { Job, MapContext } from '../shared/job-definition.js';
+import { parseInputItem } from '../shared/input-schema.js';
+import type { Job, MapContext, TaskLogger } from '../shared/job-definition.js';
 import { findJsonProblem, previewItem } from '../shared/json-values.js';
 import { KeyGroups } from '../shared/key-groups.js';
 import { partitionOf } from '../shared/partition.js';
 import { formatDuration } from '../shared/durations.js';
-
 import type { CallGate } from '../shared/limiter.js';
+import { itemTaskId } from '../shared/redis-keys.js';
 
 export type { CallGate };
 
@@ -37,8 +37,12 @@ export interface MapItemsOptions {
   callTimeoutMs: number;
   /** Aborts every call of the task (run cancelled, worker shutting down). */
   signal: AbortSignal;
-  /** Context for the call on `items[index]`, given that call's own signal. */
-  context(index: number, signal: AbortSignal): MapContext;
+  /** What each call's context names. A call on one item of a chunk reports the item's own task id. */
+  runId: string;
+  taskId: string;
+  attempt: number;
+  /** The logger a call gets as `ctx.log`; asked for only when the map uses it. */
+  logFor(index: number): TaskLogger;
   gate?: CallGate;
   /** Where map calls run; by default in this thread. */
   invoke?: MapInvoker;
@@ -105,17 +109,23 @@ export async function mapItems(options: MapItemsOptions): Promise<MapTaskOutput>
 async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: unknown) => void): Promise<void> {
   const { job } = options;
   try {
-    const item = await validateInputItem(job.name, job.input, options.items[index], index);
+    const parsed = parseInputItem(job.name, job.input, options.items[index], index);
+    const item = parsed instanceof Promise ? await parsed : parsed;
     // The task's first calls may be handed back to the queue when the run is full (the gate throws).
     const release = options.gate ? await options.gate(options.signal, { firstOfTask: index < job.itemConcurrency }) : undefined;
-    const place = await options.invoke?.acquire(options.signal);
+    const place = options.invoke ? await options.invoke.acquire(options.signal) : undefined;
     options.onCall?.started();
+    // The timeout starts here, once the call holds its slot and its place.
+    const call = new CallSignal(options.signal, options.callTimeoutMs, () => callTimeoutError(options, index));
     try {
-      await callWithTimeout(options, index, (signal) => {
-        const context = options.context(index, signal);
-        return consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
-      });
+      options.signal.throwIfAborted();
+      const context = callContext(options, index, call);
+      const consumed = consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
+      // Only an asynchronous call can be waited on; racing it against its signal ends the
+      // wait on timeout or cancel even when the map ignores ctx.signal.
+      if (consumed) await raceAbort(consumed, call.signal);
     } finally {
+      call.dispose();
       options.onCall?.ended();
       place?.release();
       release?.();
@@ -125,53 +135,102 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
   }
 }
 
-/** Runs one call with its own signal; the timeout starts once the call holds its slot. */
-async function callWithTimeout(options: MapItemsOptions, index: number, call: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort(options.signal.reason);
-  if (options.signal.aborted) abort();
-  else options.signal.addEventListener('abort', abort, { once: true });
-  const timer = setTimeout(() => {
-    const item = previewItem(options.items[index]);
-    controller.abort(
-      new CallTimeoutError(`map call on item ${item} ran past its call timeout of ${formatDuration(options.callTimeoutMs)}`),
-    );
-  }, options.callTimeoutMs);
+/**
+ * A call's own signal, made on first use. Most maps never read `ctx.signal`, and a call
+ * that returns synchronously cannot be interrupted anyway, so such calls cost no
+ * AbortController, listener or timer: at thousands of calls a second they add up.
+ */
+class CallSignal {
+  private controller: AbortController | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly task: AbortSignal,
+    private readonly timeoutMs: number,
+    private readonly timeoutError: () => Error,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const controller = (this.controller = new AbortController());
+    if (this.task.aborted) {
+      controller.abort(this.task.reason);
+      return controller.signal;
+    }
+    this.task.addEventListener('abort', this.onTaskAbort, { once: true });
+    const left = this.timeoutMs - (performance.now() - this.startedAt);
+    if (left <= 0) controller.abort(this.timeoutError());
+    else this.timer = setTimeout(() => controller.abort(this.timeoutError()), left);
+    return controller.signal;
+  }
+
+  dispose(): void {
+    if (!this.controller) return;
+    clearTimeout(this.timer);
+    this.task.removeEventListener('abort', this.onTaskAbort);
+  }
+
+  private readonly onTaskAbort = (): void => this.controller?.abort(this.task.reason);
+}
+
+/** The context of one call; its signal, log and item task id are made only if the map reads them. */
+function callContext(options: MapItemsOptions, index: number, call: CallSignal): MapContext {
+  let log: TaskLogger | undefined;
+  return {
+    runId: options.runId,
+    attempt: options.attempt,
+    get taskId() {
+      return options.items.length > 1 ? itemTaskId(options.taskId, index) : options.taskId;
+    },
+    get signal() {
+      return call.signal;
+    },
+    get log() {
+      return (log ??= options.logFor(index));
+    },
+  };
+}
+
+function callTimeoutError(options: MapItemsOptions, index: number): CallTimeoutError {
+  const item = previewItem(options.items[index]);
+  return new CallTimeoutError(`map call on item ${item} ran past its call timeout of ${formatDuration(options.callTimeoutMs)}`);
+}
+
+async function raceAbort(running: Promise<void>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // Whichever loses the race must not surface later as an unhandled rejection.
+  running.catch(() => {});
+  aborted.catch(() => {});
   try {
-    controller.signal.throwIfAborted();
-    const running = call(controller.signal);
-    const aborted = rejectOnAbort(controller.signal);
-    // Whichever loses the race must not surface later as an unhandled rejection.
-    running.catch(() => {});
-    aborted.catch(() => {});
     await Promise.race([running, aborted]);
   } finally {
-    clearTimeout(timer);
-    options.signal.removeEventListener('abort', abort);
+    signal.removeEventListener('abort', onAbort!);
   }
 }
 
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-  });
-}
-
-async function consumeMapOutput(output: unknown, sink: (pair: unknown) => void): Promise<void> {
-  const resolved = isPromiseLike(output) ? ((await output) as unknown) : output;
-  if (resolved !== null && typeof resolved === 'object') {
-    if (Symbol.asyncIterator in resolved) {
-      for await (const pair of resolved as AsyncIterable<unknown>) sink(pair);
-      return;
-    }
-    if (Symbol.iterator in resolved) {
-      for (const pair of resolved as Iterable<unknown>) sink(pair);
-      return;
+/** Feeds a call's output to `sink`; returns a promise only when the output is asynchronous. */
+function consumeMapOutput(output: unknown, sink: (pair: unknown) => void): Promise<void> | undefined {
+  if (isPromiseLike(output)) return Promise.resolve(output).then((resolved) => consumeMapOutput(resolved, sink));
+  if (output !== null && typeof output === 'object') {
+    if (Symbol.asyncIterator in output) return drainAsync(output as AsyncIterable<unknown>, sink);
+    if (Symbol.iterator in output) {
+      for (const pair of output as Iterable<unknown>) sink(pair);
+      return undefined;
     }
   }
   throw new MapOutputError(
-    `map returned ${previewItem(resolved)}; it must return an array or iterable of [key, value] pairs, or be a generator`,
+    `map returned ${previewItem(output)}; it must return an array or iterable of [key, value] pairs, or be a generator`,
   );
+}
+
+async function drainAsync(output: AsyncIterable<unknown>, sink: (pair: unknown) => void): Promise<void> {
+  for await (const pair of output) sink(pair);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

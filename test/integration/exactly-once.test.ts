@@ -46,7 +46,10 @@ describe('exactly-once effect', () => {
         partitions: 2,
         callTimeoutMs: 10_000,
         signal: new AbortController().signal,
-        context: () => ({ runId: run.id, taskId: 'c0', attempt: 1, signal: new AbortController().signal, log: console as never }),
+        runId: run.id,
+        taskId: 'c0',
+        attempt: 1,
+        logFor: () => console as never,
       });
       const commit = (token: string) =>
         commitMapOutput({ client, prefix, runId: run.id, taskId: 'c0', token, itemCount: items.length, output });

@@ -44,7 +44,10 @@ describe('the recovery sweep', () => {
           partitions: 2,
           callTimeoutMs: 5000,
           signal: new AbortController().signal,
-          context: () => ({ runId: run.id, taskId: task, attempt: 1, signal: new AbortController().signal, log: silentLogger() }),
+          runId: run.id,
+          taskId: task,
+          attempt: 1,
+          logFor: () => silentLogger(),
         });
         last = await commitMapOutput({ client, prefix, runId: run.id, taskId: task, token: `t-${task}`, itemCount: items.length, output });
       }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { defineJob, z } from '../../index.js';
@@ -25,7 +26,10 @@ function options(theJob: Job, items: unknown[], overrides: Partial<MapItemsOptio
     partitions: 4,
     callTimeoutMs: 5000,
     signal: new AbortController().signal,
-    context: (index, signal): MapContext => ({ runId: 'run-1', taskId: `c0.${index}`, attempt: 1, signal, log: silent }),
+    runId: 'run-1',
+    taskId: 'c0',
+    attempt: 1,
+    logFor: () => silent,
     ...overrides,
   };
 }
@@ -312,6 +316,50 @@ describe('mapItems input and failures', () => {
       },
     });
     expect((await failureOf(mapItems(options(generator, [1])))).message).toBe('generator boom');
+  });
+
+  it("names a single-item task by the task's own id", async () => {
+    const seen: string[] = [];
+    await mapItems(options(job({ map: (_item: unknown, ctx: MapContext) => (seen.push(ctx.taskId), []) }), ['only']));
+    expect(seen).toEqual(['c0']);
+  });
+
+  it('asks for a call logger only when the map uses ctx.log, once per call', async () => {
+    const asked: number[] = [];
+    const logFor = (index: number) => (asked.push(index), silent);
+    await mapItems(options(job({ map: () => [] }), [1, 2], { logFor }));
+    expect(asked).toEqual([]);
+    const logging = job({
+      map: (_item: unknown, ctx: MapContext) => {
+        ctx.log.info({}, 'one');
+        ctx.log.info({}, 'two');
+        return [];
+      },
+    });
+    await mapItems(options(logging, [1, 2], { logFor }));
+    expect(asked).toEqual([0, 1]);
+  });
+
+  it("leaves no listener on the task's signal once its calls are over, whether or not they read ctx.signal", async () => {
+    const task = new AbortController();
+    const readsSignal = job({ map: async (_item: unknown, ctx: MapContext) => (ctx.signal.throwIfAborted(), await sleep(1), []) });
+    await mapItems(options(readsSignal, [1, 2, 3], { signal: task.signal }));
+    await mapItems(options(job({ map: async () => [] }), [1, 2, 3], { signal: task.signal }));
+    expect(getEventListeners(task.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a synchronous map that reads ctx.signal after its call timeout sees it aborted with a CallTimeoutError', async () => {
+    let reason: unknown;
+    const blocking = job({
+      map: (_item: unknown, ctx: MapContext) => {
+        const until = Date.now() + 40;
+        while (Date.now() < until); // blocks the thread past the timeout
+        reason = ctx.signal.reason;
+        return [];
+      },
+    });
+    await mapItems(options(blocking, [1], { callTimeoutMs: 20 }));
+    expect(reason).toBeInstanceOf(CallTimeoutError);
   });
 
   it('gives each call a context for its own item', async () => {
