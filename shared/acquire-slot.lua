@@ -11,8 +11,11 @@
 -- Checks come first and write nothing when the call must wait. Limits are read on every
 -- call, so `redmap throttle` takes effect at the next call. A lease a dead worker held
 -- expires after its duration and no longer counts.
--- Returns {1} when admitted, or {0, ms, why} when the call should ask again after about ms,
--- why being 'full' (the cap) or 'rate'.
+-- Returns {1, leased, second, next} when admitted: whether a lease was taken (only under a
+-- cap), the second the start was counted in and the next allowed start it set ('' without
+-- a rate), which give-back-slot.lua needs to undo this admission exactly when the call's
+-- other step refuses it. Else {0, ms, why}: ask again after about ms, why being 'full' (the
+-- cap) or 'rate'.
 --@include time
 local now = nowMs()
 local limits = redis.call('HMGET', KEYS[1], 'concurrency', 'rateCount', 'ratePeriodMs',
@@ -32,14 +35,18 @@ if count and period and count > 0 then
   if next > now then return {0, math.ceil(next - now), 'rate'} end
 end
 
+local next = ''
 if interval then
-  redis.call('SET', KEYS[3], tostring(now + interval), 'PX', math.ceil(interval) + 60000)
+  next = tostring(now + interval)
+  redis.call('SET', KEYS[3], next, 'PX', math.ceil(interval) + 60000)
 end
+local leased = 0
 if cap then
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) + 60000)
+  leased = 1
 end
 local second = tostring(math.floor(now / 1000))
 redis.call('HINCRBY', KEYS[4], second, 1)
 redis.call('PEXPIRE', KEYS[4], 60000)
-return {1}
+return {1, leased, second, next}

@@ -6,7 +6,9 @@
  *   runs of the job together; a run's own (`--global-concurrency`, `--rate`, or
  *   `redmap throttle RUN`) bound that run below them;
  * - a call takes its run slot, then its job slot: two single-slot steps (they live in
- *   different hash tags), the first given back when the second is refused;
+ *   different hash tags). When the job refuses, the run's step is given back exactly (its
+ *   lease, its counted start and, while no later call took one, its rate token), so a
+ *   refused attempt neither counts as a start nor slows the run's rate;
  * - a concurrency slot is a lease, renewed while the call runs: a worker that dies gives
  *   its slots back when their leases expire (LEASE_MS);
  * - a task whose first call finds its run full goes back to the queue, delayed, instead
@@ -23,6 +25,7 @@ import { TaskReleased } from './task-attempt.js';
 
 const acquireSlotScript = loadLuaScript(new URL('./acquire-slot.lua', import.meta.url));
 const renewSlotsScript = loadLuaScript(new URL('./renew-slots.lua', import.meta.url));
+const giveBackSlotScript = loadLuaScript(new URL('./give-back-slot.lua', import.meta.url));
 
 /** How long a concurrency slot outlives a worker that stopped renewing it. */
 export const LEASE_MS = 10_000;
@@ -37,6 +40,22 @@ const JOB_LIMITS_REFRESH_MS = 5000;
 
 /** Admits one map call; resolves to a function that gives its slots back. */
 export type CallGate = (signal: AbortSignal, call: { firstOfTask: boolean }) => Promise<() => void>;
+
+/** What one step took in one scope: enough to give it back exactly. */
+interface Admission {
+  /** The lease, when a concurrency cap applies (else there is none to give back). */
+  lease: string | undefined;
+  /** The second the start was counted in. */
+  second: string;
+  /** The next allowed start this step set ('' without a rate). */
+  next: string;
+}
+
+/** A step refused: ask again after about `waitMs`; `full` when the cap (not the rate) refused. */
+interface Refusal {
+  waitMs: number;
+  full: boolean;
+}
 
 export class Limiter {
   private readonly jobKeys: LimiterKeys;
@@ -98,51 +117,67 @@ export class Limiter {
       const started = Date.now();
       for (;;) {
         signal.throwIfAborted();
-        const runLease = await this.acquire(runScope);
-        if (typeof runLease !== 'string') {
+        const run = await this.acquire(runScope);
+        if ('waitMs' in run) {
           // A task whose run stays full goes back to the queue rather than hold a worker slot.
-          if (runLease.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
+          if (run.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
             throw new TaskReleased(`run ${runId} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
           }
-          await sleep(runLease.waitMs, signal);
+          await sleep(run.waitMs, signal);
           continue;
         }
-        if (!this.jobLimited) return () => this.release(runScope, runLease);
-        const jobLease = await this.acquire(this.jobKeys);
-        if (typeof jobLease === 'string') {
+        if (!this.jobLimited) return () => this.release(runScope, run);
+        const job = await this.acquire(this.jobKeys);
+        if (!('waitMs' in job)) {
           return () => {
-            this.release(runScope, runLease);
-            this.release(this.jobKeys, jobLease);
+            this.release(runScope, run);
+            this.release(this.jobKeys, job);
           };
         }
-        this.release(runScope, runLease);
-        await sleep(jobLease.waitMs, signal);
+        this.giveBack(runScope, run);
+        await sleep(job.waitMs, signal);
       }
     };
   }
 
-  /** A lease id when admitted, else how long to wait and whether the cap (not the rate) refused. */
-  private async acquire(scope: LimiterKeys): Promise<string | { waitMs: number; full: boolean }> {
+  private async acquire(scope: LimiterKeys): Promise<Admission | Refusal> {
     const lease = `${this.workerId}:${++this.leaseCounter}`;
-    const [admitted, waitMs, why] = (await runScript(
+    const reply = (await runScript(
       this.client,
       acquireSlotScript,
       [scope.limits, scope.slots, scope.bucket, scope.starts],
       [lease, LEASE_MS],
-    )) as [number, number?, string?];
-    if (admitted !== 1)
-      return { waitMs: Math.min(MAX_WAIT_MS, Math.max(5, waitMs ?? MAX_WAIT_MS) * (0.5 + Math.random())), full: why === 'full' };
+    )) as Array<number | string>;
+    if (reply[0] !== 1) {
+      const waitMs = Math.max(5, Number(reply[1] ?? MAX_WAIT_MS));
+      return { waitMs: Math.min(MAX_WAIT_MS, waitMs * (0.5 + Math.random())), full: reply[2] === 'full' };
+    }
+    const [, leased, second, next] = reply;
+    if (leased !== 1) return { lease: undefined, second: String(second), next: String(next) };
     let leases = this.held.get(scope.slots);
     if (!leases) this.held.set(scope.slots, (leases = new Set()));
     leases.add(lease);
-    return lease;
+    return { lease, second: String(second), next: String(next) };
   }
 
-  private release(scope: LimiterKeys, lease: string): void {
+  private release(scope: LimiterKeys, admission: Admission): void {
+    const { lease } = admission;
+    if (lease === undefined) return;
     this.held.get(scope.slots)?.delete(lease);
     this.client
       .zrem(scope.slots, lease)
       .catch((error: unknown) => this.log.warn({ err: error }, 'could not give a limiter slot back; its lease will expire'));
+  }
+
+  /** Undoes a step whose call did not start, so the refused attempt counts for nothing. */
+  private giveBack(scope: LimiterKeys, admission: Admission): void {
+    if (admission.lease !== undefined) this.held.get(scope.slots)?.delete(admission.lease);
+    runScript(
+      this.client,
+      giveBackSlotScript,
+      [scope.slots, scope.bucket, scope.starts],
+      [admission.lease ?? '', admission.second, admission.next],
+    ).catch((error: unknown) => this.log.warn({ err: error }, "could not give back a refused call's run step; its lease will expire"));
   }
 
   private async renewLeases(): Promise<void> {
