@@ -94,7 +94,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   const queues = new TaskQueues(client, settings.prefix);
   const limiter = new Limiter(client, settings.prefix, job.name, log);
   await limiter.start(job.limits);
-  const control = await subscribeControl(client, settings.prefix, log, () => void limiter.refreshJobLimits());
+  const control = await subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
   const shutdown = new AbortController();
 
   const isolates = isolatePool(job, settings.isolation, log);

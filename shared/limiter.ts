@@ -9,6 +9,10 @@
  *   different hash tags). When the job refuses, the run's step is given back exactly (its
  *   lease, its counted start and, while no later call took one, its rate token), so a
  *   refused attempt neither counts as a start nor slows the run's rate;
+ * - a call asks only the scopes that have limits as it starts: none costs no Redis call,
+ *   a job limit alone costs the job's step alone. Whether a run has limits of its own is
+ *   read with its task and again at least every second (at once after a throttle
+ *   message), so a run that gains limits in the middle of a task is limited from then on;
  * - a concurrency slot is a lease, renewed while the call runs: a worker that dies gives
  *   its slots back when their leases expire (LEASE_MS);
  * - a task whose first call finds its run full goes back to the queue, delayed, instead
@@ -37,6 +41,10 @@ const HOLD_FIRST_CALL_MS = 200;
 const RUN_FULL_DELAY_MS = 300;
 /** How often the job's limits are read again (a throttle message makes it sooner). */
 const JOB_LIMITS_REFRESH_MS = 5000;
+/** How often whether a run has limits of its own is read again (a throttle message makes it sooner). */
+const RUN_LIMITS_REFRESH_MS = 1000;
+/** Runs whose limits a worker keeps in mind; one forgotten is read again when next seen. */
+const RUNS_REMEMBERED = 1024;
 
 /** Admits one map call; resolves to a function that gives its slots back. */
 export type CallGate = (signal: AbortSignal, call: { firstOfTask: boolean }) => Promise<() => void>;
@@ -57,6 +65,14 @@ interface Refusal {
   full: boolean;
 }
 
+/** Whether a run has a cap or a rate of its own, and when this worker asked. */
+interface RunLimitsSeen {
+  limited: boolean;
+  readAt: number;
+}
+
+const NOTHING_HELD = (): void => {};
+
 export class Limiter {
   private readonly jobKeys: LimiterKeys;
   /** Lease ids start with the pid, so an operator (or a test) can tell whose slots they are. */
@@ -66,6 +82,11 @@ export class Limiter {
   private readonly held = new Map<string, Set<string>>();
   private jobLimited = false;
   private jobLimitsReadAt = 0;
+  private jobLimitsRead: Promise<void> | undefined;
+  private readonly runsSeen = new Map<string, RunLimitsSeen>();
+  private readonly runLimitsReads = new Map<string, Promise<boolean>>();
+  /** When a throttle message last came: what was read before it may be out of date. */
+  private limitsChangedAt = 0;
   private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -98,46 +119,93 @@ export class Limiter {
     clearInterval(this.renewTimer);
   }
 
-  /** Reads the job's limits again now (after a `throttle --job` message). */
-  async refreshJobLimits(): Promise<void> {
+  /** After a `throttle` message: reads the job's limits again now, and a run's at its next call. */
+  async limitsChanged(): Promise<void> {
+    this.limitsChangedAt = Date.now();
+    await this.refreshJobLimits().catch((error: unknown) =>
+      this.log.warn({ err: error }, 'could not read the job limits again; trying at the next map call'),
+    );
+  }
+
+  private async refreshJobLimits(): Promise<void> {
     const fields = await this.client.hmget(this.jobKeys.limits, 'concurrency', 'rateCount', 'declaredConcurrency', 'declaredRateCount');
     this.jobLimited = fields.some((value) => value !== null && value !== '');
     this.jobLimitsReadAt = Date.now();
   }
 
   /**
-   * The gate for a run's map calls, or undefined when neither the job nor the run has
-   * limits (then map calls cost nothing extra). `runLimited` comes from the run's record.
+   * The gate for a run's map calls. `runLimited` (whether the run has a cap or a rate of its
+   * own) comes from the run's record, read with the task.
    */
-  async gateFor(runId: string, runLimited: boolean): Promise<CallGate | undefined> {
-    if (Date.now() - this.jobLimitsReadAt > JOB_LIMITS_REFRESH_MS) await this.refreshJobLimits();
-    if (!this.jobLimited && !runLimited) return undefined;
+  async gateFor(runId: string, runLimited: boolean): Promise<CallGate> {
+    this.noteRun(runId, runLimited, Date.now());
     const runScope = runKeys(this.prefix, runId).limiter;
     return async (signal, call) => {
       const started = Date.now();
       for (;;) {
         signal.throwIfAborted();
-        const run = await this.acquire(runScope);
-        if ('waitMs' in run) {
-          // A task whose run stays full goes back to the queue rather than hold a worker slot.
-          if (run.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
-            throw new TaskReleased(`run ${runId} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
-          }
-          await sleep(run.waitMs, signal);
-          continue;
+        const admitted = await this.admit(runId, runScope);
+        if (typeof admitted === 'function') return admitted;
+        // A task whose run stays full goes back to the queue rather than hold a worker slot.
+        if (admitted.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
+          throw new TaskReleased(`run ${runId} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
         }
-        if (!this.jobLimited) return () => this.release(runScope, run);
-        const job = await this.acquire(this.jobKeys);
-        if (!('waitMs' in job)) {
-          return () => {
-            this.release(runScope, run);
-            this.release(this.jobKeys, job);
-          };
-        }
-        this.giveBack(runScope, run);
-        await sleep(job.waitMs, signal);
+        await sleep(admitted.waitMs, signal);
       }
     };
+  }
+
+  /** One attempt through the scopes that have limits now: what gives the slots back, or a refusal. */
+  private async admit(runId: string, runScope: LimiterKeys): Promise<(() => void) | Refusal> {
+    if (Date.now() - this.jobLimitsReadAt > JOB_LIMITS_REFRESH_MS) {
+      await (this.jobLimitsRead ??= this.refreshJobLimits().finally(() => (this.jobLimitsRead = undefined)));
+    }
+    const jobLimited = this.jobLimited;
+    const runLimited = this.runLimitedAsSeen(runId) ?? (await this.readRunLimited(runId, runScope));
+    if (!runLimited && !jobLimited) return NOTHING_HELD;
+    const run = runLimited ? await this.acquire(runScope) : undefined;
+    if (run && 'waitMs' in run) return run;
+    if (!jobLimited) return run ? () => this.release(runScope, run) : NOTHING_HELD;
+    const job = await this.acquire(this.jobKeys);
+    if ('waitMs' in job) {
+      if (run) this.giveBack(runScope, run);
+      return { waitMs: job.waitMs, full: false };
+    }
+    return () => {
+      if (run) this.release(runScope, run);
+      this.release(this.jobKeys, job);
+    };
+  }
+
+  /** What this worker knows of a run's limits, or undefined when it is over a second old or predates a throttle message. */
+  private runLimitedAsSeen(runId: string): boolean | undefined {
+    const seen = this.runsSeen.get(runId);
+    if (!seen || seen.readAt <= this.limitsChangedAt || Date.now() - seen.readAt > RUN_LIMITS_REFRESH_MS) return undefined;
+    return seen.limited;
+  }
+
+  /** Reads whether a run has limits of its own; calls that ask at the same time share one read. */
+  private readRunLimited(runId: string, runScope: LimiterKeys): Promise<boolean> {
+    let reading = this.runLimitsReads.get(runId);
+    if (!reading) {
+      const askedAt = Date.now();
+      reading = this.client
+        .hmget(runScope.limits, 'concurrency', 'rateCount')
+        .then(([concurrency, rateCount]) => {
+          const limited = Boolean(concurrency || rateCount);
+          this.noteRun(runId, limited, askedAt);
+          return limited;
+        })
+        .finally(() => this.runLimitsReads.delete(runId));
+      this.runLimitsReads.set(runId, reading);
+    }
+    return reading;
+  }
+
+  private noteRun(runId: string, limited: boolean, readAt: number): void {
+    this.runsSeen.delete(runId);
+    this.runsSeen.set(runId, { limited, readAt });
+    if (this.runsSeen.size > RUNS_REMEMBERED) this.runsSeen.delete(this.runsSeen.keys().next().value!);
   }
 
   private async acquire(scope: LimiterKeys): Promise<Admission | Refusal> {

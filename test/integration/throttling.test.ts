@@ -4,7 +4,8 @@
  * measures the map calls themselves (their recorded start and end), not the limiter.
  */
 import { describe, expect, it } from 'vitest';
-import { jobLimiterKeys, runsIndexKey } from '../../shared/redis-keys.js';
+import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis-keys.js';
+import { throttleRun } from '../../shared/throttle.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch, signal, startSupervisedWorkers, waitFor } from '../support/faults.js';
 import { busiestWindow, greatestOverlap, type CallSpan } from '../support/overlap.js';
@@ -113,6 +114,31 @@ describe('limits changed while a run goes on', () => {
         expect(greatestOverlap(recorded, -Infinity, changedAt)).toBe(6);
         // Calls running at the change last 200 ms; after them the new cap holds.
         expect(greatestOverlap(recorded, changedAt + 400)).toBeLessThanOrEqual(2);
+      } finally {
+        await client.close();
+      }
+    }));
+
+  it('a run with only the job cap, capped at 2 in the middle of its chunks: within a second and a half at most 2 at once', () =>
+    withWorkers(2, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '100' }, async ({ prefix, env, ledger }) => {
+      const client = await openClient();
+      try {
+        // 4 chunks of 40 calls each made one after another: every task still runs when the cap comes.
+        const running = startCli(['submit', JOB, ...items(160), '--chunk-size', '40', '--wait', '--quiet'], { env });
+        await waitFor('calls to run', () => (calls(ledger).length >= 8 ? true : undefined));
+        const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+        // Without limits of its own, the run's calls ask the job alone: the run's limiter keeps nothing.
+        const runLimiter = runKeys(prefix, runId).limiter;
+        expect(await client.exists(runLimiter.slots, runLimiter.starts)).toBe(0);
+        await throttleRun(client, prefix, runId, { concurrency: 2 });
+        const changedAt = Date.now();
+        const result = await running.result;
+        expect(result.stdout).toBe('{"key":"x","value":160}\n');
+        const recorded = calls(ledger);
+        expect(greatestOverlap(recorded, -Infinity, changedAt)).toBe(4);
+        // A pub/sub message tells the workers at once; were it lost, they read the run's limits
+        // again within a second. Then the calls already running (100 ms) finish.
+        expect(greatestOverlap(recorded, changedAt + 1500)).toBe(2);
       } finally {
         await client.close();
       }
