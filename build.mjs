@@ -1,7 +1,7 @@
 // Builds the package: compiles TypeScript to dist/ and copies the assets the code loads
 // at run time (Lua scripts, the module hook) next to the compiled files.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOTS = ['shared', 'producer', 'worker', 'reducer', 'cli'];
@@ -18,3 +18,5 @@ function copyAssets(dir) {
   }
 }
 ROOTS.forEach(copyAssets);
+// tsc writes files without the execute bit; `npx redmap` and the package's bin run this file directly.
+chmodSync('dist/cli/main.js', 0o755);
