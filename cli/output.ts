@@ -1,7 +1,9 @@
 /**
  * Results on stdout: JSON Lines `{"key":…,"value":…}` by default, `csv` (key,value, with
  * non-scalar values JSON-encoded) or `table` for people. Written with backpressure, so a
- * huge result streams through a pipe without piling up in memory.
+ * huge result streams through a pipe without piling up in memory, and in blocks of lines:
+ * stdout on a pipe or file is synchronous, and a system call per line made writing 22,000
+ * results take 150 ms.
  */
 import type { Writable } from 'node:stream';
 import type { ResultEntry } from '../reducer/read-results.js';
@@ -14,15 +16,38 @@ export async function writeResults(
   format: OutputFormat,
   out: Writable = process.stdout,
 ): Promise<number> {
-  if (format === 'table') return writeTable(results, out);
+  const lines = new LineBlocks(out);
+  const count = format === 'table' ? await writeTable(results, lines) : await writeLines(results, format, lines);
+  await lines.flush();
+  return count;
+}
+
+async function writeLines(results: AsyncIterable<ResultEntry>, format: 'jsonl' | 'csv', lines: LineBlocks): Promise<number> {
   let count = 0;
-  if (format === 'csv') await write(out, 'key,value\n');
+  if (format === 'csv') await lines.add('key,value\n');
   for await (const entry of results) {
-    const line = format === 'csv' ? `${csvField(entry.key)},${csvField(csvValue(entry.value))}\n` : `${JSON.stringify(entry)}\n`;
-    await write(out, line);
+    await lines.add(format === 'csv' ? `${csvField(entry.key)},${csvField(csvValue(entry.value))}\n` : `${JSON.stringify(entry)}\n`);
     count++;
   }
   return count;
+}
+
+/** Lines gathered into writes of about 64 KiB. */
+class LineBlocks {
+  private pending = '';
+
+  constructor(private readonly out: Writable) {}
+
+  add(line: string): Promise<void> | undefined {
+    this.pending += line;
+    return this.pending.length >= 65_536 ? this.flush() : undefined;
+  }
+
+  flush(): Promise<void> {
+    const block = this.pending;
+    this.pending = '';
+    return block === '' ? Promise.resolve() : write(this.out, block);
+  }
 }
 
 function csvValue(value: unknown): string {
@@ -36,7 +61,7 @@ function csvField(text: string): string {
 }
 
 /** A two-column table; columns are sized on the first rows, so it still streams. */
-async function writeTable(results: AsyncIterable<ResultEntry>, out: Writable): Promise<number> {
+async function writeTable(results: AsyncIterable<ResultEntry>, lines: LineBlocks): Promise<number> {
   const SIZING_ROWS = 1000;
   const head: ResultEntry[] = [];
   const iterator = results[Symbol.asyncIterator]();
@@ -47,15 +72,15 @@ async function writeTable(results: AsyncIterable<ResultEntry>, out: Writable): P
   const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
   const width = Math.min(60, Math.max(3, ...head.map((entry) => entry.key.length)));
   const row = (entry: ResultEntry): string => `${entry.key.padEnd(width)}  ${show(entry.value)}\n`;
-  await write(out, `${'KEY'.padEnd(width)}  VALUE\n`);
+  await lines.add(`${'KEY'.padEnd(width)}  VALUE\n`);
   let count = 0;
   for (const entry of head) {
-    await write(out, row(entry));
+    await lines.add(row(entry));
     count++;
   }
   if (head.length >= SIZING_ROWS) {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      await write(out, row(next.value));
+      await lines.add(row(next.value));
       count++;
     }
   }

@@ -19,7 +19,7 @@ async function render(list: ResultEntry[], format: 'jsonl' | 'csv' | 'table'): P
 }
 
 /** A Writable with a tiny buffer that finishes each write later, recording how much was ever queued in it. */
-function slowSink(): { sink: Writable; text: () => string; mostQueued: () => number } {
+function slowSink(): { sink: Writable; text: () => string; mostQueued: () => number; writes: () => number } {
   const written: string[] = [];
   let mostQueued = 0;
   const sink: Writable = new Writable({
@@ -32,7 +32,7 @@ function slowSink(): { sink: Writable; text: () => string; mostQueued: () => num
       });
     },
   });
-  return { sink, text: () => written.join(''), mostQueued: () => mostQueued };
+  return { sink, text: () => written.join(''), mostQueued: () => mostQueued, writes: () => written.length };
 }
 
 const sample: ResultEntry[] = [
@@ -147,13 +147,15 @@ describe('writeResults as a table', () => {
 
 describe('writeResults backpressure', () => {
   it.each(['jsonl', 'csv', 'table'] as const)('waits for a slow %s consumer instead of piling up writes', async (format) => {
-    const { sink, text, mostQueued } = slowSink();
-    const list = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: i }));
+    const { sink, text, mostQueued, writes } = slowSink();
+    const list = Array.from({ length: 20_000 }, (_, i) => ({ key: `key-${i}`, value: i }));
     const count = await writeResults(entries(list), format, sink);
     await new Promise<void>((resolve) => sink.end(resolve));
-    expect(count).toBe(50);
-    // Waiting for 'drain' leaves one line queued at a time; ignoring it would queue all 50.
-    expect(mostQueued()).toBeLessThanOrEqual(30);
+    expect(count).toBe(20_000);
+    // Lines go out in blocks of about 64 KiB, and each block waits for 'drain': at most one
+    // block is ever queued. Ignoring backpressure would queue the whole result (~400 KB).
+    expect(writes()).toBeGreaterThan(4);
+    expect(mostQueued()).toBeLessThanOrEqual(70_000);
     expect(text()).toBe((await render(list, format)).text);
   });
 
