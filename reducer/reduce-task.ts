@@ -6,11 +6,11 @@ import { MapOutputError } from '../shared/errors.js';
 import type { Job, ReduceContext } from '../shared/job-definition.js';
 import { findJsonProblem } from '../shared/json-values.js';
 import type { KeyGroups } from '../shared/key-groups.js';
-import { compareUtf8 } from '../shared/key-order.js';
+import { sortUtf8 } from '../shared/key-order.js';
 
 /** Calls `reduce` once per key, in UTF-8 byte order of the keys, yielding [key, result]. */
 export async function* reduceGroups(job: Job, groups: KeyGroups, ctx: ReduceContext): AsyncGenerator<[string, unknown]> {
-  const keys = Array.from(groups.keys()).sort(compareUtf8);
+  const keys = sortUtf8(Array.from(groups.keys()));
   for (const key of keys) {
     ctx.signal.throwIfAborted();
     const values = groups.take(key);

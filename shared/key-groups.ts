@@ -50,7 +50,11 @@ export class KeyGroups {
 
   /** Every [key, value] pair: all values of a key together, in arrival order. */
   *pairs(): IterableIterator<[string, unknown]> {
-    for (const [key, values] of this.groups()) {
+    if (this.combine) {
+      yield* this.combined;
+      return;
+    }
+    for (const [key, values] of this.lists) {
       for (const value of values) yield [key, value];
     }
   }

@@ -129,15 +129,20 @@ function isDigit(byte: number): boolean {
   return byte >= DIGIT_0 && byte <= DIGIT_0 + 9;
 }
 
+function* errorPairs(counts: ErrorCounts): Generator<readonly [string, number]> {
+  for (const [status, paths] of counts) {
+    for (const [target, count] of paths) yield [`${status} ${target}`, count];
+  }
+}
+
 export default defineJob({
   name: 'log-errors',
   input: z.string().min(1),
-  // Counting into a Map first means one pair per distinct key leaves the call, not one per line.
-  async *map(path: string, ctx) {
-    const counts = await countErrorsInFile(path, { signal: ctx.signal });
-    for (const [status, paths] of counts) {
-      for (const [target, count] of paths) yield [`${status} ${target}`, count] as const;
-    }
+  // Counting into a Map first means one pair per distinct key leaves the call, not one per
+  // line; and they leave as a plain iterable, read in one go, not through an async generator
+  // that would cost a promise for each of them.
+  async map(path: string, ctx) {
+    return errorPairs(await countErrorsInFile(path, { signal: ctx.signal }));
   },
   combine: (a: number, b: number) => a + b,
   reduce: (_key, values) => values.reduce((sum, value) => sum + value, 0),

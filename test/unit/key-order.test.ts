@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { compareTaskIds, compareUtf8 } from '../../shared/key-order.js';
+import { compareTaskIds, compareUtf8, sortUtf8 } from '../../shared/key-order.js';
 import { ASCII, ASTRAL, CJK, HIGH_BMP, LATIN_1, WELL_FORMED_RANGES, randomStrings } from './random-strings.js';
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+describe('sortUtf8', () => {
+  it('sorts like UTF-8 bytes, with and without characters from U+D800 up', () => {
+    for (const ranges of [[ASCII, LATIN_1, CJK], WELL_FORMED_RANGES]) {
+      const strings = randomStrings(7, 500, ranges, 5);
+      expect(sortUtf8([...strings])).toEqual([...strings].sort(byteOrder));
+    }
+  });
+});
 
 describe('compareUtf8', () => {
   it('orders strings like their UTF-8 bytes for random pairs of ASCII, Latin-1, CJK, U+E000-U+FFFF and astral text', () => {
