@@ -18,7 +18,7 @@ import { Limiter } from '../shared/limiter.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis-connection.js';
 import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis-keys.js';
-import { controlMessageSchema } from '../shared/run-control.js';
+import { parseControlMessage } from '../shared/run-control.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from '../shared/recovery-sweep.js';
 import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/task-attempt.js';
 import { combineObservers, type TaskOutcome, type WorkerObserver } from '../shared/worker-observer.js';
@@ -287,14 +287,13 @@ async function subscribeControl(client: RedisClient, prefix: string, log: Logger
     return controller;
   };
   subscriber.on('message', (_channel: string, text: string) => {
-    const parsed = controlMessageSchema.safeParse(safeJson(text));
-    if (!parsed.success) return;
-    if (parsed.data.type === 'limits') onLimits();
-    if (parsed.data.type === 'cancel' && parsed.data.run) {
-      log.info({ runId: parsed.data.run }, 'run cancelled or failed; aborting its calls');
-      controllerFor(parsed.data.run).abort(new Error(`run ${parsed.data.run} was cancelled`));
+    const message = parseControlMessage(text);
+    if (message?.type === 'limits') onLimits();
+    if (message?.type === 'cancel') {
+      log.info({ runId: message.run }, 'run cancelled or failed; aborting its calls');
+      controllerFor(message.run).abort(new Error(`run ${message.run} was cancelled`));
       // Calls running now keep the aborted signal; a run that is retried later starts afresh.
-      controllers.delete(parsed.data.run);
+      controllers.delete(message.run);
     }
   });
   await subscriber.subscribe(controlChannel(prefix));
@@ -317,14 +316,6 @@ function reportWorkerError(log: Logger, error: Error): void {
   if (Date.now() - lastFullRedisReport < 30_000) return;
   lastFullRedisReport = Date.now();
   log.error({}, 'Redis is out of memory (maxmemory reached): no task can start or finish; backing off until it has room again');
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function sleep(ms: number): Promise<void> {

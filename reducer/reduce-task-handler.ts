@@ -10,7 +10,7 @@ import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js
 import type { RedisClient } from '../shared/redis-connection.js';
 import { execPipeline } from '../shared/pipelines.js';
 import { runKeys } from '../shared/redis-keys.js';
-import { failRun } from '../shared/run-control.js';
+import { failRun, publishControl } from '../shared/run-control.js';
 import { readRunRecord } from '../shared/run-record.js';
 import { retireRun } from '../shared/run-retention.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
@@ -76,6 +76,10 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
       log.info({ state: final }, 'last partition reduced; the run is finished');
       const ended = await readRunRecord(deps.client, deps.prefix, runId);
       if (ended) await retireRun(deps.client, deps.prefix, ended);
+      // Wakes clients waiting for the run now rather than at their next poll.
+      await publishControl(deps.client, deps.prefix, { type: 'ended', run: runId }).catch((error: unknown) =>
+        log.debug({ err: error }, 'could not announce the end of the run; waiting clients see it at their next poll'),
+      );
       return 'finished';
     }
     case 'committed':

@@ -17,15 +17,31 @@ const cancelRunScript = loadLuaScript(new URL('./cancel-run.lua', import.meta.ur
 const failRunScript = loadLuaScript(new URL('./fail-run.lua', import.meta.url));
 const retryRunScript = loadLuaScript(new URL('./retry-run.lua', import.meta.url));
 
-/** Messages on the control channel; workers act on them within a round trip. */
+/**
+ * Messages on the control channel: workers act on them within a round trip, and a client
+ * waiting for a run wakes on those that name it. `ended`: the run reached a final state.
+ */
 export const controlMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancel'), run: z.string() }),
   z.object({ type: z.literal('limits'), job: z.string().optional(), run: z.string().optional() }),
+  z.object({ type: z.literal('ended'), run: z.string() }),
 ]);
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
 
 export async function publishControl(client: RedisClient, prefix: string, message: ControlMessage): Promise<void> {
   await client.publish(controlChannel(prefix), JSON.stringify(message));
+}
+
+/** A message read off the control channel, or undefined for anything else published there. */
+export function parseControlMessage(text: string): ControlMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = controlMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export function unknownRun(runId: string): RunError {
