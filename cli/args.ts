@@ -17,8 +17,6 @@ export interface OptionSpec {
 
 export interface CommandSpec {
   name: string;
-  /** One line for the list of commands. */
-  title: string;
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;

@@ -10,34 +10,98 @@ import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
 import { parseCommandArgs, renderHelp, type CommandSpec, type ParsedArgs } from './args.js';
 import { createContext, type CommandContext } from './context.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
-import { cancel, cancelSpec } from './commands/cancel.js';
-import { clean, cleanSpec } from './commands/clean.js';
-import { dashboard, dashboardSpec } from './commands/dashboard.js';
-import { failed, failedSpec } from './commands/failed.js';
-import { results, resultsSpec } from './commands/results.js';
-import { retry, retrySpec } from './commands/retry.js';
-import { run, runSpec } from './commands/run.js';
-import { runs, runsSpec } from './commands/runs.js';
-import { status, statusSpec } from './commands/status.js';
-import { submit, submitSpec } from './commands/submit.js';
-import { throttle, throttleSpec } from './commands/throttle.js';
-import { worker, workerSpec } from './commands/worker.js';
 
 type Handler = (ctx: CommandContext, args: ParsedArgs) => Promise<number>;
 
-const COMMANDS: Record<string, { spec: CommandSpec; handler: Handler }> = {
-  run: { spec: runSpec, handler: run },
-  submit: { spec: submitSpec, handler: submit },
-  worker: { spec: workerSpec, handler: worker },
-  status: { spec: statusSpec, handler: status },
-  runs: { spec: runsSpec, handler: runs },
-  results: { spec: resultsSpec, handler: results },
-  failed: { spec: failedSpec, handler: failed },
-  retry: { spec: retrySpec, handler: retry },
-  cancel: { spec: cancelSpec, handler: cancel },
-  clean: { spec: cleanSpec, handler: clean },
-  dashboard: { spec: dashboardSpec, handler: dashboard },
-  throttle: { spec: throttleSpec, handler: throttle },
+/**
+ * Each command's module is loaded only when it runs: together they pull in everything
+ * (the dashboard's server, metrics, BullMQ), which made even `--version` take 0.3 s.
+ */
+const COMMANDS: Record<string, { title: string; load(): Promise<{ spec: CommandSpec; handler: Handler }> }> = {
+  run: {
+    title: 'run a job with local worker processes and print its results',
+    load: async () => {
+      const { runSpec: spec, run: handler } = await import('./commands/run.js');
+      return { spec, handler };
+    },
+  },
+  submit: {
+    title: 'enqueue a run for workers elsewhere (--wait to follow it)',
+    load: async () => {
+      const { submitSpec: spec, submit: handler } = await import('./commands/submit.js');
+      return { spec, handler };
+    },
+  },
+  worker: {
+    title: "serve a job's tasks until stopped, on any number of machines",
+    load: async () => {
+      const { workerSpec: spec, worker: handler } = await import('./commands/worker.js');
+      return { spec, handler };
+    },
+  },
+  status: {
+    title: 'show a run (--watch to follow it)',
+    load: async () => {
+      const { statusSpec: spec, status: handler } = await import('./commands/status.js');
+      return { spec, handler };
+    },
+  },
+  runs: {
+    title: 'list runs, newest first',
+    load: async () => {
+      const { runsSpec: spec, runs: handler } = await import('./commands/runs.js');
+      return { spec, handler };
+    },
+  },
+  results: {
+    title: 'print the results of a finished run',
+    load: async () => {
+      const { resultsSpec: spec, results: handler } = await import('./commands/results.js');
+      return { spec, handler };
+    },
+  },
+  failed: {
+    title: 'list the input items that failed for good, with their errors',
+    load: async () => {
+      const { failedSpec: spec, failed: handler } = await import('./commands/failed.js');
+      return { spec, handler };
+    },
+  },
+  retry: {
+    title: 'run again what failed, under a new generation',
+    load: async () => {
+      const { retrySpec: spec, retry: handler } = await import('./commands/retry.js');
+      return { spec, handler };
+    },
+  },
+  cancel: {
+    title: 'cancel a run',
+    load: async () => {
+      const { cancelSpec: spec, cancel: handler } = await import('./commands/cancel.js');
+      return { spec, handler };
+    },
+  },
+  clean: {
+    title: 'remove runs and their queued tasks',
+    load: async () => {
+      const { cleanSpec: spec, clean: handler } = await import('./commands/clean.js');
+      return { spec, handler };
+    },
+  },
+  dashboard: {
+    title: 'a web page of runs: progress, failures, cancel, retry and limits',
+    load: async () => {
+      const { dashboardSpec: spec, dashboard: handler } = await import('./commands/dashboard.js');
+      return { spec, handler };
+    },
+  },
+  throttle: {
+    title: 'change the limits of a run, or of every run of a job, while they go on',
+    load: async () => {
+      const { throttleSpec: spec, throttle: handler } = await import('./commands/throttle.js');
+      return { spec, handler };
+    },
+  },
 };
 
 function version(): string {
@@ -60,7 +124,7 @@ function generalHelp(): string {
     'Distributed, queue-backed map-reduce for TypeScript on Redis and BullMQ.',
     '',
     'Commands:',
-    ...Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(width)}${spec.title}`),
+    ...Object.entries(COMMANDS).map(([name, { title }]) => `  ${name.padEnd(width)}${title}`),
     '',
     'Run "redmap COMMAND --help" for a command\'s options, examples and environment variables.',
     'Exit codes: 0 done, 1 failed, 2 usage or invalid options, 3 done with failures, 4 cancelled,',
@@ -88,12 +152,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`redmap: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (see: redmap --help)\n`);
     return EXIT.usage;
   }
-  const args = parseCommandArgs(command.spec, rest);
+  const { spec, handler } = await command.load();
+  const args = parseCommandArgs(spec, rest);
   if (args.values.help) {
-    process.stdout.write(renderHelp(command.spec));
+    process.stdout.write(renderHelp(spec));
     return EXIT.done;
   }
-  return command.handler(createContext(args), args);
+  return handler(createContext(args), args);
 }
 
 function exitCodeOf(error: unknown): number {

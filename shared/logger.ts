@@ -2,8 +2,9 @@
  * Logging. The library is silent unless handed a logger; the CLI makes one: pretty on a
  * terminal, JSON lines otherwise, always on stderr (stdout carries results only).
  */
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyStream } from 'pino-pretty';
 
 export type { Logger };
 
@@ -41,6 +42,8 @@ export function createLogger(options: {
     redact: { paths: REDACTED_PATHS, censor: '***' },
   };
   if (options.format === 'json') return pino(common, options.destination ?? pino.destination({ fd: 2, sync: true }));
+  // Loaded only for a terminal: every worker process and command starts ~20 ms sooner without it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => PrettyStream;
   const stream = pretty({
     destination: 2,
     sync: true,

@@ -6,7 +6,6 @@ import { EXIT } from '../exit-codes.js';
 
 export const cancelSpec: CommandSpec = {
   name: 'cancel',
-  title: 'cancel a run',
   summary: 'Cancels a run: its waiting tasks are dropped, running map calls are aborted through ctx.signal, it ends cancelled.',
   usage: 'redmap cancel RUN',
   options: { ...REDIS_OPTIONS, ...LOG_OPTIONS },

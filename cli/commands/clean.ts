@@ -12,7 +12,6 @@ import { durationFlag } from './run-flags.js';
 
 export const cleanSpec: CommandSpec = {
   name: 'clean',
-  title: 'remove runs and their queued tasks',
   summary:
     'Removes runs: every key of the run and its tasks in the shared queue (by their ids; other runs are untouched).\n' +
     'A run that has not ended is cancelled first. With --older-than, removes runs that ended longer ago than that.\n' +

@@ -9,7 +9,6 @@ import { EXIT } from '../exit-codes.js';
 
 export const dashboardSpec: CommandSpec = {
   name: 'dashboard',
-  title: 'a web page of runs: progress, failures, cancel, retry and limits',
   summary:
     'Serves a web page that lists runs, newest first, and follows one live: progress and throughput charts, partitions\n' +
     'reduced, failed items with their input and error, limits, workers; with buttons to cancel, retry and throttle.\n' +

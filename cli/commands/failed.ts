@@ -7,7 +7,6 @@ import { EXIT } from '../exit-codes.js';
 
 export const failedSpec: CommandSpec = {
   name: 'failed',
-  title: 'list the input items that failed for good, with their errors',
   summary: 'Lists the input items of a run that failed for good: input, error and stack, attempts, worker host and pid.',
   usage: 'redmap failed RUN [--json]',
   options: {

@@ -10,7 +10,6 @@ import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 
 export const resultsSpec: CommandSpec = {
   name: 'results',
-  title: 'print the results of a finished run',
   summary: 'Prints the results of a run that is done (or done with failures), sorted by key, on stdout.',
   usage: 'redmap results RUN [--format jsonl|csv|table]',
   options: {

@@ -8,7 +8,6 @@ import { OUTPUT_OPTIONS } from './run.js';
 
 export const retrySpec: CommandSpec = {
   name: 'retry',
-  title: 'run again what failed, under a new generation',
   summary:
     'Runs again what failed in a failed or done_with_failures run: it goes back to mapping under a new generation,\n' +
     'every task not yet committed is enqueued again with new ids, and the run reduces again (old results are replaced,\n' +

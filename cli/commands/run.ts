@@ -40,7 +40,6 @@ export const OUTPUT_OPTIONS = {
 
 export const runSpec: CommandSpec = {
   name: 'run',
-  title: 'run a job with local worker processes and print its results',
   summary:
     'Runs a job with local worker processes: submits its inputs, starts the workers, shows progress, prints the results\n' +
     "on stdout sorted by key, and exits with the run's outcome (0 done, 1 failed, 3 done with failures, 4 cancelled).\n" +

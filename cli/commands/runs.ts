@@ -6,7 +6,6 @@ import { EXIT } from '../exit-codes.js';
 
 export const runsSpec: CommandSpec = {
   name: 'runs',
-  title: 'list runs, newest first',
   summary: 'Lists runs, newest first: id, job, state, progress, age.',
   usage: 'redmap runs [--limit N] [--json]',
   options: {

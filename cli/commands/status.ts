@@ -11,7 +11,6 @@ import { describeScope } from './throttle.js';
 
 export const statusSpec: CommandSpec = {
   name: 'status',
-  title: 'show a run (--watch to follow it)',
   summary:
     'Shows a run: its state, tasks committed, failed and retried, items done and how fast, partitions reduced, the limits\n' +
     'in force, and the worker processes of its job seen in the last 10 s. --watch refreshes it every second until the run\n' +

@@ -13,7 +13,6 @@ import { OUTPUT_OPTIONS } from './run.js';
 
 export const submitSpec: CommandSpec = {
   name: 'submit',
-  title: 'enqueue a run for workers elsewhere (--wait to follow it)',
   summary:
     'Enqueues a run for workers elsewhere (redmap worker JOB, on any machine with the same Redis) and prints its id on\n' +
     'stdout. With --wait it prints the id on stderr, follows the run like `run` and prints the results.\n' +

@@ -10,7 +10,6 @@ import { EXIT } from '../exit-codes.js';
 
 export const throttleSpec: CommandSpec = {
   name: 'throttle',
-  title: 'change the limits of a run, or of every run of a job, while they go on',
   summary:
     'Changes limits while runs go on: every worker applies them from its next map call, within a second, with no restart;\n' +
     "calls already running finish. A run's limits bound that run; a job's (--job) bound all its runs together, over the\n" +

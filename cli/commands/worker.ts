@@ -4,14 +4,13 @@ import { EXIT } from '../exit-codes.js';
 import { loadJobFile } from '../job-loader.js';
 import { jobVersion } from '../../shared/fingerprint.js';
 import { Supervisor } from '../supervisor.js';
-import { MachineMetrics } from '../metrics/machine-metrics.js';
+import type { MachineMetrics } from '../metrics/machine-metrics.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { UsageError } from '../../shared/errors.js';
 import { durationFlag, WORKER_OPTIONS, workerConfigFromFlags, workerEnvironment } from './run-flags.js';
 
 export const workerSpec: CommandSpec = {
   name: 'worker',
-  title: "serve a job's tasks until stopped, on any number of machines",
   summary:
     "Serves a job's tasks until stopped: N worker processes, each running C tasks at once, pulling from the Redis that\n" +
     'every machine shares. A process that dies or stops answering is replaced. SIGTERM or Ctrl-C drains: no new tasks,\n' +
@@ -54,7 +53,8 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
   await redis.client.quit();
-  const metrics = metricsPort === undefined ? undefined : new MachineMetrics();
+  // prom-client is loaded only when metrics are asked for.
+  const metrics = metricsPort === undefined ? undefined : new (await import('../metrics/machine-metrics.js')).MachineMetrics();
   const metricsServer = metrics && (await listenForMetrics(ctx, metrics, metricsPort!, stringFlag(args, 'metrics-host') ?? '127.0.0.1'));
   const supervisor = new Supervisor({ processes, config, env: workerEnvironment(redis), heartbeatTimeoutMs, log: ctx.log, metrics });
   await supervisor.start();

@@ -17,7 +17,6 @@ import { UsageError } from '../../shared/errors.js';
 
 const spec: CommandSpec = {
   name: 'demo',
-  title: 'a demo command',
   summary: 'Does a demo.',
   usage: 'redmap demo JOB [options]',
   options: {
