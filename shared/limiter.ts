@@ -141,6 +141,7 @@ export class Limiter {
     this.noteRun(runId, runLimited, Date.now());
     const runScope = runKeys(this.prefix, runId).limiter;
     return async (signal, call) => {
+      if (this.nothingToAsk(runId)) return NOTHING_HELD;
       const started = Date.now();
       for (;;) {
         signal.throwIfAborted();
@@ -153,6 +154,12 @@ export class Limiter {
         await sleep(admitted.waitMs, signal);
       }
     };
+  }
+
+  /** True while neither the job nor the run has limits, as last read: the call asks Redis nothing. */
+  private nothingToAsk(runId: string): boolean {
+    const now = Date.now();
+    return !this.jobLimited && now - this.jobLimitsReadAt <= JOB_LIMITS_REFRESH_MS && this.runLimitedAsSeen(runId, now) === false;
   }
 
   /** One attempt through the scopes that have limits now: what gives the slots back, or a refusal. */
@@ -178,9 +185,9 @@ export class Limiter {
   }
 
   /** What this worker knows of a run's limits, or undefined when it is over a second old or predates a throttle message. */
-  private runLimitedAsSeen(runId: string): boolean | undefined {
+  private runLimitedAsSeen(runId: string, now = Date.now()): boolean | undefined {
     const seen = this.runsSeen.get(runId);
-    if (!seen || seen.readAt <= this.limitsChangedAt || Date.now() - seen.readAt > RUN_LIMITS_REFRESH_MS) return undefined;
+    if (!seen || seen.readAt <= this.limitsChangedAt || now - seen.readAt > RUN_LIMITS_REFRESH_MS) return undefined;
     return seen.limited;
   }
 
