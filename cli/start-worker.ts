@@ -10,6 +10,7 @@ import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
 import { IsolatePool, ISOLATION_MODES, type IsolationMode } from './isolation.js';
 import { combineSignals } from '../shared/abort-signals.js';
+import { Slots } from '../shared/slots.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { jobFingerprint } from '../shared/fingerprint.js';
@@ -72,6 +73,15 @@ const optionsSchema = z.object({
   isolation: z.enum(ISOLATION_MODES).default('none'),
 });
 
+/**
+ * Tasks a worker holds beyond those it maps (--concurrency): while some map, the others read
+ * their inputs or commit, so round trips to Redis overlap with work instead of adding to it.
+ * No more, because a held task is one no other worker can take.
+ */
+function extraTasks(concurrency: number): number {
+  return concurrency;
+}
+
 /** How long released tasks may take to go back to the queue before the worker stops anyway. */
 const RELEASE_WAIT_MS = 5000;
 
@@ -96,6 +106,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   await limiter.start(job.limits);
   const control = await subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
   const shutdown = new AbortController();
+  const draining = new AbortController();
 
   const isolates = isolatePool(job, settings.isolation, log);
   // Spawned only when a task first needs it.
@@ -116,6 +127,8 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     gateFor: (run, runLimited) => limiter.gateFor(run.id, runLimited),
     observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
+    mapSlots: new Slots(settings.concurrency),
+    draining: draining.signal,
   };
 
   // Counted here: BullMQ's Worker does not say how many tasks it runs right now.
@@ -135,7 +148,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     {
       connection: client,
       prefix: queuePrefix(settings.prefix),
-      concurrency: settings.concurrency,
+      concurrency: settings.concurrency + extraTasks(settings.concurrency),
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
       maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
@@ -175,6 +188,8 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
       closing ??= (async () => {
         const graceMs = closeOptions.graceMs ?? 30_000;
         const graceful = worker.close();
+        // Tasks held but not started go back to the queue now, for other workers.
+        draining.abort(new Error('worker draining'));
         // Past the grace period, running tasks are released: back to the queue at once, no attempt used.
         const finished = await Promise.race([graceful.then(() => true), sleep(graceMs).then(() => false)]);
         if (!finished) {

@@ -25,7 +25,11 @@ const sealRunScript = loadLuaScript(new URL('./seal-run.lua', import.meta.url));
 
 /** Tasks waiting in a job's queue above which the producer holds back. */
 export const DEFAULT_HIGH_WATER_MARK = 5000;
-/** Tasks and bytes of input per enqueue round trip. */
+/**
+ * Tasks and bytes of input per enqueue round trip. The first batch is small so workers start
+ * at once; each next one is twice as large, up to BATCH_TASKS.
+ */
+const FIRST_BATCH_TASKS = 16;
 const BATCH_TASKS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Longest a task waits in a batch for more tasks. */
@@ -88,7 +92,7 @@ export async function submitRun(
   const keys = runKeys(deps.prefix, runId);
   const target = { id: runId, fingerprint: version.fingerprint, queue: version.queue, options: created.options };
   // A batch never exceeds the mark, so the queue holds at most about twice the mark.
-  const batchTasks = Math.min(BATCH_TASKS, highWaterMark);
+  let batchTasks = Math.min(FIRST_BATCH_TASKS, highWaterMark);
   let batch: Array<[string, string]> = [];
   let batchBytes = 0;
   let tasks = 0;
@@ -105,6 +109,7 @@ export async function submitRun(
     await addMapTasks(deps.queues, target, 1, reply.slice(1));
     batch = [];
     batchBytes = 0;
+    batchTasks = Math.min(batchTasks * 2, BATCH_TASKS, highWaterMark);
   };
 
   try {

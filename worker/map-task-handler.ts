@@ -15,6 +15,7 @@ import type { RunRecord } from '../shared/run-record.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
 import type { Logger } from '../shared/logger.js';
 import { retryWhileRedisFull } from '../shared/redis-backoff.js';
+import type { Slots } from '../shared/slots.js';
 import { addMapTasks, type MapTaskPayload } from '../shared/task-queue.js';
 import { commitMapOutput } from './commit-map-output.js';
 import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutput } from './map-task.js';
@@ -34,6 +35,13 @@ export interface MapHandlerDeps extends HandlerDeps {
    * whether this task is the culprit or was taken down with one.
    */
   quarantine?: { invoke: MapInvoker; timeoutMs: number };
+  /**
+   * Slots for mapping: the worker holds more tasks than it maps at once, so that while some
+   * map, others read their inputs or commit, and round trips to Redis overlap with work.
+   */
+  mapSlots?: Slots;
+  /** Aborts when the worker starts draining: a task still waiting for a slot goes back to the queue. */
+  draining?: AbortSignal;
 }
 
 export type MapTaskResult = 'committed' | 'duplicate' | 'skipped' | 'split';
@@ -55,6 +63,17 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   const runSignal = deps.runSignal(runId);
   let output: MapTaskOutput;
   const quarantined = attempt.stalls > run.options.maxStalls;
+  const waiting = combineSignals(runSignal, attempt.signal, deps.draining);
+  let releaseSlot: (() => void) | undefined;
+  try {
+    releaseSlot = await deps.mapSlots?.take(waiting.signal);
+  } catch (error) {
+    if (runSignal.aborted) return 'skipped';
+    if (waiting.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    throw error;
+  } finally {
+    waiting.dispose();
+  }
   const taskSignal = combineSignals(runSignal, attempt.signal);
   const callEvent = { phase: 'map', runId, job: deps.job.name } as const;
   try {
@@ -92,6 +111,7 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
         : cause;
     return settleFailure(deps, run, attempt, items, settled, log);
   } finally {
+    releaseSlot?.();
     taskSignal.dispose();
   }
   return commitOutput(deps, run, attempt, items.length, output, log);

@@ -71,7 +71,11 @@ export const WORKER_OPTIONS: Record<string, OptionSpec> = {
     description:
       'where map calls run: none (in the worker, the default), thread or process; only isolated calls can be stopped at their timeout',
   },
-  concurrency: { type: 'string', value: 'C', description: 'tasks each worker process runs at once (default 2)' },
+  concurrency: {
+    type: 'string',
+    value: 'C',
+    description: 'tasks each worker process maps at once (default 2); it holds as many more, reading and committing',
+  },
   'lock-duration': {
     type: 'string',
     value: 'DURATION',

@@ -156,18 +156,31 @@ describe('cancel', () => {
 });
 
 describe('a worker asked to stop', () => {
-  it('drains on SIGTERM: the running task finishes, then it exits 0', () =>
+  it('drains on SIGTERM: the running task finishes, the one it held unstarted goes back to the queue, then it exits 0', () =>
     withRun(async ({ prefix, env, ledger, client }) => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       await workers.ready(1);
       const submitted = await runCli(['submit', POISON, 'slow:1500', 'b', '--chunk-size', '1'], { env });
       const runId = submitted.stdout.trim();
       await waitFor('the slow call to start', () => (readLedger(ledger)[0] ? true : undefined));
-      workers.kill('SIGTERM');
-      const stopped = await workers.result;
-      expect(stopped.code).toBe(0);
-      // The slow task was committed before the worker left.
-      expect(await client.sismember(runKeys(prefix, runId).committed, 'c0')).toBe(1);
+      const record = (await readRunRecord(client, prefix, runId))!;
+      const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
+      try {
+        // A worker holds one task more than it maps: the second waits for the first's slot.
+        const held = mapJobId(runId, 1, 'c1');
+        await waitFor('the second task to be held', async () => ((await queue.getJobState(held)) === 'active' ? true : undefined));
+        workers.kill('SIGTERM');
+        const stopped = await workers.result;
+        expect(stopped.code).toBe(0);
+        // The slow task was committed before the worker left.
+        expect(await client.sismember(runKeys(prefix, runId).committed, 'c0')).toBe(1);
+        expect(readLedger(ledger).map((call) => call.item)).toEqual(['slow:1500']);
+        const task = (await queue.getJob(held))!;
+        expect(await task.getState()).toBe('waiting');
+        expect(task.attemptsMade).toBe(0);
+      } finally {
+        await queue.close();
+      }
     }));
 
   it('releases a task still running after the grace period back to the queue, without using an attempt', () =>
