@@ -76,10 +76,12 @@ const optionsSchema = z.object({
 /**
  * Tasks a worker holds beyond those it maps (--concurrency): while some map, the others read
  * their inputs or commit, so round trips to Redis overlap with work instead of adding to it.
- * No more, because a held task is one no other worker can take.
+ * Over a 4 ms round trip a chunked run kept ~75% of its speed holding twice --concurrency and
+ * ~83% holding three times (bench/RESULTS.md); no more, as a held task is one no other worker
+ * can take.
  */
 function extraTasks(concurrency: number): number {
-  return concurrency;
+  return 2 * concurrency;
 }
 
 /** How long released tasks may take to go back to the queue before the worker stops anyway. */

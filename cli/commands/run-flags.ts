@@ -74,7 +74,7 @@ export const WORKER_OPTIONS: Record<string, OptionSpec> = {
   concurrency: {
     type: 'string',
     value: 'C',
-    description: 'tasks each worker process maps at once (default 2); it holds as many more, reading and committing',
+    description: 'tasks each worker process maps at once (default 2); it holds twice as many more, reading and committing',
   },
   'lock-duration': {
     type: 'string',

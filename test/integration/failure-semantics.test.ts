@@ -166,7 +166,7 @@ describe('a worker asked to stop', () => {
       const record = (await readRunRecord(client, prefix, runId))!;
       const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
       try {
-        // A worker holds one task more than it maps: the second waits for the first's slot.
+        // A worker holds more tasks than it maps: the second waits for the first one's slot.
         const held = mapJobId(runId, 1, 'c1');
         await waitFor('the second task to be held', async () => ((await queue.getJobState(held)) === 'active' ? true : undefined));
         workers.kill('SIGTERM');
