@@ -2,9 +2,10 @@
 // the producer in the root namespace, each reaching Redis over its own veth link. Every
 // round runs each case without delay and with DELAY ms each way (netem where the kernel has
 // it, else the user-space relay of test/support/link-delay.ts, measured at 0 ms too so its
-// own cost shows). Cases: a chunked word count (many lines per task) and tiny tasks (one
-// line each). A run's time is Redis's clock from its creation to its end, without the
-// CLI's start-up. The gate: the chunked run keeps at least 80% of its no-delay speed.
+// own cost shows). Cases: a chunked word count (200,000 lines, 500 per task) and tiny tasks
+// (3,000 lines, one per task). A run's time is Redis's clock from its creation to its end,
+// without the CLI's start-up. The gate: the chunked run keeps at least 80% of its no-delay
+// speed.
 // Needs root (ip netns).
 //
 //   npm run build && node --import tsx bench/network.mjs [--rounds 3] [--delay 2]
@@ -29,7 +30,8 @@ if (missing.length > 0) throw new Error(`this machine cannot build test hosts: $
 
 const dir = mkdtempSync(join(tmpdir(), 'redmap-net-'));
 const words = Array.from({ length: 5000 }, (_, i) => `word${(i * 7919) % 2000}`);
-const lines = Array.from({ length: 40_000 }, (_, i) =>
+// 200,000 lines: long enough that a run's fixed round trips (create, seal, reduce) do not hide its throughput.
+const lines = Array.from({ length: 200_000 }, (_, i) =>
   Array.from({ length: 12 }, (_, j) => words[(i * 31 + j * 17) % words.length]).join(' '),
 );
 writeFileSync(join(dir, 'lines.txt'), `${lines.join('\n')}\n`);
