@@ -57,11 +57,18 @@ describe('the metrics endpoint', () => {
         { env },
       );
       expect(submitted.code).toBe(3);
-      // Heartbeats carry the metrics every second.
-      const { samples, contentType } = await waitFor('the last heartbeats', async () => {
-        const scraped = await scrape(port);
-        return valueOf(scraped.samples, 'redmap_tasks_committed_total', { job, phase: 'reduce' }) === 2 ? scraped : undefined;
+      // Heartbeats carry the metrics every second, and the run can end before either process
+      // sent its last: wait until every attempt is counted, then one more heartbeat, so a count
+      // that kept growing past 12 would show.
+      await waitFor('the last heartbeats', async () => {
+        const { samples } = await scrape(port);
+        return valueOf(samples, 'redmap_tasks_committed_total', { job, phase: 'reduce' }) === 2 &&
+          valueOf(samples, 'redmap_tasks_started_total', { job, phase: 'map' }) >= 12
+          ? true
+          : undefined;
       });
+      await sleep(1500);
+      const { samples, contentType } = await scrape(port);
       expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
       const map = { job, phase: 'map' };
       expect(valueOf(samples, 'redmap_tasks_started_total', map)).toBe(12);
@@ -78,7 +85,6 @@ describe('the metrics endpoint', () => {
       expect(valueOf(samples, 'redmap_worker_processes')).toBe(2);
 
       // A process killed and replaced: what it counted stays in the machine's totals.
-      await sleep(1500); // past one more heartbeat, so the supervisor holds each process's final counts
       const [victim] = workers.children();
       signal(victim!, 'SIGKILL');
       await waitFor('a replacement process', () =>
