@@ -4,6 +4,7 @@
  * channel that aborts a cancelled run's calls, and the recovery sweep.
  */
 import { hostname } from 'node:os';
+import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
 import { z } from 'zod';
 import { resolveRedis, type RedisOption } from './redis-option.js';
@@ -109,6 +110,8 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   const control = await subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
   const shutdown = new AbortController();
   const draining = new AbortController();
+  // Every task the worker holds listens on these, and it holds three times --concurrency.
+  setMaxListeners(0, shutdown.signal, draining.signal);
 
   const isolates = isolatePool(job, settings.isolation, log);
   // Spawned only when a task first needs it.
@@ -299,6 +302,7 @@ async function subscribeControl(client: RedisClient, prefix: string, log: Logger
     if (!controller) {
       if (controllers.size >= 1024) controllers.delete(controllers.keys().next().value!);
       controller = new AbortController();
+      setMaxListeners(0, controller.signal);
       controllers.set(runId, controller);
     }
     return controller;
