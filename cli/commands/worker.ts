@@ -57,9 +57,10 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   const metrics = metricsPort === undefined ? undefined : new (await import('../metrics/machine-metrics.js')).MachineMetrics();
   const metricsServer = metrics && (await listenForMetrics(ctx, metrics, metricsPort!, stringFlag(args, 'metrics-host') ?? '127.0.0.1'));
   const supervisor = new Supervisor({ processes, config, env: workerEnvironment(redis), heartbeatTimeoutMs, log: ctx.log, metrics });
-  await supervisor.start();
-  ctx.say(`${processes} worker process(es) serving ${jobFile} (pids ${supervisor.pids.join(', ')}); SIGTERM or Ctrl-C to drain`);
-  return new Promise<number>((resolve) => {
+  // The handlers come before the processes start: a SIGTERM while one is still starting (a
+  // slow machine, a deploy that changes its mind) drains too, instead of killing this process
+  // and leaving its children to notice alone.
+  return new Promise<number>((resolve, reject) => {
     let signals = 0;
     const onSignal = (signal: string): void => {
       signals++;
@@ -76,6 +77,18 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    supervisor.start().then(
+      () => {
+        if (signals === 0) {
+          ctx.say(`${processes} worker process(es) serving ${jobFile} (pids ${supervisor.pids.join(', ')}); SIGTERM or Ctrl-C to drain`);
+        }
+      },
+      (error: unknown) => {
+        if (signals > 0) return; // stopping anyway: the drain resolves
+        void metricsServer?.close();
+        reject(error);
+      },
+    );
   });
 }
 

@@ -2,6 +2,7 @@
  * The commands as a user runs them: real processes, real workers, output on stdout only,
  * logs and progress on stderr, exit codes as the contract says.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { readRunSnapshot } from '../../shared/run-record.js';
@@ -20,6 +21,29 @@ async function withPrefix<T>(body: (prefix: string, env: NodeJS.ProcessEnv) => P
   } finally {
     await wipePrefix(client, prefix);
     await client.close();
+  }
+}
+
+/** The worker processes a supervisor forked (procfs; not tsx's esbuild service), to see that none outlives it. */
+function workerPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('worker-process'));
+  } catch {
+    return []; // a child that exited in between
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -115,6 +139,27 @@ describe('redmap submit and worker', () => {
         worker.kill('SIGTERM');
         expect((await worker.result).code).toBe(0);
       }
+    }));
+
+  it('worker: a SIGTERM while its processes are still starting drains them and exits 0', () =>
+    withPrefix(async (_prefix, env) => {
+      const worker = startCli(['worker', job, '--processes', '2'], { env });
+      let said = '';
+      worker.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      let children: number[] = [];
+      const deadline = Date.now() + 20_000;
+      while (children.length === 0) {
+        if (Date.now() > deadline) throw new Error('no worker process was forked');
+        children = workerPids(worker.pid!);
+        await sleep(20);
+      }
+      // A worker process takes hundreds of milliseconds to load and connect: none serves yet.
+      expect(said).not.toMatch(/serving/);
+      worker.kill('SIGTERM');
+      const stopped = await worker.result;
+      expect(stopped.code, `${stopped.signal} ${stopped.stderr}`).toBe(0);
+      expect(stopped.stderr).toMatch(/SIGTERM: draining/);
+      for (const pid of children) expect(isAlive(pid), `worker process ${pid} is gone`).toBe(false);
     }));
 
   it('status on an id that never existed says so and exits 1', () =>
