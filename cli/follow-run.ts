@@ -18,6 +18,8 @@ export interface FollowOptions {
   format: OutputFormat;
   quiet: boolean;
   signal?: AbortSignal;
+  /** Called once the run has ended, before its results are read: `run` stops its workers meanwhile. */
+  onEnded?: (final: RunSnapshot) => void;
 }
 
 export function progressMode(ctx: CommandContext, quiet: boolean): ProgressMode {
@@ -38,6 +40,7 @@ export async function followRun(ctx: CommandContext, client: RedisClient, runId:
     ctx.say(`run ${runId} is lost: its state vanished from Redis (restarted without persistence, flushed, or cleaned)`);
     return EXIT.lost;
   }
+  options.onEnded?.(final);
   if (RESULT_STATES.has(final.state)) {
     const count = await writeResults(readResults(client, ctx.prefix, runId, final.generation, final.options.partitions), options.format);
     const seconds = ((final.finishedAt ?? Date.now()) - final.createdAt) / 1000;

@@ -100,6 +100,8 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   });
   const started = supervisor.start();
   started.catch(() => {}); // a failure to start is reported below, after the job file's own errors
+  let stopped: Promise<void> | undefined;
+  const stopWorkers = (graceMs: number): Promise<void> => (stopped ??= supervisor.stop(graceMs));
   const queues = new TaskQueues(redis.client, ctx.prefix);
   const interrupted = new AbortController();
   let runId: string | undefined;
@@ -126,14 +128,20 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     );
     await Promise.all([started, submitted]);
     if (interrupted.signal.aborted) throw interrupted.signal.reason;
-    const exitCode = await followRun(ctx, redis.client, runId!, { format, quiet: Boolean(args.values.quiet), signal: interrupted.signal });
+    // Once the run has ended the workers have nothing left to do: they exit while the results print.
+    const exitCode = await followRun(ctx, redis.client, runId!, {
+      format,
+      quiet: Boolean(args.values.quiet),
+      signal: interrupted.signal,
+      onEnded: () => void stopWorkers(workerConfig.graceMs),
+    });
     return exitCode;
   } catch (error) {
     if (!interrupted.signal.aborted) throw error;
     if (runId) await cancelRun(redis.client, ctx.prefix, runId, queues).catch(() => {});
     return EXIT.interrupted;
   } finally {
-    await supervisor.stop(interrupted.signal.aborted ? 2000 : workerConfig.graceMs);
+    await stopWorkers(interrupted.signal.aborted ? 2000 : workerConfig.graceMs);
     process.off('SIGINT', onInterrupt);
     await queues.close();
     await redis.client.quit().catch(() => redis.client.disconnect());
