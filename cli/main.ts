@@ -20,87 +20,51 @@ type Handler = (ctx: CommandContext, args: ParsedArgs) => Promise<number>;
 const COMMANDS: Record<string, { title: string; load(): Promise<{ spec: CommandSpec; handler: Handler }> }> = {
   run: {
     title: 'run a job with local worker processes and print its results',
-    load: async () => {
-      const { runSpec: spec, run: handler } = await import('./commands/run.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/run.js').then((module) => ({ spec: module.runSpec, handler: module.run })),
   },
   submit: {
     title: 'enqueue a run for workers elsewhere (--wait to follow it)',
-    load: async () => {
-      const { submitSpec: spec, submit: handler } = await import('./commands/submit.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/submit.js').then((module) => ({ spec: module.submitSpec, handler: module.submit })),
   },
   worker: {
     title: "serve a job's tasks until stopped, on any number of machines",
-    load: async () => {
-      const { workerSpec: spec, worker: handler } = await import('./commands/worker.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/worker.js').then((module) => ({ spec: module.workerSpec, handler: module.worker })),
   },
   status: {
     title: 'show a run (--watch to follow it)',
-    load: async () => {
-      const { statusSpec: spec, status: handler } = await import('./commands/status.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/status.js').then((module) => ({ spec: module.statusSpec, handler: module.status })),
   },
   runs: {
     title: 'list runs, newest first',
-    load: async () => {
-      const { runsSpec: spec, runs: handler } = await import('./commands/runs.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/runs.js').then((module) => ({ spec: module.runsSpec, handler: module.runs })),
   },
   results: {
     title: 'print the results of a finished run',
-    load: async () => {
-      const { resultsSpec: spec, results: handler } = await import('./commands/results.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/results.js').then((module) => ({ spec: module.resultsSpec, handler: module.results })),
   },
   failed: {
     title: 'list the input items that failed for good, with their errors',
-    load: async () => {
-      const { failedSpec: spec, failed: handler } = await import('./commands/failed.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/failed.js').then((module) => ({ spec: module.failedSpec, handler: module.failed })),
   },
   retry: {
     title: 'run again what failed, under a new generation',
-    load: async () => {
-      const { retrySpec: spec, retry: handler } = await import('./commands/retry.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/retry.js').then((module) => ({ spec: module.retrySpec, handler: module.retry })),
   },
   cancel: {
     title: 'cancel a run',
-    load: async () => {
-      const { cancelSpec: spec, cancel: handler } = await import('./commands/cancel.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/cancel.js').then((module) => ({ spec: module.cancelSpec, handler: module.cancel })),
   },
   clean: {
     title: 'remove runs and their queued tasks',
-    load: async () => {
-      const { cleanSpec: spec, clean: handler } = await import('./commands/clean.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/clean.js').then((module) => ({ spec: module.cleanSpec, handler: module.clean })),
   },
   dashboard: {
     title: 'a web page of runs: progress, failures, cancel, retry and limits',
-    load: async () => {
-      const { dashboardSpec: spec, dashboard: handler } = await import('./commands/dashboard.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/dashboard.js').then((module) => ({ spec: module.dashboardSpec, handler: module.dashboard })),
   },
   throttle: {
     title: 'change the limits of a run, or of every run of a job, while they go on',
-    load: async () => {
-      const { throttleSpec: spec, throttle: handler } = await import('./commands/throttle.js');
-      return { spec, handler };
-    },
+    load: () => import('./commands/throttle.js').then((module) => ({ spec: module.throttleSpec, handler: module.throttle })),
   },
 };
 

@@ -75,15 +75,13 @@ const optionsSchema = z.object({
 });
 
 /**
- * Tasks a worker holds beyond those it maps (--concurrency): while some map, the others read
+ * Tasks a worker holds per task it maps (--concurrency): while some map, the others read
  * their inputs or commit, so round trips to Redis overlap with work instead of adding to it.
  * Over a 4 ms round trip a chunked run kept ~75% of its speed holding twice --concurrency and
  * ~83% holding three times (bench/RESULTS.md); no more, as a held task is one no other worker
  * can take.
  */
-function extraTasks(concurrency: number): number {
-  return 2 * concurrency;
-}
+const TASKS_HELD_PER_SLOT = 3;
 
 /** How long released tasks may take to go back to the queue before the worker stops anyway. */
 const RELEASE_WAIT_MS = 5000;
@@ -110,7 +108,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   const control = await subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
   const shutdown = new AbortController();
   const draining = new AbortController();
-  // Every task the worker holds listens on these, and it holds three times --concurrency.
+  // Every task the worker holds listens on these, and it holds TASKS_HELD_PER_SLOT times --concurrency.
   setMaxListeners(0, shutdown.signal, draining.signal);
 
   const isolates = isolatePool(job, settings.isolation, log);
@@ -153,7 +151,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     {
       connection: client,
       prefix: queuePrefix(settings.prefix),
-      concurrency: settings.concurrency + extraTasks(settings.concurrency),
+      concurrency: settings.concurrency * TASKS_HELD_PER_SLOT,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
       maxStalledCount: BULLMQ_MAX_STALLED_COUNT,

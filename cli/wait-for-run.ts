@@ -13,8 +13,9 @@ import { readRunSnapshot, type RunSnapshot } from '../shared/run-record.js';
 import { TERMINAL_STATES } from '../shared/run-state.js';
 
 export interface WaitOptions {
-  /** The longest wait between two reads (default 250 ms); the first is 10 ms, each next one 1.5x longer. */
+  /** The longest wait between two reads (default 250 ms); each wait is 1.5x the one before. */
   pollMs?: number;
+  /** The first wait (default 10 ms), so a short run is noticed as soon as it ends. */
   firstPollMs?: number;
   onUpdate?(snapshot: RunSnapshot): void;
   signal?: AbortSignal;
