@@ -78,13 +78,15 @@ describe('worker faults', () => {
         const state = runId ? (await readRunRecord(client, prefix, runId))?.state : undefined;
         if (submitted.exitCode !== null || (state && !['submitting', 'mapping', 'reducing'].includes(state))) break;
         const firstReduce = state === 'reducing' && !phasesHit.has('reducing');
-        if (state && (firstReduce || (Date.now() >= nextKillAt && kills < 10))) {
+        // Workers map while the producer is still submitting (its first batches are small).
+        const phase = state === 'submitting' ? 'mapping' : state;
+        if (phase && (firstReduce || (Date.now() >= nextKillAt && kills < 10))) {
           const children = workers.children();
           const victim = children[Math.floor(random() * children.length)];
           if (victim !== undefined) {
             signal(victim, 'SIGKILL');
             kills++;
-            phasesHit = new Set([...phasesHit, state]);
+            phasesHit = new Set([...phasesHit, phase]);
             schedule.note(`kill -9 worker ${victim} while the run is ${state}`);
           }
           nextKillAt = Date.now() + 1000 + random() * 1500;
@@ -120,9 +122,16 @@ describe('worker faults', () => {
       await workers.ready(1);
       const victim = workers.children()[0]!;
       const submitted = startCli(['submit', JOB, ...inputs, '--chunk-size', '4', '--wait', '--quiet'], { env });
-      // The failpoint kills the worker right after the commit that flips the run.
-      await waitFor('the worker to die at the failpoint', () => !workers.children().includes(victim) || undefined);
-      const runId = (await latestRun(prefix))!;
+      // The failpoint kills the worker right after the commit that flips the run. On a slow
+      // machine the first process may die earlier for another reason (a missed heartbeat);
+      // its replacement has the same failpoint, so wait for the flip itself as well.
+      const flipped = async (): Promise<string | undefined> => {
+        const id = await latestRun(prefix);
+        return id && !workers.children().includes(victim) && (await readRunRecord(client, prefix, id))?.state === 'reducing'
+          ? id
+          : undefined;
+      };
+      const runId = await waitFor('a worker to die at the failpoint, after the flip', flipped);
       const record = await readRunRecord(client, prefix, runId);
       const reduceTasks = (await client.keys(`${prefix}:q:*:${runId}.g1.r*`)).length;
       schedule.note(`worker ${victim} died at the failpoint; the run is ${record?.state}, ${reduceTasks} reduce tasks queued`);
