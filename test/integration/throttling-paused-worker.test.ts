@@ -85,7 +85,9 @@ describe('a worker paused past its lease', () => {
       expect(result.stdout).toBe('{"key":"x","value":100}\n');
       const calls = readLedger(ledger) as unknown as Call[];
       expect(calls).toHaveLength(100);
-      const frozen = calls.filter((call) => call.pid === victim && call.start < pausedAt && call.end >= resumedAt);
+      // A call whose lease was granted just before the SIGSTOP records its start just after the
+      // SIGCONT; no other call of the victim can start then, as all its slots are taken.
+      const frozen = calls.filter((call) => call.pid === victim && call.start < resumedAt + 50 && call.end >= resumedAt);
       expect(frozen).toHaveLength(VICTIM_CONCURRENCY);
       // Healthy before the pause and after the frozen calls ended: the cap holds.
       const frozenEnded = Math.max(...frozen.map((call) => call.end));
