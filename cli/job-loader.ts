@@ -1,32 +1,14 @@
 /**
- * Loads job files. TypeScript loads directly (tsx), in the CLI, its forked workers and any
- * threads alike, and a job that imports 'redmap' gets this copy of it.
+ * Loads job files, TypeScript or JavaScript, in the CLI, its forked workers and any isolates
+ * alike: each imports the job's compiled module (job-compiler.ts), in which `import 'redmap'`
+ * is this copy of redmap.
  */
 import { existsSync, statSync } from 'node:fs';
-import { register as registerHooks } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { JobDefinitionError } from '../shared/errors.js';
 import { isJob, type Job } from '../shared/job-definition.js';
-
-/** `.ts` when running from source, `.js` from the built package. */
-const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-export const OWN_INDEX_URL = new URL(`../index${OWN_EXTENSION}`, import.meta.url).href;
-
-let registered: Promise<void> | undefined;
-
-export function registerJobLoader(): Promise<void> {
-  registered ??= (async () => {
-    // Loaded before the hooks: every module imported after them goes through tsx, which is slow,
-    // and a job's `import 'redmap'` then finds this copy already loaded.
-    await import(OWN_INDEX_URL);
-    const [{ register: registerEsm }, { register: registerCjs }] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-    registerEsm();
-    registerCjs();
-    registerHooks(new URL('./self-resolve-hook.mjs', import.meta.url), { data: { indexUrl: OWN_INDEX_URL } });
-  })();
-  return registered;
-}
+import { compileJob } from './job-compiler.js';
 
 export interface LoadedJob {
   job: Job;
@@ -45,10 +27,9 @@ export function jobFilePath(file: string): string {
 /** Imports a job file and returns its job: the default export, or an export named `job`. */
 export async function loadJobFile(file: string): Promise<LoadedJob> {
   const path = jobFilePath(file);
-  await registerJobLoader();
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    module = await importCompiled(path);
   } catch (error) {
     if (error instanceof JobDefinitionError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
@@ -62,6 +43,21 @@ export async function loadJobFile(file: string): Promise<LoadedJob> {
     );
   }
   return { job: withModulePath(job, path), path };
+}
+
+async function importCompiled(path: string): Promise<Record<string, unknown>> {
+  // Stack traces from the job then name its own files and lines, not the compiled module's.
+  process.setSourceMapsEnabled(true);
+  const compiled = await compileJob(path);
+  try {
+    return (await import(pathToFileURL(compiled.modulePath).href)) as Record<string, unknown>;
+  } catch (error) {
+    // A cached module names packages by where they were installed then; after an install that
+    // moved one, compiling again finds it where it is now.
+    if (!compiled.cached || (error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    const fresh = await compileJob(path, { fresh: true });
+    return (await import(pathToFileURL(fresh.modulePath).href)) as Record<string, unknown>;
+  }
 }
 
 /** The job as loaded from `path`, so its fingerprint covers that file even when defineJob's caller was elsewhere. */

@@ -15,10 +15,6 @@ export const workerProcessConfigSchema = z.object({
   lockDurationMs: z.number().int().min(1000),
   stalledIntervalMs: z.number().int().min(100),
   graceMs: z.number().int().min(0),
-  /** The job version the supervisor computed, adopted when the job's files did not change since. */
-  jobVersion: z
-    .object({ fingerprint: z.string(), files: z.array(z.object({ path: z.string(), mtimeMs: z.number(), size: z.number() })) })
-    .optional(),
   isolation: z.enum(ISOLATION_MODES),
   logLevel: z.string(),
   logFormat: z.enum(['pretty', 'json']),

@@ -6,7 +6,6 @@
  */
 import { exitCodeForError } from './exit-codes.js';
 import { loadJobFile } from './job-loader.js';
-import { adoptJobVersion } from '../shared/fingerprint.js';
 import { startWorker, type WorkerHandle } from './start-worker.js';
 import { readEnvironment } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
@@ -49,7 +48,6 @@ async function main(): Promise<void> {
 
   try {
     readEnvironment(); // fails early on an unreadable REDIS_PASSWORD_FILE
-    if (config.jobVersion) await adoptJobVersion(config.jobPath, config.jobVersion);
     const { job } = await loadJobFile(config.jobPath);
     handle = await startWorker(job, {
       redis: resolveRedis(undefined),

@@ -32,17 +32,19 @@ export function jobVersion(modulePath: string): Promise<JobVersion> {
 }
 
 /**
- * Takes a version computed by another process (a supervisor for the workers it forks) when
- * none of its files changed since: this saves each worker process a bundling pass.
+ * Takes a version computed earlier (by another process, or kept with a compiled job) when
+ * none of its files changed since; says whether it did.
  */
-export async function adoptJobVersion(modulePath: string, version: JobVersion): Promise<void> {
+export async function adoptJobVersion(modulePath: string, version: JobVersion): Promise<boolean> {
   const unchanged = await Promise.all(
     version.files.map(async (file) => {
       const now = await stat(file.path).catch(() => undefined);
       return now !== undefined && now.mtimeMs === file.mtimeMs && now.size === file.size;
     }),
   );
-  if (unchanged.every(Boolean)) cache.set(modulePath, Promise.resolve(version));
+  if (!unchanged.every(Boolean)) return false;
+  cache.set(modulePath, Promise.resolve(version));
+  return true;
 }
 
 /** The local files a module imports, found by bundling it with esbuild without writing anything. */
@@ -62,7 +64,12 @@ export async function localModuleFiles(modulePath: string): Promise<string[]> {
     logLevel: 'silent',
     outdir: workingDir,
   });
-  return Object.keys(result.metafile.inputs)
+  return localInputs(result.metafile);
+}
+
+/** The files of a build that are the job's own: not packages. */
+export function localInputs(metafile: { inputs: Record<string, unknown> }): string[] {
+  return Object.keys(metafile.inputs)
     .filter((file) => !file.includes('node_modules/'))
     .sort();
 }
@@ -73,10 +80,18 @@ export async function fingerprintModule(modulePath: string): Promise<string> {
 }
 
 async function computeJobVersion(modulePath: string): Promise<JobVersion> {
+  return versionOfFiles(modulePath, await localModuleFiles(modulePath));
+}
+
+/**
+ * The version of a job module made of these local files (paths relative to its folder, as
+ * esbuild's metafile gives them).
+ */
+export async function versionOfFiles(modulePath: string, localFiles: string[]): Promise<JobVersion> {
   const workingDir = dirname(modulePath);
   const hash = createHash('sha256');
   const files: JobVersion['files'] = [];
-  for (const file of await localModuleFiles(modulePath)) {
+  for (const file of localFiles) {
     const path = resolve(workingDir, file);
     const [content, stats] = await Promise.all([readFile(path), stat(path)]);
     hash.update(`${file}\0`);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { submitRun } from '../../producer/submit-run.js';
-import { jobFingerprint, jobVersion } from '../../shared/fingerprint.js';
+import { jobFingerprint } from '../../shared/fingerprint.js';
 import { queueName } from '../../shared/redis-keys.js';
 import { cancelRun } from '../../shared/run-control.js';
 import { resolveRunOptions } from '../../shared/run-options.js';
@@ -89,11 +89,10 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   ctx.log.debug({ redis: redis.url, source: redis.source }, 'using Redis');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
   // Worker processes take a while to start: they start first, while this process loads the
-  // job and submits. The job version computed here saves each of them computing it again.
-  const version = await jobVersion(path).catch(() => undefined); // a broken job file is reported by loadJobFile below
+  // job and submits.
   const supervisor = new Supervisor({
     processes: workers,
-    config: { ...workerConfig, jobVersion: version },
+    config: workerConfig,
     env: workerEnvironment(redis),
     heartbeatTimeoutMs,
     log: ctx.log,

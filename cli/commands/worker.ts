@@ -2,7 +2,6 @@ import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, stringFlag, ty
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { loadJobFile } from '../job-loader.js';
-import { jobVersion } from '../../shared/fingerprint.js';
 import { Supervisor } from '../supervisor.js';
 import type { MachineMetrics } from '../metrics/machine-metrics.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
@@ -48,7 +47,7 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   const metricsPort = intFlag(args, 'metrics-port', { min: 0, max: 65535 });
   if (metricsPort === undefined && stringFlag(args, 'metrics-host') !== undefined)
     throw new UsageError('--metrics-host needs --metrics-port');
-  const config = { ...workerConfigFromFlags(args, ctx, path), metrics: metricsPort !== undefined, jobVersion: await jobVersion(path) };
+  const config = { ...workerConfigFromFlags(args, ctx, path), metrics: metricsPort !== undefined };
   const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? config.lockDurationMs;
   const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
