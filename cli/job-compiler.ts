@@ -8,9 +8,10 @@
  * anywhere; `redmap` means the copy that is running it; each bundled file keeps its own
  * `import.meta.url`, and the inline source map points stack traces at the original lines.
  *
- * The module is kept in a per-user cache beside the list of files it came from. A later
- * process (a forked worker, an isolate, the next `submit`) whose job files have not changed
- * since imports it without running esbuild at all.
+ * The module is kept in a per-user cache beside the list of files it came from (and the
+ * tsconfig.json and package.json that applied). A later process (a forked worker, an
+ * isolate, the next `submit`) for which none has changed since imports it without running
+ * esbuild at all.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import type { Loader, Message, Metafile, Plugin } from 'esbuild';
 import { z } from 'zod';
 import { JobDefinitionError } from '../shared/errors.js';
-import { adoptJobVersion, localInputs, versionOfFiles, type JobVersion } from '../shared/fingerprint.js';
+import { adoptJobVersion, filesUnchanged, localInputs, stampFiles, versionOfFiles, type JobVersion } from '../shared/fingerprint.js';
 
 /** `.ts` when running from source, `.js` from the built package. */
 const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -36,16 +37,16 @@ export interface CompiledJob {
   cached: boolean;
 }
 
+const fileStampSchema = z.object({ path: z.string(), mtimeMs: z.number(), size: z.number() });
 /** What the cache keeps for one job file: the module compiled from it and the files that went in. */
 const cacheEntrySchema = z.object({
   source: z.string(),
   /** The redmap the module imports: another install compiles anew. */
   redmap: z.string(),
   module: z.string().regex(/^[0-9a-f]{16}\.mjs$/),
-  version: z.object({
-    fingerprint: z.string(),
-    files: z.array(z.object({ path: z.string(), mtimeMs: z.number(), size: z.number() })),
-  }),
+  version: z.object({ fingerprint: z.string(), files: z.array(fileStampSchema) }),
+  /** The tsconfig.json and package.json that applied: they change the output, not the job's version. */
+  settings: z.array(fileStampSchema),
 });
 type CacheEntry = z.infer<typeof cacheEntrySchema>;
 
@@ -77,17 +78,22 @@ export async function compileJob(sourcePath: string, options: { fresh?: boolean 
     entry?.source === sourcePath &&
     entry.redmap === OWN_INDEX_URL &&
     existsSync(join(dir, entry.module)) &&
+    (await filesUnchanged(entry.settings)) &&
     (await adoptJobVersion(sourcePath, entry.version))
   ) {
     return { modulePath: join(dir, entry.module), version: entry.version, cached: true };
   }
+  const settings = await stampFiles(nearestSettingsFiles(dirname(sourcePath)));
   const { code, localFiles } = await bundle(sourcePath, dir);
   const version = await versionOfFiles(sourcePath, localFiles);
   await adoptJobVersion(sourcePath, version);
   const module = `${hashOf(code).slice(0, 16)}.mjs`;
   const modulePath = join(dir, module);
   if (!existsSync(modulePath)) await writeAtomically(modulePath, code);
-  await writeAtomically(entryPath, JSON.stringify({ source: sourcePath, redmap: OWN_INDEX_URL, module, version } satisfies CacheEntry));
+  await writeAtomically(
+    entryPath,
+    JSON.stringify({ source: sourcePath, redmap: OWN_INDEX_URL, module, version, settings } satisfies CacheEntry),
+  );
   // The job's previous module is stale now, so the cache does not grow with every edit. Another
   // job file compiled to the same code, or a process about to import it, compiles it again.
   if (entry && entry.module !== module) await rm(join(dir, entry.module), { force: true });
@@ -167,6 +173,21 @@ const importMetaOfEachFile: Plugin = {
     });
   },
 };
+
+/** The nearest tsconfig.json and package.json above a folder, as esbuild finds them. */
+function nearestSettingsFiles(dir: string): string[] {
+  const found: string[] = [];
+  for (const name of ['tsconfig.json', 'package.json']) {
+    for (let at = dir; ; at = dirname(at)) {
+      if (existsSync(join(at, name))) {
+        found.push(join(at, name));
+        break;
+      }
+      if (dirname(at) === at) break;
+    }
+  }
+  return found;
+}
 
 function describeMessage(message: Message): string {
   const where = message.location ? `${message.location.file}:${message.location.line}:${message.location.column + 1}: ` : '';

@@ -36,15 +36,28 @@ export function jobVersion(modulePath: string): Promise<JobVersion> {
  * none of its files changed since; says whether it did.
  */
 export async function adoptJobVersion(modulePath: string, version: JobVersion): Promise<boolean> {
-  const unchanged = await Promise.all(
-    version.files.map(async (file) => {
-      const now = await stat(file.path).catch(() => undefined);
-      return now !== undefined && now.mtimeMs === file.mtimeMs && now.size === file.size;
-    }),
-  );
-  if (!unchanged.every(Boolean)) return false;
+  if (!(await filesUnchanged(version.files))) return false;
   cache.set(modulePath, Promise.resolve(version));
   return true;
+}
+
+export type FileStamp = JobVersion['files'][number];
+
+/** Size and modification time of each file that exists. */
+export async function stampFiles(paths: string[]): Promise<FileStamp[]> {
+  const stamps = await Promise.all(
+    paths.map(async (path) => {
+      const now = await stat(path).catch(() => undefined);
+      return now && { path, mtimeMs: now.mtimeMs, size: now.size };
+    }),
+  );
+  return stamps.filter((stamp) => stamp !== undefined);
+}
+
+/** Whether every file still has the size and modification time it was stamped with. */
+export async function filesUnchanged(stamps: FileStamp[]): Promise<boolean> {
+  const now = await stampFiles(stamps.map((stamp) => stamp.path));
+  return now.length === stamps.length && now.every((stamp, i) => stamp.mtimeMs === stamps[i]!.mtimeMs && stamp.size === stamps[i]!.size);
 }
 
 /** The local files a module imports, found by bundling it with esbuild without writing anything. */

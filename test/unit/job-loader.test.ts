@@ -82,6 +82,18 @@ describe('loading a job file', () => {
     expect(await job.map('a', {} as never)).toEqual([['A', 1]]);
   });
 
+  it('compiles again when the tsconfig.json that applies changes', async () => {
+    const dir = jobFolder();
+    const path = join(dir, 'job.ts');
+    writeFileSync(join(dir, 'tsconfig.json'), '{"compilerOptions": {"target": "ES2022"}}');
+    expect((await compileJob(path)).cached).toBe(false);
+    expect((await compileJob(path)).cached).toBe(true);
+    writeFileSync(join(dir, 'tsconfig.json'), '{"compilerOptions": {"target": "ES2022", "useDefineForClassFields": false}}');
+    const recompiled = await compileJob(path);
+    expect(recompiled.cached).toBe(false);
+    expect(await compileJob(path)).toEqual({ ...recompiled, cached: true });
+  });
+
   it('compiles again over a cache entry that is not what it wrote', async () => {
     const dir = jobFolder();
     const path = join(dir, 'job.ts');
