@@ -3,6 +3,8 @@
  * it had started, while its slots expire and go to other workers. Measured from the calls'
  * own start and end times: how far above the cap the calls in flight go, and for how long.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LEASE_MS } from '../../shared/limiter.js';
 import { jobLimiterKeys } from '../../shared/redis-keys.js';
@@ -43,11 +45,13 @@ describe('a worker paused past its lease', () => {
   it('adds at most its own concurrency to the cap, until it resumes; the run finishes correct', async () => {
     const prefix = testPrefix();
     const client = await openClient();
-    const { ledger } = scratch();
+    const { dir, ledger } = scratch();
+    const starts = join(dir, 'starts.log');
     const env = {
       REDIS_URL: redisUrl(),
       REDMAP_PREFIX: prefix,
       REDMAP_TEST_LOG: ledger,
+      REDMAP_TEST_STARTS: starts,
       REDMAP_TEST_JOB_CAP: String(CAP),
       REDMAP_TEST_DELAY_MS: '500',
     };
@@ -62,17 +66,30 @@ describe('a worker paused past its lease', () => {
       const items = Array.from({ length: 100 }, (_, i) => `x${i}`);
       const running = startCli(['submit', JOB, ...items, '--chunk-size', '1', '--wait', '--quiet'], { env });
       // Freeze it while it holds as many slots as it can (lease ids start with the holder's
-      // pid); a call may end just before the signal lands, so look again once it is frozen.
+      // pid). A slot is taken a moment before its call starts and given back a moment after
+      // it ends, so the signal may land in between: once frozen, it must also have all its
+      // calls in flight (started, from the starts file, less ended, from the ledger), or it
+      // resumes and the freeze is tried again.
       const slots = jobLimiterKeys(prefix, 'test-timed-calls').slots;
       const held = async (): Promise<number> =>
         (await client.zrange(slots, '0', '-1')).filter((lease) => lease.startsWith(`${victim}:`)).length;
+      const startedBy = (pid: number): number => {
+        try {
+          return readFileSync(starts, 'utf8')
+            .split('\n')
+            .filter((line) => line === String(pid)).length;
+        } catch {
+          return 0; // no call has started yet
+        }
+      };
+      const inFlight = (): number => startedBy(victim) - readLedger(ledger).filter((call) => call.pid === victim).length;
       let pausedAt = 0;
       for (;;) {
         await waitFor('the victim to hold all its slots', async () => (await held()) === VICTIM_CONCURRENCY || undefined);
         signal(victim, 'SIGSTOP');
         pausedAt = Date.now();
         await new Promise((resolve) => setTimeout(resolve, 100));
-        if ((await held()) === VICTIM_CONCURRENCY) break;
+        if ((await held()) === VICTIM_CONCURRENCY && inFlight() === VICTIM_CONCURRENCY) break;
         signal(victim, 'SIGCONT');
       }
       others = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '3']);
@@ -85,9 +102,7 @@ describe('a worker paused past its lease', () => {
       expect(result.stdout).toBe('{"key":"x","value":100}\n');
       const calls = readLedger(ledger) as unknown as Call[];
       expect(calls).toHaveLength(100);
-      // A call whose lease was granted just before the SIGSTOP records its start just after the
-      // SIGCONT; no other call of the victim can start then, as all its slots are taken.
-      const frozen = calls.filter((call) => call.pid === victim && call.start < resumedAt + 50 && call.end >= resumedAt);
+      const frozen = calls.filter((call) => call.pid === victim && call.start <= pausedAt && call.end >= resumedAt);
       expect(frozen).toHaveLength(VICTIM_CONCURRENCY);
       // Healthy before the pause and after the frozen calls ended: the cap holds.
       const frozenEnded = Math.max(...frozen.map((call) => call.end));
