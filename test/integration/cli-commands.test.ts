@@ -3,6 +3,7 @@
  * logs and progress on stderr, exit codes as the contract says.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { readRunSnapshot } from '../../shared/run-record.js';
@@ -59,6 +60,20 @@ describe('redmap run', () => {
       expect(lines.map((line) => JSON.parse(line) as { key: string; value: number })).toContainEqual({ key: 'the', value: 80 });
       expect(lines).toEqual([...lines].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
       expect(distributed.stderr).toMatch(/run \S+ done: 40 items, \d+ results/);
+    }));
+
+  it('starts one worker process per CPU by default, but none more than the inputs given as arguments', () =>
+    withPrefix(async (_prefix, env) => {
+      const readyWorkers = (stderr: string): number => stderr.split('\n').filter((line) => line.includes('"worker process ready"')).length;
+      const one = await runCli(['run', job, 'the fox', '--log-level', 'debug'], { env });
+      expect(one.code).toBe(0);
+      expect(one.stdout).toBe('{"key":"fox","value":1}\n{"key":"the","value":1}\n');
+      expect(readyWorkers(one.stderr)).toBe(1);
+      const many = await runCli(['run', job, ...text, '--log-level', 'debug'], { env });
+      expect(many.code).toBe(0);
+      expect(readyWorkers(many.stderr)).toBe(availableParallelism());
+      const explicit = await runCli(['run', job, 'the fox', '--workers', '2', '--log-level', 'debug'], { env });
+      expect(readyWorkers(explicit.stderr)).toBe(2);
     }));
 
   it('reads inputs from stdin with "-" and prints csv and table', () =>
