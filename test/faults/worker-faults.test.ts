@@ -209,24 +209,23 @@ describe('maps that block their worker', () => {
   it('a map that never yields: the supervisor kills its worker, counts the stalls, and the run fails naming the item', async () => {
     const prefix = testPrefix();
     const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix };
+    const schedule = new FaultSchedule('loop forever');
     const workers = startSupervisedWorkers(POISON, 2, env, FAST_FAILOVER);
     try {
       const result = await runCli(['submit', POISON, 'a', 'loop', 'b', '--chunk-size', '1', '--max-stalls', '1', '--wait', '--quiet'], {
         env,
       });
-      expectWithSchedule(result.code, new FaultSchedule('loop forever')).toBe(1);
+      expectWithSchedule(result.code, schedule).toBe(1);
       const runId = (await latestRun(prefix))!;
       const failed = await runCli(['failed', runId, '--json'], { env });
       const [report] = failed.stdout
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as { input: unknown; code: string; stalls: number });
-      expectWithSchedule(report, new FaultSchedule('loop forever')).toMatchObject({ input: 'loop', code: 'TASK_STALLED', stalls: 2 });
+      expectWithSchedule(report, schedule).toMatchObject({ input: 'loop', code: 'TASK_STALLED', stalls: 2 });
       const stopped = await workers.stop();
-      expectWithSchedule(stopped.stderr, new FaultSchedule('loop forever')).toMatch(
-        /stopped answering \(a map that never yields\?\); killing it/,
-      );
-      expectWithSchedule(await client.scard(runKeys(prefix, runId).committed), new FaultSchedule('loop forever')).toBe(2);
+      expectWithSchedule(stopped.stderr, schedule).toMatch(/stopped answering \(a map that never yields\?\); killing it/);
+      expectWithSchedule(await client.scard(runKeys(prefix, runId).committed), schedule).toBe(2);
     } finally {
       await workers.stop();
       await wipePrefix(client, prefix);
@@ -238,6 +237,7 @@ describe('maps that block their worker', () => {
     async (isolation) => {
       const prefix = testPrefix();
       const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix };
+      const schedule = new FaultSchedule(`loop under ${isolation}`);
       const result = await runCli(
         [
           'run',
@@ -263,11 +263,9 @@ describe('maps that block their worker', () => {
         { env },
       );
       try {
-        expectWithSchedule(result.code, new FaultSchedule(`loop under ${isolation}`)).toBe(3);
-        expectWithSchedule(result.stdout, new FaultSchedule(`loop under ${isolation}`)).toBe(
-          '{"key":"a","value":1}\n{"key":"b","value":1}\n',
-        );
-        expectWithSchedule(result.stderr, new FaultSchedule(`loop under ${isolation}`)).toMatch(
+        expectWithSchedule(result.code, schedule).toBe(3);
+        expectWithSchedule(result.stdout, schedule).toBe('{"key":"a","value":1}\n{"key":"b","value":1}\n');
+        expectWithSchedule(result.stderr, schedule).toMatch(
           /failed c1: input \\"loop\\" after 2 attempt\(s\): map call on item \\"loop\\" ran past its call timeout of 1\.0s/,
         );
       } finally {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, onTestFailed } from 'vitest';
 import { REPO_ROOT, startCli, type CliResult } from './cli.js';
 
 /** A fault test's record of what it did and when, relative to its start. */
@@ -28,6 +28,11 @@ export class FaultSchedule {
         .slice(0, 80)}.log`,
     );
     writeFileSync(this.file, '');
+    // A failure that no assertion tied to this schedule reports (a waitFor that timed out, an
+    // assertion on something else) still ends up in its file, after what happened.
+    onTestFailed(({ task }) => {
+      for (const error of task.result?.errors ?? []) this.note(`test failed: ${error.message}`);
+    });
   }
 
   note(what: string): void {
