@@ -37,7 +37,8 @@ COPY --from=build /src/examples ./examples
 # /app/jobs: where job files are mounted; /data: where input files are mounted. /data is
 # owned by `node` so that a fresh named volume there is writable by the producer.
 RUN mkdir -p /app/jobs /data && chown node:node /data
-# The node image's unprivileged user (uid 1000). tsx caches compiled job files in /tmp.
+# The node image's unprivileged user (uid 1000). Job files are compiled into its
+# ~/.cache/redmap/jobs (/home/node/.cache).
 USER node
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["--help"]
