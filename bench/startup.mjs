@@ -17,7 +17,7 @@ const redis = await startRedis();
 try {
   const variants = [
     {
-      name: 'redmap run (2 workers)',
+      name: 'redmap run (default: 1 worker process for 1 input)',
       run: () =>
         measure(process.execPath, [join(root, 'dist/cli/main.js'), 'run', 'examples/word-count/job.ts', file, '--quiet'], {
           cwd: root,

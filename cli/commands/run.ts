@@ -1,10 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { submitRun } from '../../producer/submit-run.js';
 import { jobFingerprint } from '../../shared/fingerprint.js';
 import { queueName } from '../../shared/redis-keys.js';
-import { cancelRun } from '../../shared/run-control.js';
 import { resolveRunOptions } from '../../shared/run-options.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import type { TaskQueues } from '../../shared/task-queue.js';
 import {
   choiceFlag,
   intFlag,
@@ -17,10 +15,8 @@ import {
 } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { followRun } from '../follow-run.js';
 import { jobFilePath, loadJobFile } from '../job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
-import { runLocally } from '../run-locally.js';
 import { Supervisor } from '../supervisor.js';
 import {
   durationFlag,
@@ -75,7 +71,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const submitOptions = submitOptionsFromFlags(args);
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
   if (args.values.local) {
-    const { job } = await loadJobFile(jobFile!);
+    const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../run-locally.js')]);
     await writeResults(toAsync(await runLocally(job, inputs, submitOptions)), format);
     return EXIT.done;
   }
@@ -101,7 +97,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   started.catch(() => {}); // a failure to start is reported below, after the job file's own errors
   let stopped: Promise<void> | undefined;
   const stopWorkers = (graceMs: number): Promise<void> => (stopped ??= supervisor.stop(graceMs));
-  const queues = new TaskQueues(redis.client, ctx.prefix);
+  let queues: TaskQueues | undefined;
   const interrupted = new AbortController();
   let runId: string | undefined;
   let interrupts = 0;
@@ -115,8 +111,12 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     interrupted.abort();
   };
   process.on('SIGINT', onInterrupt);
+  // What only this process needs (BullMQ above all) loads while the workers start.
+  const modules = loadSubmittingModules();
+  modules.catch(() => {}); // awaited below
   try {
-    const { job } = await loadJobFile(path);
+    const [{ job }, { submitRun, TaskQueues, followRun }] = await Promise.all([loadJobFile(path), modules]);
+    queues = new TaskQueues(redis.client, ctx.prefix);
     resolveRunOptions(job.defaults, submitOptions, job.partitions); // bad values fail before anything is submitted
     const fingerprint = await jobFingerprint(job);
     const submitted = submitRun(
@@ -137,14 +137,27 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     return exitCode;
   } catch (error) {
     if (!interrupted.signal.aborted) throw error;
-    if (runId) await cancelRun(redis.client, ctx.prefix, runId, queues).catch(() => {});
+    if (runId && queues) {
+      const { cancelRun } = await modules;
+      await cancelRun(redis.client, ctx.prefix, runId, queues).catch(() => {});
+    }
     return EXIT.interrupted;
   } finally {
     await stopWorkers(interrupted.signal.aborted ? 2000 : workerConfig.graceMs);
     process.off('SIGINT', onInterrupt);
-    await queues.close();
+    await queues?.close();
     await redis.client.quit().catch(() => redis.client.disconnect());
   }
+}
+
+async function loadSubmittingModules() {
+  const [{ submitRun }, { TaskQueues }, { followRun }, { cancelRun }] = await Promise.all([
+    import('../../producer/submit-run.js'),
+    import('../../shared/task-queue.js'),
+    import('../follow-run.js'),
+    import('../../shared/run-control.js'),
+  ]);
+  return { submitRun, TaskQueues, followRun, cancelRun };
 }
 
 /**
