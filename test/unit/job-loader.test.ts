@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { JobDefinitionError } from '../../index.js';
 import { compileJob } from '../../cli/job-compiler.js';
 import { loadJobFile } from '../../cli/job-loader.js';
+import { fingerprintModule } from '../../shared/fingerprint.js';
 
 const cacheHome = mkdtempSync(join(tmpdir(), 'redmap-cache-'));
 const cacheDir = join(cacheHome, 'redmap', 'jobs');
@@ -80,6 +81,16 @@ describe('loading a job file', () => {
     expect(existsSync(first.modulePath)).toBe(false); // no module left behind per edit
     const { job } = await loadJobFile(path);
     expect(await job.map('a', {} as never)).toEqual([['A', 1]]);
+  });
+
+  it('gives the fingerprint a producer using the library computes, so both name the same queue', async () => {
+    const dir = jobFolder();
+    const path = join(dir, 'job.ts');
+    expect((await compileJob(path)).version.fingerprint).toBe(await fingerprintModule(path));
+    expect((await compileJob(path)).version.files.map((file) => file.path).sort()).toEqual([
+      join(dir, 'job.ts'),
+      join(dir, 'lib', 'lookup.ts'),
+    ]);
   });
 
   it('compiles again when the tsconfig.json that applies changes', async () => {
