@@ -187,14 +187,18 @@ describe('maps that block their worker', () => {
     const prefix = testPrefix();
     const schedule = new FaultSchedule('block past the lock');
     const { ledger } = scratch();
-    const inputs = ['a', 'block:5000', 'b', 'c'];
+    // The block outlasts the 2 s lock by far: the lock lapses 1-2 s into it, the other worker's
+    // stalled check (every 0.5 s, two passes) takes the task back within 1 s more, and a busy
+    // CI machine must still leave it time to start its own call before this one returns.
+    const BLOCK = 'block:8000';
+    const inputs = ['a', BLOCK, 'b', 'c'];
     const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger };
     const workers = startSupervisedWorkers(POISON, 2, env, [...FAST_FAILOVER, '--heartbeat-timeout', '60s']);
     try {
       await workers.ready(2);
       const result = await runCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env });
-      const blocked = readLedger(ledger).filter((call) => call.item === 'block:5000');
-      schedule.note(`block:5000 was mapped by ${blocked.map((call) => call.pid).join(', ')}`);
+      const blocked = readLedger(ledger).filter((call) => call.item === BLOCK);
+      schedule.note(`${BLOCK} was mapped by ${blocked.map((call) => call.pid).join(', ')}`);
       expectWithSchedule(result.code, schedule).toBe(0);
       expectWithSchedule(result.stdout, schedule).toBe(await groundTruth(POISON, inputs, 1));
       expectWithSchedule(new Set(blocked.map((call) => call.pid)).size, schedule).toBe(2);
