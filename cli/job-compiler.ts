@@ -23,7 +23,15 @@ import { pathToFileURL } from 'node:url';
 import type { Loader, Message, Metafile, Plugin } from 'esbuild';
 import { z } from 'zod';
 import { JobDefinitionError } from '../shared/errors.js';
-import { adoptJobVersion, filesUnchanged, localInputs, stampFiles, versionOfFiles, type JobVersion } from '../shared/fingerprint.js';
+import {
+  adoptJobVersion,
+  filesUnchanged,
+  localInputs,
+  rememberJobVersion,
+  stampFiles,
+  versionOfFiles,
+  type JobVersion,
+} from '../shared/fingerprint.js';
 
 /** `.ts` when running from source, `.js` from the built package. */
 const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -86,7 +94,7 @@ export async function compileJob(sourcePath: string, options: { fresh?: boolean 
   const settings = await stampFiles(nearestSettingsFiles(dirname(sourcePath)));
   const { code, localFiles } = await bundle(sourcePath, dir);
   const version = await versionOfFiles(sourcePath, localFiles);
-  await adoptJobVersion(sourcePath, version);
+  rememberJobVersion(sourcePath, version);
   const module = `${hashOf(code).slice(0, 16)}.mjs`;
   const modulePath = join(dir, module);
   if (!existsSync(modulePath)) await writeAtomically(modulePath, code);

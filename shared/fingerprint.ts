@@ -37,8 +37,13 @@ export function jobVersion(modulePath: string): Promise<JobVersion> {
  */
 export async function adoptJobVersion(modulePath: string, version: JobVersion): Promise<boolean> {
   if (!(await filesUnchanged(version.files))) return false;
-  cache.set(modulePath, Promise.resolve(version));
+  rememberJobVersion(modulePath, version);
   return true;
+}
+
+/** A version this process computed from the files as they are now: `jobVersion` answers with it. */
+export function rememberJobVersion(modulePath: string, version: JobVersion): void {
+  cache.set(modulePath, Promise.resolve(version));
 }
 
 export type FileStamp = JobVersion['files'][number];

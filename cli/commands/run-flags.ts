@@ -151,6 +151,13 @@ export function inputSourceFromFlags(args: ParsedArgs, inputs: string[]): InputS
   });
 }
 
+/** How many inputs the run has, when all are given as arguments (not from a file or standard input). */
+export function argumentInputCount(args: ParsedArgs, inputs: string[]): number | undefined {
+  const files = args.values['input-file'];
+  if (inputs.includes('-') || (Array.isArray(files) && files.length > 0)) return undefined;
+  return inputs.length;
+}
+
 /** The settings a forked worker process runs with, from the worker flags. */
 export function workerConfigFromFlags(
   args: ParsedArgs,

@@ -19,6 +19,7 @@ import { jobFilePath, loadJobFile } from '../job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
 import {
+  argumentInputCount,
   durationFlag,
   INPUT_OPTIONS,
   inputSourceFromFlags,
@@ -166,10 +167,7 @@ async function loadSubmittingModules() {
  * on one small file here), and slows the others while it starts.
  */
 function defaultWorkerCount(args: ParsedArgs): number {
-  const inputs = args.positionals.slice(1);
-  const files = args.values['input-file'];
-  const countKnown = !inputs.includes('-') && !(Array.isArray(files) && files.length > 0);
-  return Math.max(1, Math.min(availableParallelism(), countKnown ? inputs.length : Infinity));
+  return Math.max(1, Math.min(availableParallelism(), argumentInputCount(args, args.positionals.slice(1)) ?? Infinity));
 }
 
 async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
