@@ -46,12 +46,12 @@ describe('a worker paused past its lease', () => {
     const prefix = testPrefix();
     const client = await openClient();
     const { dir, ledger } = scratch();
-    const starts = join(dir, 'starts.log');
+    const inFlightMarks = join(dir, 'in-flight.log');
     const env = {
       REDIS_URL: redisUrl(),
       REDMAP_PREFIX: prefix,
       REDMAP_TEST_LOG: ledger,
-      REDMAP_TEST_STARTS: starts,
+      REDMAP_TEST_IN_FLIGHT: inFlightMarks,
       REDMAP_TEST_JOB_CAP: String(CAP),
       REDMAP_TEST_DELAY_MS: '500',
     };
@@ -68,21 +68,20 @@ describe('a worker paused past its lease', () => {
       // Freeze it while it holds as many slots as it can (lease ids start with the holder's
       // pid). A slot is taken a moment before its call starts and given back a moment after
       // it ends, so the signal may land in between: once frozen, it must also have all its
-      // calls in flight (started, from the starts file, less ended, from the ledger), or it
-      // resumes and the freeze is tried again.
+      // calls in flight (from the fixture's in-flight marks), or it resumes and the freeze is
+      // tried again.
       const slots = jobLimiterKeys(prefix, 'test-timed-calls').slots;
       const held = async (): Promise<number> =>
         (await client.zrange(slots, '0', '-1')).filter((lease) => lease.startsWith(`${victim}:`)).length;
-      const startedBy = (pid: number): number => {
+      const inFlight = (): number => {
+        let marks: string[] = [];
         try {
-          return readFileSync(starts, 'utf8')
-            .split('\n')
-            .filter((line) => line === String(pid)).length;
+          marks = readFileSync(inFlightMarks, 'utf8').split('\n');
         } catch {
-          return 0; // no call has started yet
+          // no call has started yet
         }
+        return marks.filter((mark) => mark === `+${victim}`).length - marks.filter((mark) => mark === `-${victim}`).length;
       };
-      const inFlight = (): number => startedBy(victim) - readLedger(ledger).filter((call) => call.pid === victim).length;
       let pausedAt = 0;
       for (;;) {
         await waitFor('the victim to hold all its slots', async () => (await held()) === VICTIM_CONCURRENCY || undefined);
@@ -95,8 +94,9 @@ describe('a worker paused past its lease', () => {
       others = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '3']);
       await others.ready(2);
       await new Promise((resolve) => setTimeout(resolve, PAUSE_MS - (Date.now() - pausedAt)));
-      signal(victim, 'SIGCONT');
+      // Read before the signal: the frozen calls' end times are then always after it.
       const resumedAt = Date.now();
+      signal(victim, 'SIGCONT');
 
       const result = await running.result;
       expect(result.stdout).toBe('{"key":"x","value":100}\n');
