@@ -14,6 +14,7 @@ import type { RedisClient } from '../shared/redis-connection.js';
 import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
 import { failRun } from '../shared/run-control.js';
+import { isRunState, TERMINAL_STATES, type RunState } from '../shared/run-state.js';
 import { resolveRunOptions, runIdSchema, runOptionsSchema, type RunDefaults, type RunOptions } from '../shared/run-options.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from '../shared/task-queue.js';
 import { parseOption, positiveIntSchema } from '../shared/validation.js';
@@ -69,6 +70,11 @@ export interface SubmittedRun {
   resumed: boolean;
   tasks: number;
   items: number;
+  /**
+   * Set when the run ended (failed or cancelled) before all its inputs were enqueued: the
+   * producer stopped reading them, and the run's record says why it ended.
+   */
+  endedEarly?: RunState;
 }
 
 export function generateRunId(now = new Date()): string {
@@ -99,17 +105,24 @@ export async function submitRun(
   let items = 0;
   let waiting = false;
 
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
+  let endedEarly: RunState | undefined;
+
+  /** Enqueues the batch; false once the run has ended and takes no more inputs. */
+  const flush = async (): Promise<boolean> => {
+    if (batch.length === 0) return true;
     waiting = await holdBackAboveMark(deps, version.queue, highWaterMark, waiting, options);
     const reply = replyStrings(
       await runScript(deps.client, enqueueTasksScript, [keys.meta, keys.inputs, keys.committed, keys.failed, keys.split], batch.flat()),
     );
-    if (reply[0] !== 'ok') throw new RunError('RUN_STATE', runId, `run ${runId} stopped accepting inputs (${reply[1] || 'gone'})`);
+    if (reply[0] !== 'ok') {
+      endedEarly = endedState(runId, reply[1]);
+      return false;
+    }
     await addMapTasks(deps.queues, target, 1, reply.slice(1));
     batch = [];
     batchBytes = 0;
     batchTasks = Math.min(batchTasks * 2, BATCH_TASKS, highWaterMark);
+    return true;
   };
 
   try {
@@ -119,8 +132,10 @@ export async function submitRun(
     for (;;) {
       const step = batch.length === 0 ? await next : await Promise.race([next, sleep(FLUSH_AFTER_MS).then(() => 'flush' as const)]);
       if (step === 'flush') {
-        await flush();
-        continue;
+        if (await flush()) continue;
+        // Not awaited: a pending read of a one-shot stream (an open stdin) may never settle.
+        chunks.return?.(undefined).catch(() => {});
+        break;
       }
       if (step.done) break;
       next = chunks.next();
@@ -133,9 +148,12 @@ export async function submitRun(
       batchBytes += payload.length;
       tasks++;
       items += chunk.items.length;
-      if (batch.length >= batchTasks || batchBytes >= BATCH_BYTES) await flush();
+      if ((batch.length >= batchTasks || batchBytes >= BATCH_BYTES) && !(await flush())) {
+        chunks.return?.(undefined).catch(() => {});
+        break;
+      }
     }
-    await flush();
+    if (!endedEarly) await flush();
   } catch (error) {
     if (error instanceof InputError) {
       // Only a one-shot stream gets here after enqueueing; its run cannot complete.
@@ -144,8 +162,8 @@ export async function submitRun(
     throw error;
   }
   if (waiting) options.onBackpressure?.(false, 0, highWaterMark);
-  await sealRun(deps, target, tasks, items);
-  return { runId, resumed: created.resumed, tasks, items };
+  endedEarly ??= await sealRun(deps, target, tasks, items);
+  return { runId, resumed: created.resumed, tasks, items, ...(endedEarly ? { endedEarly } : {}) };
 }
 
 /** Validates a re-readable source up front, and settles the chunk size. */
@@ -242,16 +260,31 @@ async function holdBackAboveMark(
   }
 }
 
-async function sealRun(deps: ProducerDeps, run: TaskTarget & { options: RunOptions }, tasks: number, items: number): Promise<void> {
-  const runId = run.id;
-  const keys = runKeys(deps.prefix, runId);
+/** Seals the run; returns its state instead when it ended before it could be sealed. */
+async function sealRun(
+  deps: ProducerDeps,
+  run: TaskTarget & { options: RunOptions },
+  tasks: number,
+  items: number,
+): Promise<RunState | undefined> {
+  const keys = runKeys(deps.prefix, run.id);
   const [outcome, detail = ''] = replyStrings(
     await runScript(deps.client, sealRunScript, [keys.meta, keys.committed, keys.failed], [tasks, items]),
   );
-  if (outcome === 'inactive' || outcome === 'lost') {
-    throw new RunError('RUN_STATE', runId, `run ${runId} could not be sealed: it is ${detail || 'gone'}`);
-  }
+  if (outcome === 'inactive') return endedState(run.id, detail);
   if (outcome === 'flipped') {
     await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, Number(detail));
   }
+  return undefined;
+}
+
+/**
+ * The state of a run that left `submitting` under its producer: its workers failed it, or
+ * someone cancelled it. A run whose record vanished, or that another submit of the same id
+ * sealed, cannot be followed from here, so those throw.
+ */
+function endedState(runId: string, state: string | undefined): RunState {
+  if (!state) throw new RunError('RUN_LOST', runId, `run ${runId} vanished from Redis while its inputs were being submitted`);
+  if (isRunState(state) && TERMINAL_STATES.has(state)) return state;
+  throw new RunError('RUN_STATE', runId, `run ${runId} is ${state}: another submit of the same run id sealed it`);
 }

@@ -4,7 +4,7 @@ import { queueName } from '../../shared/redis-keys.js';
 import { TaskQueues } from '../../shared/task-queue.js';
 import { choiceFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeForState } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { loadJobFile } from '../job-loader.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
@@ -64,7 +64,11 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
     );
     if (!wait) {
       process.stdout.write(`${submitted.runId}\n`);
-      return EXIT.done;
+      if (!submitted.endedEarly) return EXIT.done;
+      ctx.say(
+        `run ${submitted.runId} ${submitted.endedEarly} before all its inputs were submitted; see why: redmap status ${submitted.runId}`,
+      );
+      return exitCodeForState(submitted.endedEarly);
     }
     try {
       return await followRun(ctx, redis.client, submitted.runId, { format, quiet: Boolean(args.values.quiet), signal: detached.signal });

@@ -49,13 +49,16 @@ describe('a run with failures', () => {
   it('fails once failures exceed its budget, stops handing out its tasks, and retry completes it under a new generation while BullMQ keeps the failed task', () =>
     withRun(async ({ prefix, env, ledger, cure, client }) => {
       const inputs = ['throw', ...Array.from({ length: 30 }, (_, i) => `slow:${100 + i}`)];
+      const waiting = startCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--attempts', '1', '--wait', '--quiet'], { env });
+      const runId = await latestRun(client, prefix);
+      // Workers start once every input is enqueued, so the run can be retried (see the next test).
+      await waitFor('the run to be sealed', async () => ((await readRunRecord(client, prefix, runId))?.sealed ? true : undefined));
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       try {
         await workers.ready(1);
-        const failed = await runCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--attempts', '1', '--wait', '--quiet'], { env });
+        const failed = await waiting.result;
         expect(failed.code).toBe(1);
         expect(failed.stderr).toMatch(/failed c0: input \\"throw\\" after 1 attempt\(s\): poison item: always throws/);
-        const runId = await latestRun(client, prefix);
         // The other tasks were skipped once the run failed: far fewer than 30 were mapped.
         const mappedBefore = readLedger(ledger).filter((call) => call.item.startsWith('slow:')).length;
         expect(mappedBefore).toBeLessThan(30);
@@ -79,6 +82,44 @@ describe('a run with failures', () => {
         await workers.stop();
       }
     }));
+
+  it.each([
+    ['with --wait, it reports the failure like any failed run', ['--wait']],
+    ['without --wait, it prints the run id and says where to look', []],
+  ])('a run that fails while its inputs still stream: submit stops reading them and exits 1; %s', (_, flags) =>
+    withRun(async ({ prefix, env, client }) => {
+      const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
+      const submitting = startCli(['submit', POISON, '-', '--chunk-size', '1', '--attempts', '1', '--quiet', ...flags], {
+        env,
+        stdinOpen: true,
+      });
+      try {
+        await workers.ready(1);
+        submitting.stdin.write('throw\n');
+        const runId = await latestRun(client, prefix);
+        await waitFor('the run to fail', async () => ((await readRunRecord(client, prefix, runId))?.state === 'failed' ? true : undefined));
+        // The next batch meets the failed run; stdin stays open, so only that can end the submit.
+        submitting.stdin.write('a\nb\n');
+        const result = await submitting.result;
+        expect(result.code).toBe(1);
+        if (flags.length > 0) {
+          expect(result.stderr).toMatch(new RegExp(`run ${runId} failed: `));
+          expect(result.stderr).toMatch(/failed c0: input \\"throw\\" after 1 attempt\(s\): poison item: always throws/);
+        } else {
+          expect(result.stdout).toBe(`${runId}\n`);
+          expect(result.stderr).toMatch(`run ${runId} failed before all its inputs were submitted; see why: redmap status ${runId}`);
+        }
+        const record = (await readRunRecord(client, prefix, runId))!;
+        expect(record.sealed).toBe(false);
+        const retried = await runCli(['retry', runId], { env });
+        expect(retried.code).toBe(1);
+        expect(retried.stderr).toMatch(`run ${runId} failed before all of its inputs were enqueued; clean it (redmap clean ${runId})`);
+      } finally {
+        submitting.stdin.end();
+        await workers.stop();
+      }
+    }),
+  );
 
   it('a done_with_failures run reports committed results only; retry runs the failed item and replaces the results, never mixing them', () =>
     withRun(async ({ prefix, env, cure, client }) => {

@@ -1,7 +1,7 @@
 /**
  * Runs the real `redmap` command (from source, through tsx) as a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { release, track } from './resources.js';
 
@@ -19,6 +19,8 @@ export interface CliResult {
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
+  /** Leave stdin open for the test to write to (and end) itself. */
+  stdinOpen?: boolean;
   cwd?: string;
   timeoutMs?: number;
   /** A command that runs redmap inside it, e.g. ['ip', 'netns', 'exec', NAMESPACE] for another host. */
@@ -30,7 +32,7 @@ export function redmapCommand(args: string[]): { command: string; args: string[]
   return { command: process.execPath, args: ['--import', TSX, MAIN, ...args] };
 }
 
-export function startCli(args: string[], options: CliOptions = {}): ChildProcess & { result: Promise<CliResult> } {
+export function startCli(args: string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { result: Promise<CliResult> } {
   const { command, args: fullArgs } = redmapCommand(args);
   const [program, ...programArgs] = [...(options.wrap ?? []), command, ...fullArgs];
   const child = spawn(program!, programArgs, {
@@ -44,7 +46,7 @@ export function startCli(args: string[], options: CliOptions = {}): ChildProcess
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   if (options.input !== undefined) child.stdin.end(options.input);
-  else child.stdin.end();
+  else if (!options.stdinOpen) child.stdin.end();
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   const result = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
