@@ -16,6 +16,12 @@ const RESTART_BACKOFF_MS = { first: 1000, max: 30_000 };
 const MAX_FAILED_STARTS = 5;
 /** A worker that ran this long without dying resets the backoff. */
 const HEALTHY_AFTER_MS = 30_000;
+/**
+ * Longest a worker process may stay silent while it starts (loading its job and modules,
+ * connecting): it beats only once it serves, and a loaded machine can take seconds to get
+ * there, far past a heartbeat timeout meant for a map that never yields.
+ */
+const START_TIMEOUT_MS = 60_000;
 
 export interface SupervisorOptions {
   processes: number;
@@ -32,6 +38,8 @@ export interface SupervisorOptions {
 
 interface Slot {
   child: ChildProcess | undefined;
+  /** Whether the current child has said it serves; until then it has START_TIMEOUT_MS. */
+  ready: boolean;
   lastBeat: number;
   startedAt: number;
   failures: number;
@@ -53,7 +61,14 @@ export class Supervisor {
     this.watchdog = setInterval(() => this.checkHeartbeats(), 500);
     this.watchdog.unref();
     const starts = Array.from({ length: this.options.processes }, () => {
-      const slot: Slot = { child: undefined, lastBeat: Date.now(), startedAt: Date.now(), failures: 0, restartTimer: undefined };
+      const slot: Slot = {
+        child: undefined,
+        ready: false,
+        lastBeat: Date.now(),
+        startedAt: Date.now(),
+        failures: 0,
+        restartTimer: undefined,
+      };
       this.slots.push(slot);
       return this.spawn(slot);
     });
@@ -100,6 +115,7 @@ export class Supervisor {
     });
     child.stdout?.pipe(this.options.stdout ?? process.stderr, { end: false });
     slot.child = child;
+    slot.ready = false;
     slot.lastBeat = Date.now();
     slot.startedAt = Date.now();
     let ready = false;
@@ -112,6 +128,7 @@ export class Supervisor {
         if (message.type === 'heartbeat' && message.metrics) this.options.metrics?.update(child.pid!, message.metrics);
         if (message.type === 'ready' && !ready) {
           ready = true;
+          slot.ready = true;
           log.debug({ pid: child.pid, queue: message.queue }, 'worker process ready');
           resolve();
         } else if (message.type === 'fatal' && !ready) {
@@ -147,10 +164,13 @@ export class Supervisor {
     for (const slot of this.slots) {
       const child = slot.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;
-      if (now - slot.lastBeat > this.options.heartbeatTimeoutMs) {
+      const timeoutMs = slot.ready ? this.options.heartbeatTimeoutMs : Math.max(START_TIMEOUT_MS, this.options.heartbeatTimeoutMs);
+      if (now - slot.lastBeat > timeoutMs) {
         this.options.log.warn(
           { pid: child.pid, silentMs: now - slot.lastBeat },
-          'worker process stopped answering (a map that never yields?); killing it; its task counts a stall',
+          slot.ready
+            ? 'worker process stopped answering (a map that never yields?); killing it; its task counts a stall'
+            : 'worker process did not start in time (its job file or Redis hangs?); killing it',
         );
         this.killed++;
         slot.lastBeat = now;

@@ -89,7 +89,7 @@ export const WORKER_OPTIONS: Record<string, OptionSpec> = {
   'heartbeat-timeout': {
     type: 'string',
     value: 'DURATION',
-    description: 'kill a worker process silent for this long (default: the lock duration)',
+    description: 'kill a serving worker process silent for this long (default: the lock duration)',
   },
   grace: { type: 'string', value: 'DURATION', description: 'on shutdown, how long running tasks may take to finish (default 30s)' },
 };

@@ -3,7 +3,7 @@
  * to one process, every task is committed once and every partition reduced once.
  * Real processes, real kill -9 and SIGSTOP, a Redis of the test's own.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { runKeys, runsIndexKey } from '../../shared/redis-keys.js';
 import { readRunRecord } from '../../shared/run-record.js';
@@ -23,6 +23,7 @@ import { auditRun, chunkIds, groundTruth } from '../support/run-checks.js';
 import { testPrefix, wipePrefix } from '../support/test-redis.js';
 
 const JOB = 'test/fixtures/jobs/fault-words.ts';
+const POISON = 'test/fixtures/jobs/poison.ts';
 const FAST_FAILOVER = ['--lock-duration', '2s', '--stalled-interval', '500ms', '--heartbeat-timeout', '2s'];
 
 let redis: TestRedisServer;
@@ -180,9 +181,26 @@ describe('worker faults', () => {
   });
 });
 
-describe('maps that block their worker', () => {
-  const POISON = 'test/fixtures/jobs/poison.ts';
+describe('a worker process slow to start', () => {
+  it('is given time to start, not killed by a heartbeat timeout meant for maps that never yield', async () => {
+    const prefix = testPrefix();
+    const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix };
+    const workers = startSupervisedWorkers(POISON, 1, { ...env, REDMAP_TEST_LOAD_DELAY_MS: '3000' }, ['--heartbeat-timeout', '1s']);
+    try {
+      await workers.ready(1);
+      const result = await runCli(['submit', POISON, 'a', '--wait', '--quiet'], { env });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe('{"key":"a","value":1}\n');
+      const stopped = await workers.stop();
+      expect(stopped.stderr).not.toMatch(/killing it|worker process died/);
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+    }
+  });
+});
 
+describe('maps that block their worker', () => {
   it('a map that blocks the event loop past the lock, then returns: committed once, identical', async () => {
     const prefix = testPrefix();
     const schedule = new FaultSchedule('block past the lock');

@@ -77,6 +77,8 @@ export function readLedger(ledger: string): LedgerEntry[] {
 /** `redmap worker` with N processes; its children can be listed, killed and frozen. */
 export function startSupervisedWorkers(job: string, processes: number, env: NodeJS.ProcessEnv, flags: string[] = []) {
   const supervisor = startCli(['worker', job, '--processes', String(processes), ...flags], { env, timeoutMs: 600_000 });
+  let said = '';
+  supervisor.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
   return Object.assign(supervisor, {
     /** The pids of the worker processes alive now. */
     children(): number[] {
@@ -91,12 +93,15 @@ export function startSupervisedWorkers(job: string, processes: number, env: Node
         return [];
       }
     },
-    /** Waits until `count` worker processes run; fails at once if the supervisor exited. */
+    /**
+     * Waits until every worker process has served (the supervisor says so once) and `count`
+     * of them run now; fails at once if the supervisor exited.
+     */
     async ready(count: number): Promise<void> {
-      await waitFor(`${count} worker processes`, async () => {
+      await waitFor(`${count} worker processes serving`, async () => {
         if (supervisor.exitCode !== null)
           throw new Error(`redmap worker exited ${supervisor.exitCode}: ${(await supervisor.result).stderr}`);
-        return this.children().length >= count || undefined;
+        return (said.includes('worker process(es) serving') && this.children().length >= count) || undefined;
       });
     },
     async stop(): Promise<CliResult> {
