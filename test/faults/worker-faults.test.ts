@@ -163,7 +163,10 @@ describe('worker faults', () => {
       const frozen = await waitFor('a map call to start', () => readLedger(ledger)[0]);
       signal(frozen.pid, 'SIGSTOP');
       schedule.note(`SIGSTOP worker ${frozen.pid} while it maps ${JSON.stringify(frozen.item)}`);
-      await new Promise((resolve) => setTimeout(resolve, 6000)); // three lock durations
+      // Frozen until another worker, once the lock lapsed, has started the task again.
+      await waitFor('another worker to map the frozen item', () =>
+        readLedger(ledger).some((call) => call.item === frozen.item && call.pid !== frozen.pid),
+      );
       signal(frozen.pid, 'SIGCONT');
       schedule.note(`SIGCONT worker ${frozen.pid}`);
       const result = await submitted.result;

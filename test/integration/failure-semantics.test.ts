@@ -201,7 +201,7 @@ describe('a worker asked to stop', () => {
     withRun(async ({ prefix, env, ledger, client }) => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       await workers.ready(1);
-      const submitted = await runCli(['submit', POISON, 'slow:1500', 'b', '--chunk-size', '1'], { env });
+      const submitted = await runCli(['submit', POISON, 'slow:4000', 'b', '--chunk-size', '1'], { env });
       const runId = submitted.stdout.trim();
       await waitFor('the slow call to start', () => (readLedger(ledger)[0] ? true : undefined));
       const record = (await readRunRecord(client, prefix, runId))!;
@@ -215,7 +215,7 @@ describe('a worker asked to stop', () => {
         expect(stopped.code).toBe(0);
         // The slow task was committed before the worker left.
         expect(await client.sismember(runKeys(prefix, runId).committed, 'c0')).toBe(1);
-        expect(readLedger(ledger).map((call) => call.item)).toEqual(['slow:1500']);
+        expect(readLedger(ledger).map((call) => call.item)).toEqual(['slow:4000']);
         const task = (await queue.getJob(held))!;
         expect(await task.getState()).toBe('waiting');
         expect(task.attemptsMade).toBe(0);

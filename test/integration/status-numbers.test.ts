@@ -134,7 +134,10 @@ describe('status', () => {
     const worker = await startTestWorker(countingJob, { prefix, concurrency: 2 });
     try {
       const watching = startCli(['status', run.id, '--watch', '--json'], { env });
-      await sleep(2500);
+      // The held item keeps the run going until the watch has printed a view and refreshed.
+      let printed = '';
+      watching.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      await waitFor('two views printed', () => printed.split('\n').length > 2 || undefined);
       held.open();
       const watched = await watching.result;
       expect(watched.code).toBe(0);

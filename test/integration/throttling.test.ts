@@ -99,7 +99,8 @@ describe('limits changed while a run goes on', () => {
     withWorkers(2, { REDMAP_TEST_DELAY_MS: '200' }, async ({ prefix, env, ledger }) => {
       const client = await openClient();
       try {
-        const running = startCli(['submit', JOB, ...items(60), '--chunk-size', '1', '--global-concurrency', '6', '--wait', '--quiet'], {
+        // Enough calls that the run outlasts the throttle command's start (about 1 s, more when loaded).
+        const running = startCli(['submit', JOB, ...items(120), '--chunk-size', '1', '--global-concurrency', '6', '--wait', '--quiet'], {
           env,
         });
         await waitFor('calls to run', () => (calls(ledger).length >= 10 ? true : undefined));
@@ -109,7 +110,7 @@ describe('limits changed while a run goes on', () => {
         expect(throttled.stdout).toMatch(/at most 2 map calls in flight/);
         const changedAt = Date.now();
         const result = await running.result;
-        expect(result.stdout).toBe('{"key":"x","value":60}\n');
+        expect(result.stdout).toBe('{"key":"x","value":120}\n');
         const recorded = calls(ledger);
         expect(greatestOverlap(recorded, -Infinity, changedAt)).toBe(6);
         // Calls running at the change last 200 ms; after them the new cap holds.
@@ -149,7 +150,7 @@ describe('limits changed while a run goes on', () => {
       const client = await openClient();
       try {
         const running = startCli(
-          ['submit', JOB, ...items(20), '--chunk-size', '1', '--global-concurrency', '2', '--rate', '10/s', '--wait', '--quiet'],
+          ['submit', JOB, ...items(40), '--chunk-size', '1', '--global-concurrency', '2', '--rate', '10/s', '--wait', '--quiet'],
           { env },
         );
         await waitFor('calls to run', () => (calls(ledger).length >= 4 ? true : undefined));
@@ -178,10 +179,11 @@ describe('a worker that dies holding slots', () => {
       async ({ prefix, env, ledger, workers }) => {
         const client = await openClient();
         const running = startCli(['submit', JOB, ...items(60), '--chunk-size', '1', '--max-stalls', '5', '--wait', '--quiet'], { env });
-        // Kill a worker while it holds slots: lease ids start with the holder's pid.
+        // Kill a worker while it holds slots: lease ids start with the holder's pid. The newest
+        // lease (last by expiry) has most of its call ahead, so it is still held at the kill.
         await waitFor('the first calls to finish', () => (readLedger(ledger).length >= 3 ? true : undefined));
         const leases = await client.zrange(jobLimiterKeys(prefix, 'test-timed-calls').slots, '0', '-1');
-        const victim = Number(leases[0]!.split(':')[0]);
+        const victim = Number(leases.at(-1)!.split(':')[0]);
         expect(workers.children()).toContain(victim);
         signal(victim, 'SIGKILL');
         const killedAt = Date.now();

@@ -19,6 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLogs } from '../../examples/log-errors/generate-logs.js';
+import { DEFAULT_KEY_PREFIX } from '../../shared/redis-keys.js';
+import { listWorkers } from '../../shared/worker-registry.js';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
 import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
 import { delayLinks } from '../support/link-delay.js';
@@ -187,6 +189,25 @@ async function committedTasks(runId: string): Promise<string[]> {
 
 const everyTask = (): string[] => files.map((_, chunk) => `c${chunk}`).sort();
 
+/** Waits until a worker process of the supervisor `pid` has recorded a registry heartbeat since `since`. */
+async function untilSeenSince(pid: number, since: number): Promise<void> {
+  const children = spawnSync('pgrep', ['-P', String(pid), '-f', 'worker-process'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map(Number);
+  const client = new Redis({ host: network!.redisAddress('root'), port: REDIS_PORT, password: PASSWORD });
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const seen = (await listWorkers(client, DEFAULT_KEY_PREFIX)).find((worker) => children.includes(worker.pid));
+      if (seen && Date.now() - seen.seenMsAgo > since) return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the worker processes of ${pid} to be seen again`);
+      await sleep(200);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -256,8 +277,11 @@ describe('three hosts in network namespaces', () => {
 
         network!.setLink('w1', true);
         restored = true;
-        // w1 rejoins: its worker process is the same one, and it serves the next run.
+        // w1 rejoins: its worker process is the same one, and it serves the next run. Its
+        // connections come back on their own retry schedule: the next run starts once w1's
+        // registry heartbeat has reached Redis again.
         const rejoinedAt = Date.now();
+        await untilSeenSince(pids.w1, rejoinedAt);
         const next = await submitFromRoot('after-the-cut');
         expect(asCounts(next.result.stdout)).toBe(truth);
         const w1After = executions().filter((e) => e.host === 'w1' && e.at > rejoinedAt);

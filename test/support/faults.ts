@@ -68,7 +68,9 @@ export function readLedger(ledger: string): LedgerEntry[] {
   } catch {
     return [];
   }
+  // A line still being appended by another process is not read yet.
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as LedgerEntry);
