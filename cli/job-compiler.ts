@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
@@ -81,17 +81,20 @@ export async function compileJob(sourcePath: string, options: { fresh?: boolean 
   const dir = await (cacheDir ??= openCacheDir());
   const entryPath = join(dir, `${hashOf(sourcePath).slice(0, 16)}.json`);
   const entry = await readCacheEntry(entryPath);
+  const settingsFiles = nearestSettingsFiles(dirname(sourcePath));
   if (
     !options.fresh &&
     entry?.source === sourcePath &&
     entry.redmap === OWN_INDEX_URL &&
     existsSync(join(dir, entry.module)) &&
+    // A tsconfig.json or package.json created nearer the job applies instead of the stamped one.
+    entry.settings.map((file) => file.path).join('\n') === settingsFiles.join('\n') &&
     (await filesUnchanged(entry.settings)) &&
     (await adoptJobVersion(sourcePath, entry.version))
   ) {
     return { modulePath: join(dir, entry.module), version: entry.version, cached: true };
   }
-  const settings = await stampFiles(nearestSettingsFiles(dirname(sourcePath)));
+  const settings = await stampFiles(settingsFiles);
   const { code, localFiles } = await bundle(sourcePath, dir);
   const version = await versionOfFiles(sourcePath, localFiles);
   rememberJobVersion(sourcePath, version);
@@ -105,7 +108,36 @@ export async function compileJob(sourcePath: string, options: { fresh?: boolean 
   // The job's previous module is stale now, so the cache does not grow with every edit. Another
   // job file compiled to the same code, or a process about to import it, compiles it again.
   if (entry && entry.module !== module) await rm(join(dir, entry.module), { force: true });
+  await pruneCache(dir);
   return { modulePath, version, cached: false };
+}
+
+/** A file another process may have just written and not yet referenced: younger ones stay. */
+const ORPHAN_AFTER_MS = 10 * 60_000;
+
+/**
+ * Removes what no job file needs any more: the entries (and modules) of job files that were
+ * deleted, and modules or partial writes nothing refers to. Runs only after a compile, which
+ * is rare, so a cache hit never lists the folder.
+ */
+async function pruneCache(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => []);
+  const referenced = new Set<string>();
+  const ofDeletedJobs = new Set<string>();
+  for (const name of names.filter((file) => file.endsWith('.json'))) {
+    const entry = await readCacheEntry(join(dir, name));
+    if (entry && existsSync(entry.source)) referenced.add(entry.module);
+    else if (entry) {
+      await rm(join(dir, name), { force: true });
+      ofDeletedJobs.add(entry.module);
+    }
+  }
+  const now = Date.now();
+  for (const name of names.filter((file) => !file.endsWith('.json') && !referenced.has(file))) {
+    const path = join(dir, name);
+    const age = now - ((await stat(path).catch(() => undefined))?.mtimeMs ?? now);
+    if (ofDeletedJobs.has(name) || age > ORPHAN_AFTER_MS) await rm(path, { force: true });
+  }
 }
 
 async function bundle(sourcePath: string, outDir: string): Promise<{ code: string; localFiles: string[] }> {

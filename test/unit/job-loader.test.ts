@@ -3,7 +3,7 @@
  * own import.meta, the cache reused only while every file is unchanged, errors that name the
  * file and line.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,44 @@ describe('loading a job file', () => {
     const recompiled = await compileJob(path);
     expect(recompiled.cached).toBe(false);
     expect(await compileJob(path)).toEqual({ ...recompiled, cached: true });
+  });
+
+  it('compiles again when a tsconfig.json appears nearer the job than the one that applied', async () => {
+    const dir = jobFolder();
+    mkdirSync(join(dir, 'nested'));
+    writeFileSync(join(dir, 'tsconfig.json'), '{"compilerOptions": {"target": "ES2022"}}');
+    const path = join(dir, 'nested', 'job.ts');
+    writeFileSync(path, readFileSync(join(dir, 'job.ts'), 'utf8').replace('./lib/lookup.js', '../lib/lookup.js'));
+    expect((await compileJob(path)).cached).toBe(false);
+    expect((await compileJob(path)).cached).toBe(true);
+    writeFileSync(join(dir, 'nested', 'tsconfig.json'), '{"compilerOptions": {"target": "ES2020"}}');
+    expect((await compileJob(path)).cached).toBe(false);
+    expect((await compileJob(path)).cached).toBe(true);
+  });
+
+  it('drops the entries and modules of job files that were deleted, at the next compile', async () => {
+    const gone = join(jobFolder(), 'job.ts');
+    const kept = join(jobFolder(), 'job.ts');
+    const goneModule = (await compileJob(gone)).modulePath;
+    const keptModule = (await compileJob(kept)).modulePath;
+    const orphan = join(cacheDir, '0123456789abcdef.mjs');
+    writeFileSync(orphan, '');
+    const longAgo = new Date(Date.now() - 3600_000);
+    utimesSync(orphan, longAgo, longAgo);
+    const entries = (): number => readdirSync(cacheDir).filter((file) => file.endsWith('.json')).length;
+    const before = entries();
+    rmSync(gone);
+    // Any compile prunes; a cache hit does not.
+    expect((await compileJob(kept)).cached).toBe(true);
+    expect(existsSync(goneModule)).toBe(true);
+    const other = join(jobFolder(), 'job.ts');
+    writeFileSync(other, `${readFileSync(other, 'utf8')}\n// another job\n`);
+    await compileJob(other);
+    expect(existsSync(goneModule)).toBe(false);
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(keptModule)).toBe(true);
+    expect(entries()).toBe(before); // one entry gone, one added
+    expect((await compileJob(kept)).cached).toBe(true);
   });
 
   it('compiles again over a cache entry that is not what it wrote', async () => {
