@@ -128,27 +128,33 @@ export async function submitRun(
   try {
     // A slow source (a trickling stdin) must not hold tasks back: a batch waits at most FLUSH_AFTER_MS.
     const chunks = chunkItems(stream, created.chunkSize)[Symbol.asyncIterator]();
-    let next = chunks.next();
+    // The next read starts while a batch is enqueued; a read error is thrown where it is
+    // awaited, not reported meanwhile as an unhandled rejection.
+    const read = (): ReturnType<typeof chunks.next> => {
+      const reading = chunks.next();
+      reading.catch(() => {});
+      return reading;
+    };
+    let next = read();
     for (;;) {
       const step = batch.length === 0 ? await next : await Promise.race([next, sleep(FLUSH_AFTER_MS).then(() => 'flush' as const)]);
-      if (step === 'flush') {
-        if (await flush()) continue;
-        // Not awaited: a pending read of a one-shot stream (an open stdin) may never settle.
-        chunks.return?.(undefined).catch(() => {});
-        break;
+      if (step !== 'flush') {
+        if (step.done) break;
+        next = read();
+        const chunk = step.value;
+        if (!validated) {
+          for (let i = 0; i < chunk.items.length; i++) await validateInputItem(job.name, job.input, chunk.items[i], chunk.firstItem + i);
+        }
+        const payload = JSON.stringify(chunk.items);
+        batch.push([chunkTaskId(chunk.index), payload]);
+        batchBytes += payload.length;
+        tasks++;
+        items += chunk.items.length;
+        if (batch.length < batchTasks && batchBytes < BATCH_BYTES) continue;
       }
-      if (step.done) break;
-      next = chunks.next();
-      const chunk = step.value;
-      if (!validated) {
-        for (let i = 0; i < chunk.items.length; i++) await validateInputItem(job.name, job.input, chunk.items[i], chunk.firstItem + i);
-      }
-      const payload = JSON.stringify(chunk.items);
-      batch.push([chunkTaskId(chunk.index), payload]);
-      batchBytes += payload.length;
-      tasks++;
-      items += chunk.items.length;
-      if ((batch.length >= batchTasks || batchBytes >= BATCH_BYTES) && !(await flush())) {
+      if (!(await flush())) {
+        // The run ended: stop reading, without waiting for a read of a one-shot stream (an
+        // open stdin) that may never settle.
         chunks.return?.(undefined).catch(() => {});
         break;
       }

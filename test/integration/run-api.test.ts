@@ -125,4 +125,23 @@ describe('a run through Redis', () => {
       await client.close();
     }
   });
+
+  it('rejects with the error of an input source that breaks while a batch is being enqueued', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    // 16 one-item tasks fill the first batch; the next read fails while it is enqueued.
+    async function* breaking(): AsyncGenerator<string> {
+      yield* lines(16);
+      throw new Error('the input source broke');
+    }
+    try {
+      await expect(submitRun(wordCount, breaking(), { redis: redisUrl(), prefix, chunkSize: 1 })).rejects.toThrow('the input source broke');
+      const [runId] = await client.zrange(runsIndexKey(prefix), '0', '0');
+      // Not sealed: submitting the same run id again resumes it.
+      expect((await readRunSnapshot(client, prefix, runId!))?.state).toBe('submitting');
+    } finally {
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
 });
