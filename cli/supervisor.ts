@@ -17,11 +17,11 @@ const MAX_FAILED_STARTS = 5;
 /** A worker that ran this long without dying resets the backoff. */
 const HEALTHY_AFTER_MS = 30_000;
 /**
- * Longest a worker process may stay silent while it starts (loading its job and modules,
- * connecting): it beats only once it serves, and a loaded machine can take seconds to get
- * there, far past a heartbeat timeout meant for a map that never yields.
+ * Longest a new worker process may take to send its first heartbeat: it beats from the start
+ * of its own code, but Node and its modules load first, which a loaded machine can stretch
+ * past a heartbeat timeout meant for a map that never yields.
  */
-const START_TIMEOUT_MS = 60_000;
+const FIRST_BEAT_TIMEOUT_MS = 30_000;
 
 export interface SupervisorOptions {
   processes: number;
@@ -38,8 +38,8 @@ export interface SupervisorOptions {
 
 interface Slot {
   child: ChildProcess | undefined;
-  /** Whether the current child has said it serves; until then it has START_TIMEOUT_MS. */
-  ready: boolean;
+  /** Whether the current child has sent anything yet; until then it has FIRST_BEAT_TIMEOUT_MS. */
+  heard: boolean;
   lastBeat: number;
   startedAt: number;
   failures: number;
@@ -63,7 +63,7 @@ export class Supervisor {
     const starts = Array.from({ length: this.options.processes }, () => {
       const slot: Slot = {
         child: undefined,
-        ready: false,
+        heard: false,
         lastBeat: Date.now(),
         startedAt: Date.now(),
         failures: 0,
@@ -115,7 +115,7 @@ export class Supervisor {
     });
     child.stdout?.pipe(this.options.stdout ?? process.stderr, { end: false });
     slot.child = child;
-    slot.ready = false;
+    slot.heard = false;
     slot.lastBeat = Date.now();
     slot.startedAt = Date.now();
     let ready = false;
@@ -125,10 +125,10 @@ export class Supervisor {
     return new Promise<void>((resolve, reject) => {
       child.on('message', (message: SupervisorMessage) => {
         slot.lastBeat = Date.now();
+        slot.heard = true;
         if (message.type === 'heartbeat' && message.metrics) this.options.metrics?.update(child.pid!, message.metrics);
         if (message.type === 'ready' && !ready) {
           ready = true;
-          slot.ready = true;
           log.debug({ pid: child.pid, queue: message.queue }, 'worker process ready');
           resolve();
         } else if (message.type === 'fatal' && !ready) {
@@ -164,13 +164,13 @@ export class Supervisor {
     for (const slot of this.slots) {
       const child = slot.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;
-      const timeoutMs = slot.ready ? this.options.heartbeatTimeoutMs : Math.max(START_TIMEOUT_MS, this.options.heartbeatTimeoutMs);
+      const timeoutMs = slot.heard ? this.options.heartbeatTimeoutMs : Math.max(FIRST_BEAT_TIMEOUT_MS, this.options.heartbeatTimeoutMs);
       if (now - slot.lastBeat > timeoutMs) {
         this.options.log.warn(
           { pid: child.pid, silentMs: now - slot.lastBeat },
-          slot.ready
+          slot.heard
             ? 'worker process stopped answering (a map that never yields?); killing it; its task counts a stall'
-            : 'worker process did not start in time (its job file or Redis hangs?); killing it',
+            : 'worker process did not start in time (Node could not load it); killing it',
         );
         this.killed++;
         slot.lastBeat = now;

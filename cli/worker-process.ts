@@ -25,6 +25,11 @@ async function main(): Promise<void> {
   // prom-client is loaded only when metrics are asked for: it adds ~30 ms to every start.
   const metrics = config.metrics ? (await import('./metrics/worker-metrics.js')).createWorkerMetrics() : undefined;
   let handle: WorkerHandle | undefined;
+  // Beats from now on, not from when it serves: BullMQ fetches a task as soon as the worker
+  // exists, and a map that never yields may start before this process says it is ready.
+  const beat = async (): Promise<void> => send({ type: 'heartbeat', active: handle?.activeTasks ?? 0, metrics: await metrics?.snapshot() });
+  void beat();
+  setInterval(() => void beat(), HEARTBEAT_MS).unref();
   let draining: Promise<void> | undefined;
   let signals = 0;
   const stop = (reason: string): void => {
@@ -71,10 +76,7 @@ async function main(): Promise<void> {
     log.error({ err: error }, 'worker process could not start');
     process.exit(exitCodeForError(error));
   }
-  const started = handle;
-  send({ type: 'ready', queue: started.queue, fingerprint: started.fingerprint });
-  const beat = async (): Promise<void> => send({ type: 'heartbeat', active: started.activeTasks, metrics: await metrics?.snapshot() });
-  setInterval(() => void beat(), HEARTBEAT_MS).unref();
+  send({ type: 'ready', queue: handle.queue, fingerprint: handle.fingerprint });
   // Keeps the process alive between tasks; the drain ends it with process.exit.
   setInterval(() => {}, 1 << 30);
 }

@@ -89,10 +89,18 @@ export const WORKER_OPTIONS: Record<string, OptionSpec> = {
   'heartbeat-timeout': {
     type: 'string',
     value: 'DURATION',
-    description: 'kill a serving worker process silent for this long (default: the lock duration)',
+    description: 'kill a worker process silent for this long (default: the lock duration; at least 2s)',
   },
   grace: { type: 'string', value: 'DURATION', description: 'on shutdown, how long running tasks may take to finish (default 30s)' },
 };
+
+/** Worker processes beat every second: a timeout shorter than two beats would kill healthy ones. */
+const MIN_HEARTBEAT_TIMEOUT_MS = 2000;
+
+/** --heartbeat-timeout, by default the lock duration; never under two heartbeats. */
+export function heartbeatTimeoutFlag(args: ParsedArgs, lockDurationMs: number): number {
+  return durationFlag(args, 'heartbeat-timeout', MIN_HEARTBEAT_TIMEOUT_MS) ?? Math.max(lockDurationMs, MIN_HEARTBEAT_TIMEOUT_MS);
+}
 
 export function durationFlag(args: ParsedArgs, name: string, minMs = 0): number | undefined {
   const text = stringFlag(args, name);

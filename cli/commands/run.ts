@@ -20,7 +20,7 @@ import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
 import {
   argumentInputCount,
-  durationFlag,
+  heartbeatTimeoutFlag,
   INPUT_OPTIONS,
   inputSourceFromFlags,
   RUN_OPTIONS,
@@ -81,7 +81,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   // Workers of a `run` log warnings only, unless asked: the progress line is what people watch.
   const workerLogLevel = stringFlag(args, 'log-level') ?? ctx.environment.logLevel ?? 'warn';
   const workerConfig = { ...workerConfigFromFlags(args, ctx, path), logLevel: workerLogLevel };
-  const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? workerConfig.lockDurationMs;
+  const heartbeatTimeoutMs = heartbeatTimeoutFlag(args, workerConfig.lockDurationMs);
   const redis = await openCliRedis(ctx, args, true, 'run');
   ctx.log.debug({ redis: redis.url, source: redis.source }, 'using Redis');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);

@@ -6,7 +6,7 @@ import { Supervisor } from '../supervisor.js';
 import type { MachineMetrics } from '../metrics/machine-metrics.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { UsageError } from '../../shared/errors.js';
-import { durationFlag, WORKER_OPTIONS, workerConfigFromFlags, workerEnvironment } from './run-flags.js';
+import { heartbeatTimeoutFlag, WORKER_OPTIONS, workerConfigFromFlags, workerEnvironment } from './run-flags.js';
 
 export const workerSpec: CommandSpec = {
   name: 'worker',
@@ -48,7 +48,7 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   if (metricsPort === undefined && stringFlag(args, 'metrics-host') !== undefined)
     throw new UsageError('--metrics-host needs --metrics-port');
   const config = { ...workerConfigFromFlags(args, ctx, path), metrics: metricsPort !== undefined };
-  const heartbeatTimeoutMs = durationFlag(args, 'heartbeat-timeout', 1000) ?? config.lockDurationMs;
+  const heartbeatTimeoutMs = heartbeatTimeoutFlag(args, config.lockDurationMs);
   const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
   await redis.client.quit();

@@ -34,6 +34,7 @@ describe('the command line refuses bad input', () => {
     [['--global-concurrency', '0'], /--global-concurrency: expected a whole number between 1 and 100000, got 0/],
     [['--rate', 'abc'], /--rate: expected a rate such as 200\/s or 50\/m, above zero, got "abc"/],
     [['--rate', '0/s'], /--rate: expected a rate such as 200\/s or 50\/m, above zero, got "0\/s"/],
+    [['--heartbeat-timeout', '1s'], /--heartbeat-timeout: expected a duration .*, at least 2.0s, got "1s"/],
   ])('an invalid option value %j: exit 2, naming the option and the value', async (flags, message) => {
     const result = await runCli(['run', 'test/fixtures/jobs/numbers.ts', '1', ...flags], { env: env() });
     expect(result.code).toBe(2);
