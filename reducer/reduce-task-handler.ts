@@ -8,7 +8,6 @@ import { BatchEncoder } from '../shared/batches.js';
 import { isNonRetryable } from '../shared/errors.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import type { RedisClient } from '../shared/redis-connection.js';
-import { execPipeline } from '../shared/pipelines.js';
 import { runKeys } from '../shared/redis-keys.js';
 import { failRun, publishControl } from '../shared/run-control.js';
 import { readRunRecord } from '../shared/run-record.js';
@@ -20,8 +19,9 @@ import { readPartition } from './read-partition.js';
 import { reduceGroups } from './reduce-task.js';
 
 const commitReduceScript = loadLuaScript(new URL('./commit-reduce.lua', import.meta.url));
+const stageResultsScript = loadLuaScript(new URL('./stage-results.lua', import.meta.url));
 
-/** Staged result batches per pipelined write. */
+/** Staged result batches per write. */
 const STAGE_PIPELINE_BATCHES = 16;
 /** A staged result nobody commits (its attempt died) expires by itself. */
 const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -103,17 +103,18 @@ async function isDue(client: RedisClient, prefix: string, runId: string, generat
   return state === 'reducing' && Number(current) === generation && replies[1]![1] === 0;
 }
 
+/** Exported for its test: appends batches to a staged list once, however often the call is sent. */
+export async function stageBatches(client: RedisClient, staged: string, before: number, batches: string[]): Promise<number> {
+  return Number(await runScript(client, stageResultsScript, [staged], [before, ORPHAN_STAGE_TTL_MS, ...batches]));
+}
+
 async function stageResults(client: RedisClient, staged: string, results: AsyncIterable<[string, unknown]>): Promise<void> {
   const encoder = new BatchEncoder();
   let pending: string[] = [];
+  let length = 0;
   const write = async (): Promise<void> => {
     if (pending.length === 0) return;
-    await execPipeline(
-      client
-        .pipeline()
-        .rpush(staged, ...pending)
-        .pexpire(staged, ORPHAN_STAGE_TTL_MS),
-    );
+    length = await stageBatches(client, staged, length, pending);
     pending = [];
   };
   for await (const pair of results) {
