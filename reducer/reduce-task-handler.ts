@@ -22,7 +22,7 @@ const commitReduceScript = loadLuaScript(new URL('./commit-reduce.lua', import.m
 const stageResultsScript = loadLuaScript(new URL('./stage-results.lua', import.meta.url));
 
 /** Staged result batches per write. */
-const STAGE_PIPELINE_BATCHES = 16;
+const STAGE_WRITE_BATCHES = 16;
 /** A staged result nobody commits (its attempt died) expires by itself. */
 const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -104,7 +104,7 @@ async function isDue(client: RedisClient, prefix: string, runId: string, generat
 }
 
 /** Exported for its test: appends batches to a staged list once, however often the call is sent. */
-export async function stageBatches(client: RedisClient, staged: string, before: number, batches: string[]): Promise<number> {
+export async function stageResultBatches(client: RedisClient, staged: string, before: number, batches: string[]): Promise<number> {
   return Number(await runScript(client, stageResultsScript, [staged], [before, ORPHAN_STAGE_TTL_MS, ...batches]));
 }
 
@@ -114,13 +114,13 @@ async function stageResults(client: RedisClient, staged: string, results: AsyncI
   let length = 0;
   const write = async (): Promise<void> => {
     if (pending.length === 0) return;
-    length = await stageBatches(client, staged, length, pending);
+    length = await stageResultBatches(client, staged, length, pending);
     pending = [];
   };
   for await (const pair of results) {
     encoder.add(pair);
     pending.push(...encoder.drain());
-    if (pending.length >= STAGE_PIPELINE_BATCHES) await write();
+    if (pending.length >= STAGE_WRITE_BATCHES) await write();
   }
   pending.push(...encoder.finish());
   await write();

@@ -6,7 +6,7 @@
  * is therefore idempotent: sent twice, a write lands once.
  */
 import { describe, expect, it } from 'vitest';
-import { stageBatches } from '../../reducer/reduce-task-handler.js';
+import { stageResultBatches } from '../../reducer/reduce-task-handler.js';
 import { openClient, testPrefix, wipePrefix } from '../support/test-redis.js';
 
 describe('staging reduce results', () => {
@@ -15,13 +15,13 @@ describe('staging reduce results', () => {
     const client = await openClient();
     const staged = `${prefix}:stage`;
     try {
-      expect(await stageBatches(client, staged, 0, ['a', 'b'])).toBe(2);
-      expect(await stageBatches(client, staged, 0, ['a', 'b'])).toBe(2); // the same write, resent
-      expect(await stageBatches(client, staged, 2, ['c'])).toBe(3);
-      expect(await stageBatches(client, staged, 2, ['c'])).toBe(3);
+      expect(await stageResultBatches(client, staged, 0, ['a', 'b'])).toBe(2);
+      expect(await stageResultBatches(client, staged, 0, ['a', 'b'])).toBe(2); // the same write, resent
+      expect(await stageResultBatches(client, staged, 2, ['c'])).toBe(3);
+      expect(await stageResultBatches(client, staged, 2, ['c'])).toBe(3);
       expect(await client.lrange(staged, 0, -1)).toEqual(['a', 'b', 'c']);
       expect(await client.pttl(staged)).toBeGreaterThan(0); // an attempt that dies leaves nothing for good
-      await expect(stageBatches(client, staged, 1, ['x'])).rejects.toThrow(/STAGE_MISMATCH staged list holds 3 batches, expected 1/);
+      await expect(stageResultBatches(client, staged, 1, ['x'])).rejects.toThrow(/STAGE_MISMATCH staged list holds 3 batches, expected 1/);
       expect(await client.llen(staged)).toBe(3);
     } finally {
       await wipePrefix(client, prefix);
