@@ -135,9 +135,7 @@ describe('status', () => {
     try {
       const watching = startCli(['status', run.id, '--watch', '--json'], { env });
       // The held item keeps the run going until the watch has printed a view and refreshed.
-      let printed = '';
-      watching.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-      await waitFor('two views printed', () => printed.split('\n').length > 2 || undefined);
+      await waitFor('two views printed', () => watching.printed().stdout.split('\n').length > 2 || undefined);
       held.open();
       const watched = await watching.result;
       expect(watched.code).toBe(0);

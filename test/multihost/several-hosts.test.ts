@@ -22,6 +22,7 @@ import { generateLogs } from '../../examples/log-errors/generate-logs.js';
 import { DEFAULT_KEY_PREFIX } from '../../shared/redis-keys.js';
 import { listWorkers } from '../../shared/worker-registry.js';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
+import { workerProcessesOf } from '../support/faults.js';
 import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
 import { delayLinks } from '../support/link-delay.js';
 import { createTestNetwork, missingForHosts, type HostName, type LinkName, type TestNetwork } from '../support/netns.js';
@@ -191,9 +192,7 @@ const everyTask = (): string[] => files.map((_, chunk) => `c${chunk}`).sort();
 
 /** Waits until a worker process of the supervisor `pid` has recorded a registry heartbeat since `since`. */
 async function untilSeenSince(pid: number, since: number): Promise<void> {
-  const children = spawnSync('pgrep', ['-P', String(pid), '-f', 'worker-process'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map(Number);
+  const children = workerProcessesOf(pid);
   const client = new Redis({ host: network!.redisAddress('root'), port: REDIS_PORT, password: PASSWORD });
   try {
     const deadline = Date.now() + 60_000;

@@ -32,7 +32,10 @@ export function redmapCommand(args: string[]): { command: string; args: string[]
   return { command: process.execPath, args: ['--import', TSX, MAIN, ...args] };
 }
 
-export function startCli(args: string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { result: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  options: CliOptions = {},
+): ChildProcessWithoutNullStreams & { result: Promise<CliResult>; printed(): { stdout: string; stderr: string } } {
   const { command, args: fullArgs } = redmapCommand(args);
   const [program, ...programArgs] = [...(options.wrap ?? []), command, ...fullArgs];
   const child = spawn(program!, programArgs, {
@@ -55,7 +58,9 @@ export function startCli(args: string[], options: CliOptions = {}): ChildProcess
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return Object.assign(child, { result });
+  /** What it has printed so far. */
+  const printed = (): { stdout: string; stderr: string } => ({ stdout, stderr });
+  return Object.assign(child, { result, printed });
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {

@@ -76,25 +76,26 @@ export function readLedger(ledger: string): LedgerEntry[] {
     .map((line) => JSON.parse(line) as LedgerEntry);
 }
 
+/** The worker processes a `redmap worker` supervisor has forked, alive now. */
+export function workerProcessesOf(supervisorPid: number): number[] {
+  try {
+    // Only the forked worker processes, not helpers such as esbuild's service process.
+    return execFileSync('pgrep', ['-P', String(supervisorPid), '-f', 'worker-process'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // none
+  }
+}
+
 /** `redmap worker` with N processes; its children can be listed, killed and frozen. */
 export function startSupervisedWorkers(job: string, processes: number, env: NodeJS.ProcessEnv, flags: string[] = []) {
   const supervisor = startCli(['worker', job, '--processes', String(processes), ...flags], { env, timeoutMs: 600_000 });
-  let said = '';
-  supervisor.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
   return Object.assign(supervisor, {
     /** The pids of the worker processes alive now. */
-    children(): number[] {
-      try {
-        // Only the forked worker processes, not helpers such as esbuild's service process.
-        return execFileSync('pgrep', ['-P', String(supervisor.pid), '-f', 'worker-process'], { encoding: 'utf8' })
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map(Number);
-      } catch {
-        return [];
-      }
-    },
+    children: (): number[] => workerProcessesOf(supervisor.pid!),
     /**
      * Waits until every worker process has served (the supervisor says so once) and `count`
      * of them run now; fails at once if the supervisor exited.
@@ -103,7 +104,7 @@ export function startSupervisedWorkers(job: string, processes: number, env: Node
       await waitFor(`${count} worker processes serving`, async () => {
         if (supervisor.exitCode !== null)
           throw new Error(`redmap worker exited ${supervisor.exitCode}: ${(await supervisor.result).stderr}`);
-        return (said.includes('worker process(es) serving') && this.children().length >= count) || undefined;
+        return (supervisor.printed().stderr.includes('worker process(es) serving') && this.children().length >= count) || undefined;
       });
     },
     async stop(): Promise<CliResult> {
