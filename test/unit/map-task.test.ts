@@ -405,6 +405,15 @@ describe('mapItems input and failures', () => {
     await failureOf(mapItems(options(throwing, [1], { gate: async () => () => released++ })));
     expect(released).toBe(1);
   });
+
+  it('gives the gate slot back when no place to run the call can be had (a cancel, an isolate that failed to load)', async () => {
+    let released = 0;
+    const invoke = {
+      acquire: () => Promise.reject(new Error('the isolate thread exited (code 1)')),
+    };
+    await failureOf(mapItems(options(words, ['a b'], { gate: async () => () => released++, invoke })));
+    expect(released).toBe(1);
+  });
 });
 
 describe('mapItems timeouts and cancellation', () => {

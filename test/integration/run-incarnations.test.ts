@@ -1,0 +1,127 @@
+/**
+ * A run id used again, and a run brought back by `retry`, are live runs in every way: no
+ * worker applies what it remembers of an earlier incarnation, and nothing of the retried
+ * run expires under the retention clock its first ending started.
+ */
+import { describe, expect, it } from 'vitest';
+import { defineJob, NonRetryableError, submitRun, z, type ResultEntry } from '../../index.js';
+import { activeRunsKey, runKeys } from '../../shared/redis-keys.js';
+import { readRunRecord } from '../../shared/run-record.js';
+import { cleanRun } from '../../shared/run-retention.js';
+import { retryRun } from '../../shared/run-control.js';
+import { TaskQueues } from '../../shared/task-queue.js';
+import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { startTestWorker } from '../support/workers.js';
+
+/** Word counts the plain way: the truth the runs are compared with. */
+function countWords(lines: string[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const line of lines) for (const word of line.split(' ')) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+async function collect(results: AsyncIterable<ResultEntry>): Promise<Array<[string, unknown]>> {
+  const entries: Array<[string, unknown]> = [];
+  for await (const { key, value } of results) entries.push([key, value]);
+  return entries;
+}
+
+const wordJob = defineJob({
+  name: 'incarnation-words',
+  input: z.string(),
+  map: (line) => line.split(' ').map((word) => [word, 1] as [string, number]),
+  combine: (a: number, b: number) => a + b,
+  reduce: (_key, values: number[]) => values.reduce((a, b) => a + b, 0),
+  partitions: 2,
+});
+
+const lines = Array.from({ length: 40 }, (_, i) => `w${i % 13} v${i % 7} shared`);
+
+describe('run incarnations', () => {
+  it('a reused run id with other partitions, on one long-lived worker, is mapped and reduced with its own options', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const queues = new TaskQueues(client, prefix);
+    const worker = await startTestWorker(wordJob, { prefix });
+    try {
+      for (const partitions of [2, 4, 1, 3]) {
+        const run = await submitRun(wordJob, lines, { redis: redisUrl(), prefix, runId: 'nightly', partitions, chunkSize: 5 });
+        try {
+          const status = await run.done();
+          expect(status.state, `run with ${partitions} partitions`).toBe('done');
+          expect(await collect(run.results()), `run with ${partitions} partitions`).toEqual(countWords(lines));
+          const record = await readRunRecord(client, prefix, 'nightly');
+          expect(record?.options.partitions).toBe(partitions);
+          expect(record?.reduceCommits).toBe(partitions);
+        } finally {
+          await run.close();
+        }
+        await cleanRun(client, queues, prefix, 'nightly', worker.queue);
+      }
+    } finally {
+      await worker.close();
+      await queues.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('a retried run outlives the retention its first ending started, and gets its retention anew when it ends', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const queues = new TaskQueues(client, prefix);
+    // First generation: the item "odd" fails for good. Second: it is slow, and waits for the test.
+    let generation = 1;
+    let slowCallStarted!: () => void;
+    const slowCall = new Promise<void>((resolve) => (slowCallStarted = resolve));
+    let finishSlowCall!: () => void;
+    const slowCallMayFinish = new Promise<void>((resolve) => (finishSlowCall = resolve));
+    const job = defineJob({
+      name: 'retry-retention',
+      input: z.string(),
+      async map(line) {
+        if (line === 'odd') {
+          if (generation === 1) throw new NonRetryableError('odd fails the first time');
+          slowCallStarted();
+          await slowCallMayFinish;
+        }
+        return line.split(' ').map((word) => [word, 1] as [string, number]);
+      },
+      combine: (a: number, b: number) => a + b,
+      reduce: (_key, values: number[]) => values.reduce((a, b) => a + b, 0),
+      partitions: 2,
+    });
+    const inputs = [...lines.slice(0, 9), 'odd'];
+    const worker = await startTestWorker(job, { prefix });
+    const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 1, attempts: 1, maxFailedTasks: 1, retention: '5s' });
+    try {
+      expect((await run.done()).state).toBe('done_with_failures');
+      const keys = runKeys(prefix, run.id);
+      expect(await client.pttl(keys.meta)).toBeGreaterThan(0);
+
+      generation = 2;
+      await retryRun(client, queues, prefix, run.id);
+      await slowCall;
+      // Mapping again: nothing of the run may carry the old retention clock.
+      const withTtl: string[] = [];
+      for (const key of await keysMatching(client, keys.pattern)) if ((await client.pttl(key)) !== -1) withTtl.push(key);
+      expect(withTtl).toEqual([]);
+      expect(await client.sismember(activeRunsKey(prefix, worker.queue), run.id)).toBe(1);
+      expect((await readRunRecord(client, prefix, run.id))?.state).toBe('mapping');
+
+      finishSlowCall();
+      expect((await run.done()).state).toBe('done');
+      expect(await collect(run.results())).toEqual(countWords(inputs));
+      const ttl = await client.pttl(keys.meta);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(5000);
+    } finally {
+      finishSlowCall();
+      await run.close();
+      await worker.close();
+      await queues.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
