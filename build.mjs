@@ -79,6 +79,8 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // Test-only fault injection (shared/failpoints.ts) can never act in an installed copy.
+  define: { 'process.env.REDMAP_FAILPOINTS': '""' },
   plugins: [
     {
       name: 'keep-imports',

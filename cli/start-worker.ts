@@ -3,6 +3,7 @@
  * reduce tasks (the composition of worker/ and reducer/ happens here), plus the control
  * channel that aborts a cancelled run's calls, and the recovery sweep.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
@@ -127,7 +128,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
     invoke: isolates,
-    gateFor: (run, runLimited) => limiter.gateFor(run.id, runLimited),
+    gateFor: (run, runLimited) => limiter.gateFor(run, runLimited),
     observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
     mapSlots: new Slots(settings.concurrency),
@@ -248,7 +249,7 @@ async function processTask(
     throw new UnrecoverableError(`task ${task.id} belongs to job version ${payload.fp}; this worker runs ${fingerprint} and refuses it`);
   }
   const attempt = {
-    token: token ?? `${task.id}:${task.attemptsStarted}`,
+    attemptId: randomBytes(12).toString('base64url'),
     attempt: task.attemptsMade + 1,
     maxAttempts: task.opts.attempts ?? 1,
     stalls: task.stalledCounter ?? 0,

@@ -1,17 +1,23 @@
 -- Stores the inputs of a batch of map tasks and says which still need a queued task.
 --
 -- KEYS[1] meta, KEYS[2] inputs hash, KEYS[3] committed set, KEYS[4] failed set, KEYS[5] split set
--- ARGV pairs: task id, JSON array of the task's input items
+-- ARGV[1] the run's incarnation, then pairs: task id, JSON array of the task's input items
+-- (none: the producer only says it is still there, while it holds back for workers)
 --
 -- A task already committed, failed for good or split is skipped, so a producer that
--- re-streams a run after a crash adds nothing twice. Inputs already stored are kept.
+-- re-streams a run after a crash adds nothing twice. Inputs already stored are kept, so a
+-- batch sent twice (a resend after a reconnect) changes nothing more. Every call records
+-- when the producer was last seen, which tells an abandoned submit from a slow one.
 -- Returns {'ok', id...} with the ids to add to the queue (adding an id that is still
 -- queued is a no-op in BullMQ), or {'inactive', state} when the run no longer accepts
--- inputs (cancelled, or gone).
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'submitting' then return {'inactive', state or ''} end
+-- inputs (cancelled, failed, or gone: state '', also for another incarnation of the id).
+--@include time
+local fields = redis.call('HMGET', KEYS[1], 'state', 'inc')
+if fields[2] ~= ARGV[1] then return {'inactive', ''} end
+if fields[1] ~= 'submitting' then return {'inactive', fields[1]} end
+redis.call('HSET', KEYS[1], 'producerAt', nowMs())
 local pending = {'ok'}
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local task = ARGV[i]
   if redis.call('SISMEMBER', KEYS[3], task) == 0 and redis.call('SISMEMBER', KEYS[4], task) == 0
       and redis.call('SISMEMBER', KEYS[5], task) == 0 then

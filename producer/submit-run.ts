@@ -9,7 +9,7 @@ import { InputError, InvalidOptionError, RunError } from '../shared/errors.js';
 import { validateInputItem } from '../shared/input-schema.js';
 import type { Job } from '../shared/job-definition.js';
 import type { Logger } from '../shared/logger.js';
-import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
+import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/lua-scripts.js';
 import type { RedisClient } from '../shared/redis-connection.js';
 import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
@@ -35,6 +35,8 @@ const BATCH_TASKS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Longest a task waits in a batch for more tasks. */
 const FLUSH_AFTER_MS = 200;
+/** How often a producer holding back for workers says it is still there (an abandoned submit is told from a slow one). */
+const PRODUCER_BEAT_MS = 10_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -96,7 +98,22 @@ export async function submitRun(
   options.onCreated?.(runId);
 
   const keys = runKeys(deps.prefix, runId);
-  const target = { id: runId, fingerprint: version.fingerprint, queue: version.queue, options: created.options };
+  const target = {
+    id: runId,
+    incarnation: created.incarnation,
+    fingerprint: version.fingerprint,
+    queue: version.queue,
+    options: created.options,
+  };
+  const enqueue = async (pairs: string[]): Promise<string[]> =>
+    replyStrings(
+      await runScript(
+        deps.client,
+        enqueueTasksScript,
+        [keys.meta, keys.inputs, keys.committed, keys.failed, keys.split],
+        [target.incarnation, ...pairs],
+      ),
+    );
   // A batch never exceeds the mark, so the queue holds at most about twice the mark.
   let batchTasks = Math.min(FIRST_BATCH_TASKS, highWaterMark);
   let batch: Array<[string, string]> = [];
@@ -110,10 +127,8 @@ export async function submitRun(
   /** Enqueues the batch; false once the run has ended and takes no more inputs. */
   const flush = async (): Promise<boolean> => {
     if (batch.length === 0) return true;
-    waiting = await holdBackAboveMark(deps, version.queue, highWaterMark, waiting, options);
-    const reply = replyStrings(
-      await runScript(deps.client, enqueueTasksScript, [keys.meta, keys.inputs, keys.committed, keys.failed, keys.split], batch.flat()),
-    );
+    waiting = await holdBackAboveMark(deps, version.queue, highWaterMark, waiting, options, () => enqueue([]));
+    const reply = await enqueue(batch.flat());
     if (reply[0] !== 'ok') {
       endedEarly = endedState(runId, reply[1]);
       return false;
@@ -163,7 +178,7 @@ export async function submitRun(
   } catch (error) {
     if (error instanceof InputError) {
       // Only a one-shot stream gets here after enqueueing; its run cannot complete.
-      await failRun(deps.client, deps.prefix, runId, error.message);
+      await failRun(deps.client, deps.prefix, target, undefined, error.message);
     }
     throw error;
   }
@@ -196,9 +211,10 @@ async function createRun(
   version: JobVersion,
   runId: string,
   options: RunOptions,
-): Promise<{ resumed: boolean; chunkSize: number; options: RunOptions }> {
+): Promise<{ resumed: boolean; chunkSize: number; options: RunOptions; incarnation: string }> {
   const keys = runKeys(deps.prefix, runId);
   const chunkSize = options.chunkSize as number;
+  const incarnation = randomBytes(8).toString('hex');
   const fields = [
     'queue',
     version.queue,
@@ -216,8 +232,8 @@ async function createRun(
     ...(options.concurrency === undefined ? [] : ['concurrency', options.concurrency]),
     ...(options.rate === undefined ? [] : ['rateCount', options.rate.count, 'ratePeriodMs', options.rate.periodMs]),
   ];
-  const [outcome, first = '', second = ''] = replyStrings(
-    await runScript(deps.client, createRunScript, [keys.meta], [version.job.name, version.fingerprint, ...fields]),
+  const [outcome, first = '', second = '', storedIncarnation = ''] = replyStrings(
+    await runScript(deps.client, createRunScript, [keys.meta], [version.job.name, version.fingerprint, incarnation, ...fields]),
   );
   if (outcome === 'conflict') {
     throw new InvalidOptionError(
@@ -234,35 +250,49 @@ async function createRun(
   }
   const created = outcome === 'created';
   const stored = created ? options : runOptionsSchema.parse(JSON.parse(second));
-  if (created) {
-    // Two commands, not one pipeline: the runs index and the queue's active set sit in different slots of a cluster.
-    await Promise.all([
-      deps.client.zadd(runsIndexKey(deps.prefix), Date.now(), runId),
-      deps.client.sadd(activeRunsKey(deps.prefix, version.queue), runId),
-    ]);
-  } else {
-    deps.log.info({ runId }, 'resuming a run a previous submit left unsealed; adding only what is missing');
-  }
-  return { resumed: !created, chunkSize: created ? chunkSize : Number(first), options: stored };
+  if (!created) deps.log.info({ runId }, 'resuming a run a previous submit left unsealed; adding only what is missing');
+  // Also on resume: the producer that created the run may have died before these. Two
+  // commands, not one pipeline: the runs index and the queue's active set sit in different
+  // slots of a cluster.
+  await Promise.all([
+    deps.client.zadd(runsIndexKey(deps.prefix), 'NX', Date.now(), runId),
+    deps.client.sadd(activeRunsKey(deps.prefix, version.queue), runId),
+  ]);
+  return {
+    resumed: !created,
+    chunkSize: created ? chunkSize : Number(first),
+    options: stored,
+    incarnation: created ? incarnation : storedIncarnation,
+  };
 }
 
-/** Waits while the job's queue holds more waiting tasks than the mark; says so once. */
+/**
+ * Waits while the job's queue holds more waiting tasks than the mark; says so once. While
+ * it waits, it tells the run it is still there (`beat`), and stops waiting once the run
+ * has ended (the next enqueue then reports how).
+ */
 async function holdBackAboveMark(
   deps: ProducerDeps,
   queueName: string,
   mark: number,
   wasWaiting: boolean,
   options: SubmitOptions,
+  beat: () => Promise<string[]>,
 ): Promise<boolean> {
   const queue = deps.queues.get(queueName);
   let waiting = wasWaiting;
+  let beatAt = Date.now();
   for (;;) {
     const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
     const queued = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
     if (queued < mark) return waiting;
     if (!waiting) options.onBackpressure?.(true, queued, mark);
     waiting = true;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (Date.now() - beatAt >= PRODUCER_BEAT_MS) {
+      beatAt = Date.now();
+      if ((await beat())[0] !== 'ok') return waiting;
+    }
+    await sleep(250);
   }
 }
 
@@ -275,7 +305,12 @@ async function sealRun(
 ): Promise<RunState | undefined> {
   const keys = runKeys(deps.prefix, run.id);
   const [outcome, detail = ''] = replyStrings(
-    await runScript(deps.client, sealRunScript, [keys.meta, keys.committed, keys.failed], [tasks, items]),
+    await runScript(
+      deps.client,
+      sealRunScript,
+      [keys.meta, keys.committed, keys.failed, keys.replies],
+      [run.incarnation, newRequestId(), tasks, items],
+    ),
   );
   if (outcome === 'inactive') return endedState(run.id, detail);
   if (outcome === 'flipped') {
@@ -290,7 +325,13 @@ async function sealRun(
  * sealed, cannot be followed from here, so those throw.
  */
 function endedState(runId: string, state: string | undefined): RunState {
-  if (!state) throw new RunError('RUN_LOST', runId, `run ${runId} vanished from Redis while its inputs were being submitted`);
+  if (!state) {
+    throw new RunError(
+      'RUN_LOST',
+      runId,
+      `run ${runId} vanished from Redis (or was cleaned and submitted again) while its inputs were being submitted`,
+    );
+  }
   if (isRunState(state) && TERMINAL_STATES.has(state)) return state;
   throw new RunError('RUN_STATE', runId, `run ${runId} is ${state}: another submit of the same run id sealed it`);
 }

@@ -5,12 +5,14 @@
  */
 import { combineSignals } from '../shared/abort-signals.js';
 import { BatchEncoder } from '../shared/batches.js';
-import { isNonRetryable } from '../shared/errors.js';
+import { isNonRetryable, StagedOutputLostError } from '../shared/errors.js';
+import { failpoint } from '../shared/failpoints.js';
+import type { Logger } from '../shared/logger.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import type { RedisClient } from '../shared/redis-connection.js';
 import { runKeys } from '../shared/redis-keys.js';
 import { failRun, publishControl } from '../shared/run-control.js';
-import { readRunRecord } from '../shared/run-record.js';
+import { readRunRecord, type RunRecord } from '../shared/run-record.js';
 import { retireRun } from '../shared/run-retention.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
 import { retryWhileRedisFull } from '../shared/redis-backoff.js';
@@ -29,55 +31,81 @@ const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 export type ReduceTaskResult = 'committed' | 'finished' | 'duplicate' | 'skipped';
 
 export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<ReduceTaskPayload>): Promise<ReduceTaskResult> {
-  const { run: runId, gen, partition } = attempt.payload;
+  const { run: runId, inc, gen, partition } = attempt.payload;
   const log = deps.log.child({ runId, taskId: `r${partition}`, phase: 'reduce', partition, attempt: attempt.attempt });
-  const run = await deps.runs.get(runId);
-  if (!run || !(await isDue(deps.client, deps.prefix, runId, gen, partition))) {
+  const run = await deps.runs.get(runId, inc);
+  if (!run || !(await isDue(deps.client, deps.prefix, run, gen, partition))) {
     log.debug({}, 'reduce task skipped: its partition is reduced, or the run moved on');
     return 'skipped';
   }
   const keys = runKeys(deps.prefix, runId);
-  const staged = keys.reduceStage(gen, partition, attempt.token);
+  const staged = keys.reduceStage(gen, partition, attempt.attemptId);
   const runSignal = deps.runSignal(runId);
   const { signal, dispose } = combineSignals(runSignal, attempt.signal);
+  const failForGood = async (error: unknown): Promise<never> => {
+    const message = `reduce of partition ${partition} failed for good: ${error instanceof Error ? error.message : String(error)}`;
+    await failRun(deps.client, deps.prefix, run, gen, message);
+    log.error({ err: error }, 'reduce task failed for good; the run failed');
+    throw new TaskFailedForGood(error);
+  };
+  let batches = 0;
   try {
     const context = { runId, partition, taskId: `r${partition}`, attempt: attempt.attempt, signal, log };
     // Reducing consumes the groups, so a retry after a full Redis starts over from reading.
-    await retryWhileRedisFull(`reducing partition ${partition}`, log, attempt.signal, async () => {
+    batches = await retryWhileRedisFull(`reducing partition ${partition}`, log, attempt.signal, async () => {
       await deps.client.unlink(staged);
       const groups = await readPartition(deps.client, deps.prefix, runId, partition, deps.job.combine, signal);
-      await stageResults(deps.client, staged, reduceGroups(deps.job, groups, context));
+      return stageResults(deps.client, staged, reduceGroups(deps.job, groups, context));
     });
   } catch (error) {
     await deps.client.unlink(staged).catch(() => {});
     if (runSignal.aborted) return 'skipped';
     if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
     if (attempt.attempt < attempt.maxAttempts && !isNonRetryable(error)) throw error;
-    const message = `reduce of partition ${partition} failed for good: ${error instanceof Error ? error.message : String(error)}`;
-    await failRun(deps.client, deps.prefix, runId, message);
-    log.error({ err: error }, 'reduce task failed for good; the run failed');
-    throw new TaskFailedForGood(error);
+    return failForGood(error);
   } finally {
     dispose();
   }
 
-  const [outcome, final] = replyStrings(
+  await failpoint('before-reduce-commit', partition);
+  try {
+    return await commitPartition(deps, run, attempt, staged, batches, log);
+  } catch (error) {
+    if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    // A last attempt that fails at its commit must end the run, not leave it reducing.
+    if (attempt.attempt < attempt.maxAttempts) throw error;
+    return failForGood(error);
+  }
+}
+
+/** Commits the staged result of a partition; the last partition's commit ends the run. */
+async function commitPartition(
+  deps: HandlerDeps,
+  run: RunRecord,
+  attempt: TaskAttempt<ReduceTaskPayload>,
+  staged: string,
+  batches: number,
+  log: Logger,
+): Promise<ReduceTaskResult> {
+  const { gen, partition } = attempt.payload;
+  const keys = runKeys(deps.prefix, run.id);
+  const [outcome, detail = '', expected = ''] = replyStrings(
     await retryWhileRedisFull(`committing partition ${partition}`, log, attempt.signal, () =>
       runScript(
         deps.client,
         commitReduceScript,
-        [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed],
-        [partition, gen, run.options.partitions],
+        [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed, keys.replies],
+        [run.incarnation, gen, attempt.attemptId, partition, run.options.partitions, batches],
       ),
     ),
   );
   switch (outcome) {
     case 'finished': {
-      log.info({ state: final }, 'last partition reduced; the run is finished');
-      const ended = await readRunRecord(deps.client, deps.prefix, runId);
+      log.info({ state: detail }, 'last partition reduced; the run is finished');
+      const ended = await readRunRecord(deps.client, deps.prefix, run.id);
       if (ended) await retireRun(deps.client, deps.prefix, ended);
       // Wakes clients waiting for the run now rather than at their next poll.
-      await publishControl(deps.client, deps.prefix, { type: 'ended', run: runId }).catch((error: unknown) =>
+      await publishControl(deps.client, deps.prefix, { type: 'ended', run: run.id }).catch((error: unknown) =>
         log.debug({ err: error }, 'could not announce the end of the run; waiting clients see it at their next poll'),
       );
       return 'finished';
@@ -86,6 +114,8 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
       return 'committed';
     case 'duplicate':
       return 'duplicate';
+    case 'stage_lost':
+      throw new StagedOutputLostError(run.id, `r${partition}`, Number(detail), Number(expected));
     case 'lost':
       log.warn({}, 'the run vanished while its reduce task ran (cleaned, or Redis lost it); nothing to commit');
       return 'skipped';
@@ -94,13 +124,13 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   }
 }
 
-async function isDue(client: RedisClient, prefix: string, runId: string, generation: number, partition: number): Promise<boolean> {
-  const keys = runKeys(prefix, runId);
-  const replies = await client.pipeline().hmget(keys.meta, 'state', 'gen').sismember(keys.reduced(generation), partition).exec();
+async function isDue(client: RedisClient, prefix: string, run: RunRecord, generation: number, partition: number): Promise<boolean> {
+  const keys = runKeys(prefix, run.id);
+  const replies = await client.pipeline().hmget(keys.meta, 'state', 'gen', 'inc').sismember(keys.reduced(generation), partition).exec();
   if (!replies) return false;
   for (const [error] of replies) if (error) throw error;
-  const [state, current] = replies[0]![1] as [string | null, string | null];
-  return state === 'reducing' && Number(current) === generation && replies[1]![1] === 0;
+  const [state, current, incarnation] = replies[0]![1] as [string | null, string | null, string | null];
+  return state === 'reducing' && Number(current) === generation && incarnation === run.incarnation && replies[1]![1] === 0;
 }
 
 /** Exported for its test: appends batches to a staged list once, however often the call is sent. */
@@ -108,7 +138,8 @@ export async function stageResultBatches(client: RedisClient, staged: string, be
   return Number(await runScript(client, stageResultsScript, [staged], [before, ORPHAN_STAGE_TTL_MS, ...batches]));
 }
 
-async function stageResults(client: RedisClient, staged: string, results: AsyncIterable<[string, unknown]>): Promise<void> {
+/** Stages the sorted results under the attempt's key; returns how many batches it staged. */
+async function stageResults(client: RedisClient, staged: string, results: AsyncIterable<[string, unknown]>): Promise<number> {
   const encoder = new BatchEncoder();
   let pending: string[] = [];
   let length = 0;
@@ -124,4 +155,5 @@ async function stageResults(client: RedisClient, staged: string, results: AsyncI
   }
   pending.push(...encoder.finish());
   await write();
+  return length;
 }

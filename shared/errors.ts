@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'NON_RETRYABLE'
   | 'CALL_TIMEOUT'
   | 'TASK_STALLED'
+  | 'STAGE_LOST'
   | 'REDIS_UNREACHABLE'
   | 'REDIS_MISCONFIGURED'
   | 'REDIS_OUT_OF_MEMORY'
@@ -97,6 +98,26 @@ export class CallTimeoutError extends RedmapError {
 export class TaskStalledError extends RedmapError {
   constructor(message: string) {
     super('TASK_STALLED', message);
+  }
+}
+
+/**
+ * Output an attempt staged in Redis was gone, whole or in part, when the attempt came to
+ * commit it (a write acknowledged, then lost: a restart with `appendfsync everysec`, a
+ * failover). Nothing is adopted and the task runs again.
+ */
+export class StagedOutputLostError extends RedmapError {
+  readonly runId: string;
+  /** The map task (`c3`) or reduce partition (`r1`) whose staged output was lost. */
+  readonly taskId: string;
+
+  constructor(runId: string, taskId: string, found: number, expected: number) {
+    super(
+      'STAGE_LOST',
+      `run ${runId}, task ${taskId}: ${found} of the ${expected} staged output batches were in Redis at commit; Redis lost acknowledged writes, so the task runs again`,
+    );
+    this.runId = runId;
+    this.taskId = taskId;
   }
 }
 

@@ -18,13 +18,13 @@
  * - a task whose first call finds its run full goes back to the queue, delayed, instead
  *   of holding a worker slot while it waits, so a capped run does not starve the others.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { JobLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import { loadLuaScript, runScript } from './lua-scripts.js';
 import { parseRate } from './durations.js';
 import type { RedisClient } from './redis-connection.js';
-import { jobLimiterKeys, runKeys, type LimiterKeys } from './redis-keys.js';
+import { jobLimiterKeys, runKeys, type LimiterKeys, type RunIncarnation } from './redis-keys.js';
 import { TaskReleased } from './task-attempt.js';
 
 const acquireSlotScript = loadLuaScript(new URL('./acquire-slot.lua', import.meta.url));
@@ -75,8 +75,11 @@ const NOTHING_HELD = (): void => {};
 
 export class Limiter {
   private readonly jobKeys: LimiterKeys;
-  /** Lease ids start with the pid, so an operator (or a test) can tell whose slots they are. */
-  private readonly workerId = `${process.pid}:${randomUUID().slice(0, 4)}`;
+  /**
+   * Lease ids start with the pid, so an operator (or a test) can tell whose slots they are,
+   * then 96 random bits: pids repeat across containers and hosts, lease ids must not.
+   */
+  private readonly workerId = `${process.pid}:${randomBytes(12).toString('base64url')}`;
   private leaseCounter = 0;
   /** Leases held now, by their sorted set. */
   private readonly held = new Map<string, Set<string>>();
@@ -137,19 +140,21 @@ export class Limiter {
    * The gate for a run's map calls. `runLimited` (whether the run has a cap or a rate of its
    * own) comes from the run's record, read with the task.
    */
-  async gateFor(runId: string, runLimited: boolean): Promise<CallGate> {
-    this.noteRun(runId, runLimited, Date.now());
-    const runScope = runKeys(this.prefix, runId).limiter;
+  async gateFor(run: RunIncarnation, runLimited: boolean): Promise<CallGate> {
+    // What this worker knows of a run is kept per incarnation: a run id used again is another run.
+    const runKey = `${run.id}/${run.incarnation}`;
+    this.noteRun(runKey, runLimited, Date.now());
+    const runScope = runKeys(this.prefix, run.id).limiter;
     return async (signal, call) => {
-      if (this.nothingToAsk(runId)) return NOTHING_HELD;
+      if (this.nothingToAsk(runKey)) return NOTHING_HELD;
       const started = Date.now();
       for (;;) {
         signal.throwIfAborted();
-        const admitted = await this.admit(runId, runScope);
+        const admitted = await this.admit(runKey, runScope);
         if (typeof admitted === 'function') return admitted;
         // A task whose run stays full goes back to the queue rather than hold a worker slot.
         if (admitted.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
-          throw new TaskReleased(`run ${runId} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
+          throw new TaskReleased(`run ${run.id} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
         }
         await sleep(admitted.waitMs, signal);
       }
@@ -157,18 +162,18 @@ export class Limiter {
   }
 
   /** True while neither the job nor the run has limits, as last read: the call asks Redis nothing. */
-  private nothingToAsk(runId: string): boolean {
+  private nothingToAsk(runKey: string): boolean {
     const now = Date.now();
-    return !this.jobLimited && now - this.jobLimitsReadAt <= JOB_LIMITS_REFRESH_MS && this.runLimitedAsSeen(runId, now) === false;
+    return !this.jobLimited && now - this.jobLimitsReadAt <= JOB_LIMITS_REFRESH_MS && this.runLimitedAsSeen(runKey, now) === false;
   }
 
   /** One attempt through the scopes that have limits now: what gives the slots back, or a refusal. */
-  private async admit(runId: string, runScope: LimiterKeys): Promise<(() => void) | Refusal> {
+  private async admit(runKey: string, runScope: LimiterKeys): Promise<(() => void) | Refusal> {
     if (Date.now() - this.jobLimitsReadAt > JOB_LIMITS_REFRESH_MS) {
       await (this.jobLimitsRead ??= this.refreshJobLimits().finally(() => (this.jobLimitsRead = undefined)));
     }
     const jobLimited = this.jobLimited;
-    const runLimited = this.runLimitedAsSeen(runId) ?? (await this.readRunLimited(runId, runScope));
+    const runLimited = this.runLimitedAsSeen(runKey) ?? (await this.readRunLimited(runKey, runScope));
     if (!runLimited && !jobLimited) return NOTHING_HELD;
     const run = runLimited ? await this.acquire(runScope) : undefined;
     if (run && 'waitMs' in run) return run;
@@ -185,33 +190,33 @@ export class Limiter {
   }
 
   /** What this worker knows of a run's limits, or undefined when it is over a second old or predates a throttle message. */
-  private runLimitedAsSeen(runId: string, now = Date.now()): boolean | undefined {
-    const seen = this.runsSeen.get(runId);
+  private runLimitedAsSeen(runKey: string, now = Date.now()): boolean | undefined {
+    const seen = this.runsSeen.get(runKey);
     if (!seen || seen.readAt <= this.limitsChangedAt || now - seen.readAt > RUN_LIMITS_REFRESH_MS) return undefined;
     return seen.limited;
   }
 
   /** Reads whether a run has limits of its own; calls that ask at the same time share one read. */
-  private readRunLimited(runId: string, runScope: LimiterKeys): Promise<boolean> {
-    let reading = this.runLimitsReads.get(runId);
+  private readRunLimited(runKey: string, runScope: LimiterKeys): Promise<boolean> {
+    let reading = this.runLimitsReads.get(runKey);
     if (!reading) {
       const askedAt = Date.now();
       reading = this.client
         .hmget(runScope.limits, 'concurrency', 'rateCount')
         .then(([concurrency, rateCount]) => {
           const limited = Boolean(concurrency || rateCount);
-          this.noteRun(runId, limited, askedAt);
+          this.noteRun(runKey, limited, askedAt);
           return limited;
         })
-        .finally(() => this.runLimitsReads.delete(runId));
-      this.runLimitsReads.set(runId, reading);
+        .finally(() => this.runLimitsReads.delete(runKey));
+      this.runLimitsReads.set(runKey, reading);
     }
     return reading;
   }
 
-  private noteRun(runId: string, limited: boolean, readAt: number): void {
-    this.runsSeen.delete(runId);
-    this.runsSeen.set(runId, { limited, readAt });
+  private noteRun(runKey: string, limited: boolean, readAt: number): void {
+    this.runsSeen.delete(runKey);
+    this.runsSeen.set(runKey, { limited, readAt });
     if (this.runsSeen.size > RUNS_REMEMBERED) this.runsSeen.delete(this.runsSeen.keys().next().value!);
   }
 

@@ -3,7 +3,7 @@
  * runs it; a line `--@include NAME` pulls in `shared/lua/NAME.lua`, so a check that
  * several scripts share (the end of the map phase) is written once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from './redis-connection.js';
 
@@ -46,6 +46,14 @@ export async function runScript(
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
     return client.eval(script.source, keys.length, ...keys, ...args);
   }
+}
+
+/**
+ * A fresh id for one call of a script that remembers its reply (shared/lua/once.lua), so
+ * the call answers the same when ioredis sends it again. 96 random bits: ids never repeat.
+ */
+export function newRequestId(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 /** Script replies are arrays of strings (or numbers); this reads them as strings. */

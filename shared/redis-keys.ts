@@ -24,6 +24,8 @@ export interface RunKeys {
   failures: string;
   /** Set: staged output keys adopted by a commit, to expire or delete with the run. */
   stages: string;
+  /** Hash: request id -> JSON reply of a control script that changed something, so a resent call answers the same. */
+  replies: string;
   /** Hash per partition: `<taskId>#<batch>` -> JSON batch of [key, value], for outputs committed inline. */
   output(partition: number): string;
   /** List per partition: `<taskId>|<batches>|<staged key or empty>`, one entry per committed task with output there. */
@@ -54,6 +56,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     split: `${base}:split`,
     failures: `${base}:failures`,
     stages: `${base}:stages`,
+    replies: `${base}:replies`,
     output: (partition) => `${base}:out:${partition}`,
     outputIndex: (partition) => `${base}:idx:${partition}`,
     mapStage: (token) => `${base}:stage:${token}`,
@@ -118,9 +121,21 @@ export const queueName = (jobName: string, fingerprint: string): string => `{${j
 export const chunkTaskId = (chunk: number): string => `c${chunk}`;
 export const itemTaskId = (chunkTask: string, item: number): string => `${chunkTask}.${item}`;
 
-/** BullMQ job ids carry the run and generation: a retry adds new ids a kept failed job cannot swallow. */
-export const mapJobId = (runId: string, generation: number, taskId: string): string => `${runId}.g${generation}.${taskId}`;
-export const reduceJobId = (runId: string, generation: number, partition: number): string => `${runId}.g${generation}.r${partition}`;
+/** A run id and which incarnation of it: an id can be used again once its run is cleaned. */
+export interface RunIncarnation {
+  id: string;
+  incarnation: string;
+}
 
-/** SCAN pattern for the BullMQ keys of one run's tasks in its job's queue. */
-export const runTasksPattern = (prefix: string, queue: string, runId: string): string => `${queuePrefix(prefix)}:${queue}:${runId}.g*`;
+/**
+ * BullMQ job ids carry the run, its incarnation and the generation: a retry adds new ids a
+ * kept failed job cannot swallow, and a task of a cleaned run can never take the id of the
+ * same task in a new run of the same id.
+ */
+export const mapJobId = (run: RunIncarnation, generation: number, taskId: string): string =>
+  `${run.id}.${run.incarnation}.g${generation}.${taskId}`;
+export const reduceJobId = (run: RunIncarnation, generation: number, partition: number): string =>
+  `${run.id}.${run.incarnation}.g${generation}.r${partition}`;
+
+/** SCAN pattern for the BullMQ keys of every incarnation of a run's tasks in its job's queue (run ids hold no dot). */
+export const runTasksPattern = (prefix: string, queue: string, runId: string): string => `${queuePrefix(prefix)}:${queue}:${runId}.*`;

@@ -5,9 +5,10 @@
  */
 import { z } from 'zod';
 import { RunError } from './errors.js';
-import { loadLuaScript, replyStrings, runScript } from './lua-scripts.js';
+import { loadLuaScript, newRequestId, replyStrings, runScript } from './lua-scripts.js';
 import type { RedisClient } from './redis-connection.js';
-import { controlChannel, mapJobId, runKeys } from './redis-keys.js';
+import { activeRunsKey, controlChannel, mapJobId, runKeys, runsIndexKey, type RunIncarnation } from './redis-keys.js';
+import { keysKeptOnRetry } from './run-retention.js';
 import { enqueueReduceTasks } from './reduce-trigger.js';
 import { readRunRecord, type RunRecord } from './run-record.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from './task-queue.js';
@@ -53,7 +54,8 @@ export function unknownRun(runId: string): RunError {
  * given the queues, its waiting tasks are dropped from the queue. Returns the state it was in.
  */
 export async function cancelRun(client: RedisClient, prefix: string, runId: string, queues?: TaskQueues): Promise<string> {
-  const [outcome, state = ''] = replyStrings(await runScript(client, cancelRunScript, [runKeys(prefix, runId).meta], []));
+  const keys = runKeys(prefix, runId);
+  const [outcome, state = ''] = replyStrings(await runScript(client, cancelRunScript, [keys.meta, keys.replies], [newRequestId()]));
   if (outcome === 'lost') throw unknownRun(runId);
   if (outcome === 'unchanged') throw new RunError('RUN_STATE', runId, `run ${runId} has already ended (${state}); nothing to cancel`);
   await publishControl(client, prefix, { type: 'cancel', run: runId });
@@ -71,14 +73,27 @@ async function dropWaitingTasks(client: RedisClient, queues: TaskQueues, prefix:
     const [next, entries] = await client.hscan(runKeys(prefix, runId).inputs, cursor, 'COUNT', 500);
     cursor = next;
     const tasks = entries.filter((_, i) => i % 2 === 0);
-    await Promise.all(tasks.map((task) => queue.remove(mapJobId(runId, run.generation, task)).catch(() => 0)));
+    await Promise.all(tasks.map((task) => queue.remove(mapJobId(run, run.generation, task)).catch(() => 0)));
   } while (cursor !== '0');
 }
 
-/** Fails a run that has not ended; returns false when it had already ended or vanished. */
-export async function failRun(client: RedisClient, prefix: string, runId: string, message: string): Promise<boolean> {
-  const [outcome] = replyStrings(await runScript(client, failRunScript, [runKeys(prefix, runId).meta], [message]));
-  if (outcome === 'failed') await publishControl(client, prefix, { type: 'cancel', run: runId });
+/**
+ * Fails this incarnation of a run, unless it has ended (or moved past `generation`, when
+ * given: a failure of an earlier generation must not fail a retried run). Returns false
+ * when it left the run alone.
+ */
+export async function failRun(
+  client: RedisClient,
+  prefix: string,
+  run: RunIncarnation,
+  generation: number | undefined,
+  message: string,
+): Promise<boolean> {
+  const keys = runKeys(prefix, run.id);
+  const [outcome] = replyStrings(
+    await runScript(client, failRunScript, [keys.meta, keys.replies], [run.incarnation, generation ?? '', newRequestId(), message]),
+  );
+  if (outcome === 'failed') await publishControl(client, prefix, { type: 'cancel', run: run.id });
   return outcome === 'failed';
 }
 
@@ -90,7 +105,19 @@ export async function retryRun(client: RedisClient, queues: TaskQueues, prefix: 
   const keys = runKeys(prefix, runId);
   const before = await readRunRecord(client, prefix, runId);
   if (!before) throw unknownRun(runId);
-  const reply = replyStrings(await runScript(client, retryRunScript, [keys.meta, keys.committed, keys.failed], []));
+  // A live run again in every way: swept and listed. The active set lives in another slot of
+  // a cluster, so it is added apart from the script, before it (a crash after the script
+  // still leaves the run swept) and after it (a sweep may have dropped the ended run meanwhile).
+  const sweepIt = (): Promise<unknown> =>
+    Promise.all([
+      client.sadd(activeRunsKey(prefix, before.queue), runId),
+      client.zadd(runsIndexKey(prefix), 'NX', before.createdAt, runId),
+    ]);
+  await sweepIt();
+  // The script's first five keys are fixed; the rest are the keys it takes off the retention clock.
+  const fixed = [keys.meta, keys.committed, keys.failed, keys.replies, keys.stages];
+  const kept = keysKeptOnRetry(keys, before).filter((key) => !fixed.includes(key));
+  const reply = replyStrings(await runScript(client, retryRunScript, [...fixed, ...kept], [newRequestId()]));
   const [outcome, detail = ''] = reply;
   if (outcome === 'lost') throw unknownRun(runId);
   if (outcome === 'unchanged') {
@@ -103,6 +130,7 @@ export async function retryRun(client: RedisClient, queues: TaskQueues, prefix: 
       `run ${runId} failed before all of its inputs were enqueued; clean it (redmap clean ${runId}) and submit it again`,
     );
   }
+  await sweepIt();
   const generation = Number(detail);
   await dropGenerationResults(client, prefix, before);
   await enqueuePendingTasks(client, queues, prefix, before, generation);
@@ -118,8 +146,17 @@ export async function enqueuePendingTasks(
   run: TaskTarget,
   generation: number,
 ): Promise<number> {
-  const keys = runKeys(prefix, run.id);
   let added = 0;
+  for await (const pending of pendingTasks(client, prefix, run.id)) {
+    await addMapTasks(queues, run, generation, pending);
+    added += pending.length;
+  }
+  return added;
+}
+
+/** The run's pending map tasks (inputs stored, not failed for good), a page at a time. */
+export async function* pendingTasks(client: RedisClient, prefix: string, runId: string): AsyncGenerator<string[]> {
+  const keys = runKeys(prefix, runId);
   let cursor = '0';
   do {
     const [next, entries] = await client.hscan(keys.inputs, cursor, 'COUNT', 500);
@@ -128,10 +165,8 @@ export async function enqueuePendingTasks(
     if (tasks.length === 0) continue;
     const failed = await client.smismember(keys.failed, ...tasks);
     const pending = tasks.filter((_, i) => failed[i] === 0);
-    await addMapTasks(queues, run, generation, pending);
-    added += pending.length;
+    if (pending.length > 0) yield pending;
   } while (cursor !== '0');
-  return added;
 }
 
 /** Unlinks the reduce markers and results of every generation before the current one. */

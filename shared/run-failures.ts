@@ -1,11 +1,16 @@
 /**
  * Failure reports of a run's map tasks that failed for good in the current generation:
- * the items, the error and its stack, the attempts, and the worker (host, pid).
+ * the items, the error and its stack, the attempts, and the worker (host, pid). Recorded
+ * by the worker whose last attempt failed, or by the recovery sweep for a task BullMQ
+ * failed without redmap hearing of it.
  */
 import { z } from 'zod';
 import { previewItem } from './json-values.js';
+import { loadLuaScript, newRequestId, replyStrings, runScript } from './lua-scripts.js';
 import type { RedisClient } from './redis-connection.js';
-import { runKeys } from './redis-keys.js';
+import { runKeys, type RunIncarnation } from './redis-keys.js';
+
+const failMapTaskScript = loadLuaScript(new URL('./fail-map-task.lua', import.meta.url));
 
 const failureReportSchema = z.object({
   task: z.string(),
@@ -22,6 +27,44 @@ const failureReportSchema = z.object({
 });
 
 export type FailureReport = z.infer<typeof failureReportSchema> & { itemsPreview: string };
+
+/** What recording a map task's final failure did to its run. */
+export type RecordedFailure =
+  | { outcome: 'recorded' | 'run_failed' }
+  | { outcome: 'flipped'; generation: number }
+  | { outcome: 'settled' | 'inactive'; state: string }
+  | { outcome: 'lost' };
+
+/** Records that a map task of `generation` failed for good; the run fails when failures exceed its budget. */
+export async function recordTaskFailure(
+  client: RedisClient,
+  prefix: string,
+  run: RunIncarnation,
+  generation: number,
+  report: z.input<typeof failureReportSchema>,
+): Promise<RecordedFailure> {
+  const keys = runKeys(prefix, run.id);
+  const [outcome, detail = ''] = replyStrings(
+    await runScript(
+      client,
+      failMapTaskScript,
+      [keys.meta, keys.committed, keys.failed, keys.inputs, keys.failures, keys.replies],
+      [run.incarnation, generation, newRequestId(), report.task, JSON.stringify(report)],
+    ),
+  );
+  switch (outcome) {
+    case 'recorded':
+    case 'run_failed':
+      return { outcome };
+    case 'flipped':
+      return { outcome, generation: Number(detail) };
+    case 'settled':
+    case 'inactive':
+      return { outcome, state: detail };
+    default:
+      return { outcome: 'lost' };
+  }
+}
 
 export async function listFailures(client: RedisClient, prefix: string, runId: string, limit = Infinity): Promise<FailureReport[]> {
   const keys = runKeys(prefix, runId);

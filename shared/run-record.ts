@@ -15,6 +15,7 @@ const timestamp = z.coerce.number().int().min(0).optional();
 const runRecordSchema = z.object({
   job: z.string(),
   fingerprint: z.string(),
+  inc: z.string(),
   queue: z.string(),
   state: z.enum(RUN_STATES),
   gen: count,
@@ -31,6 +32,7 @@ const runRecordSchema = z.object({
     return z.NEVER;
   }),
   createdAt: count,
+  producerAt: timestamp,
   sealedAt: timestamp,
   reducingAt: timestamp,
   finishedAt: timestamp,
@@ -41,12 +43,16 @@ const runRecordSchema = z.object({
   host: z.string().optional(),
   retries: count.default(0),
   duplicates: count.default(0),
+  mapCommits: count.default(0),
+  reduceCommits: count.default(0),
 });
 
 export interface RunRecord {
   id: string;
   job: string;
   fingerprint: string;
+  /** Tells this run from earlier runs of the same id (cleaned since); every task carries it. */
+  incarnation: string;
   queue: string;
   state: RunState;
   generation: number;
@@ -58,6 +64,8 @@ export interface RunRecord {
   chunkSize: number;
   options: RunOptions;
   createdAt: number;
+  /** When the producer was last seen enqueueing (or holding back) while the run was submitting. */
+  producerAt: number | undefined;
   sealedAt: number | undefined;
   reducingAt: number | undefined;
   finishedAt: number | undefined;
@@ -70,6 +78,10 @@ export interface RunRecord {
   retries: number;
   /** Commits ignored because the task had already committed: redeliveries made visible. */
   duplicates: number;
+  /** Map commits that adopted output, over every generation: an event count, so a task committed twice would show. */
+  mapCommits: number;
+  /** Partition commits, over every generation: an event count, so a partition reduced twice would show. */
+  reduceCommits: number;
 }
 
 export function parseRunRecord(id: string, fields: Record<string, string>): RunRecord {
@@ -84,6 +96,7 @@ export function parseRunRecord(id: string, fields: Record<string, string>): RunR
     id,
     job: r.job,
     fingerprint: r.fingerprint,
+    incarnation: r.inc,
     queue: r.queue,
     state: r.state,
     generation: r.gen,
@@ -94,6 +107,7 @@ export function parseRunRecord(id: string, fields: Record<string, string>): RunR
     chunkSize: r.chunkSize,
     options: r.options,
     createdAt: r.createdAt,
+    producerAt: r.producerAt,
     sealedAt: r.sealedAt,
     reducingAt: r.reducingAt,
     finishedAt: r.finishedAt,
@@ -104,6 +118,8 @@ export function parseRunRecord(id: string, fields: Record<string, string>): RunR
     host: r.host,
     retries: r.retries,
     duplicates: r.duplicates,
+    mapCommits: r.mapCommits,
+    reduceCommits: r.reduceCommits,
   };
 }
 

@@ -6,43 +6,83 @@
  * retried, so its intermediate map output is freed at once; a failed run keeps it so
  * that `retry` does not repeat committed work.
  */
+import { loadLuaScript, runScript } from './lua-scripts.js';
 import type { RedisClient } from './redis-connection.js';
 import { activeRunsKey, runKeys, runsIndexKey, runTasksPattern, type RunKeys } from './redis-keys.js';
 import type { RunRecord } from './run-record.js';
-import { TERMINAL_STATES } from './run-state.js';
+import { TERMINAL_STATES, type RunState } from './run-state.js';
 import { scanKeys } from './scan-keys.js';
 import type { TaskQueues } from './task-queue.js';
 
 const UNLINK_BATCH = 500;
 
+/** Keys every generation of a run uses: kept while it may be retried, freed once it never can be. */
 function intermediateKeys(keys: RunKeys, run: RunRecord): string[] {
-  const names = [keys.inputs, keys.stages];
+  const names = [keys.inputs, keys.stages, keys.replies];
   for (let p = 0; p < run.options.partitions; p++) names.push(keys.output(p), keys.outputIndex(p));
   return names;
 }
 
-function lastingKeys(keys: RunKeys, run: RunRecord): string[] {
-  const names = [keys.meta, keys.committed, keys.failed, keys.split, keys.failures, keys.reduced(run.generation)];
+/** Keys every generation of a run uses and that outlive its ending, until its retention is over. */
+function runWideLastingKeys(keys: RunKeys): string[] {
+  return [keys.meta, keys.committed, keys.failed, keys.split, keys.failures];
+}
+
+/** The current generation's lasting keys: what it reduced, and its results. */
+function generationKeys(keys: RunKeys, run: RunRecord): string[] {
+  const names = [keys.reduced(run.generation)];
   for (let p = 0; p < run.options.partitions; p++) names.push(keys.results(run.generation, p));
   return names;
 }
 
-/** Starts an ended run's retention clock and frees what it no longer needs. Idempotent. */
+/**
+ * The keys an ending gives a TTL to that a retry takes back from the retention clock (the
+ * staged hashes the stages set names come with them): all but the ended generation's own.
+ */
+export function keysKeptOnRetry(keys: RunKeys, run: RunRecord): string[] {
+  return [...runWideLastingKeys(keys), ...intermediateKeys(keys, run)];
+}
+
+const retireKeysScript = loadLuaScript(new URL('./retire-keys.lua', import.meta.url));
+
+/**
+ * Starts an ended run's retention clock and frees what it no longer needs. Idempotent, and
+ * safe against a retry at any moment: each batch acts only while the run is still the
+ * ended run it read, and the record itself gets its TTL last, so a retire that died
+ * midway is found again by the sweep (the record has no TTL) and finished.
+ */
 export async function retireRun(client: RedisClient, prefix: string, run: RunRecord): Promise<void> {
   const keys = runKeys(prefix, run.id);
   const stagedKeys = await client.smembers(keys.stages);
   const intermediate = [...intermediateKeys(keys, run), ...stagedKeys];
+  const lasting = [...runWideLastingKeys(keys), ...generationKeys(keys, run)].filter((key) => key !== keys.meta);
+  const batches: Array<{ keys: string[]; mode: 'expire' | 'free' | 'expire-meta' }> = [];
   const freeIntermediate = run.state === 'done' || run.state === 'cancelled';
-  const pipeline = client.pipeline();
-  for (const key of lastingKeys(keys, run)) pipeline.pexpire(key, run.options.retentionMs);
   for (let i = 0; i < intermediate.length; i += UNLINK_BATCH) {
-    const batch = intermediate.slice(i, i + UNLINK_BATCH);
-    if (freeIntermediate) pipeline.unlink(...batch);
-    else for (const key of batch) pipeline.pexpire(key, run.options.retentionMs);
+    batches.push({ keys: intermediate.slice(i, i + UNLINK_BATCH), mode: freeIntermediate ? 'free' : 'expire' });
   }
-  await pipeline.exec();
-  // Apart from the pipeline: the active set is the queue's, in another slot of a cluster.
-  await client.srem(activeRunsKey(prefix, run.queue), run.id);
+  batches.push({ keys: lasting, mode: 'expire-meta' });
+  for (const batch of batches) {
+    const applied = await runScript(
+      client,
+      retireKeysScript,
+      [keys.meta, ...batch.keys],
+      [run.generation, run.options.retentionMs, batch.mode],
+    );
+    if (applied !== 1) return; // retried meanwhile: a live run again, and swept as one
+  }
+  await dropFromSweep(client, prefix, run.queue, run.id);
+}
+
+/**
+ * Takes an ended run out of its queue's sweep. The active set lives in another slot of a
+ * cluster than the run, so this cannot be one script with a look at the state: it looks
+ * after removing instead, and a run a retry brought back meanwhile goes back in.
+ */
+export async function dropFromSweep(client: RedisClient, prefix: string, queue: string, runId: string): Promise<void> {
+  await client.srem(activeRunsKey(prefix, queue), runId);
+  const state = await client.hget(runKeys(prefix, runId).meta, 'state');
+  if (state !== null && !TERMINAL_STATES.has(state as RunState)) await client.sadd(activeRunsKey(prefix, queue), runId);
 }
 
 /** True when the run ended but its retention clock has not been started (a retiring client died). */

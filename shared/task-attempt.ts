@@ -12,8 +12,11 @@ import type { WorkerObserver } from './worker-observer.js';
 
 export interface TaskAttempt<P> {
   payload: P;
-  /** Unique to this attempt (BullMQ's lock token); names the attempt's staged output. */
-  token: string;
+  /**
+   * Made up for this attempt alone: names its staged output and is the request id of its
+   * commit. Not BullMQ's lock token, which a worker hands on to the next task it fetches.
+   */
+  attemptId: string;
   /** 1 for the first attempt. */
   attempt: number;
   maxAttempts: number;
@@ -64,8 +67,9 @@ export interface HandlerDeps {
 }
 
 /**
- * Run records by id, read once: a worker needs a run's options on every task, and they
- * never change. Current state is always read fresh by the scripts.
+ * Run records by id and incarnation, read once: a worker needs a run's options on every
+ * task, and they never change within an incarnation. A run id used again after `clean` is
+ * another incarnation, read afresh. Current state is always read fresh by the scripts.
  */
 export class RunCache {
   private readonly records = new Map<string, Promise<RunRecord | undefined>>();
@@ -76,16 +80,18 @@ export class RunCache {
     private readonly capacity = 256,
   ) {}
 
-  get(runId: string): Promise<RunRecord | undefined> {
-    let record = this.records.get(runId);
+  /** The record of this incarnation of the run, or undefined when the run is gone or is another incarnation now. */
+  get(runId: string, incarnation: string): Promise<RunRecord | undefined> {
+    const key = `${runId}/${incarnation}`;
+    let record = this.records.get(key);
     if (!record) {
-      record = readRunRecord(this.client, this.prefix, runId);
+      record = readRunRecord(this.client, this.prefix, runId).then((found) => (found?.incarnation === incarnation ? found : undefined));
       if (this.records.size >= this.capacity) this.records.delete(this.records.keys().next().value!);
-      this.records.set(runId, record);
+      this.records.set(key, record);
       // A run that does not exist yet may appear; do not remember its absence.
       void record.then(
-        (found) => found === undefined && this.records.delete(runId),
-        () => this.records.delete(runId),
+        (found) => found === undefined && this.records.delete(key),
+        () => this.records.delete(key),
       );
     }
     return record;

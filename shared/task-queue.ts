@@ -8,10 +8,10 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { RedisClient } from './redis-connection.js';
-import { mapJobId, queuePrefix, reduceJobId } from './redis-keys.js';
+import { mapJobId, queuePrefix, reduceJobId, type RunIncarnation } from './redis-keys.js';
 import type { RunOptions } from './run-options.js';
 
-export const TASK_PAYLOAD_VERSION = 1;
+export const TASK_PAYLOAD_VERSION = 2;
 
 export const taskPayloadSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -20,6 +20,8 @@ export const taskPayloadSchema = z.discriminatedUnion('kind', [
     /** Fingerprint of the job version the task belongs to; a worker of another version refuses it. */
     fp: z.string().min(1),
     run: z.string().min(1).max(64),
+    /** The run's incarnation: a task of a run cleaned since never acts on a new run of the same id. */
+    inc: z.string().min(1).max(64),
     gen: z.number().int().min(1),
     task: z.string().regex(/^c\d+(\.\d+)?$/),
   }),
@@ -28,6 +30,7 @@ export const taskPayloadSchema = z.discriminatedUnion('kind', [
     kind: z.literal('reduce'),
     fp: z.string().min(1),
     run: z.string().min(1).max(64),
+    inc: z.string().min(1).max(64),
     gen: z.number().int().min(1),
     partition: z.number().int().min(0),
   }),
@@ -54,9 +57,8 @@ export function openTaskQueue(connection: RedisClient, prefix: string, name: str
   return new Queue(name, { connection, prefix: queuePrefix(prefix), skipMetasUpdate: false });
 }
 
-/** The run a task is added for: its id, job version, queue and options. */
-export interface TaskTarget {
-  id: string;
+/** The run a task is added for: its id and incarnation, job version, queue and options. */
+export interface TaskTarget extends RunIncarnation {
   fingerprint: string;
   queue: string;
   options: Pick<RunOptions, 'attempts' | 'backoff' | 'retentionMs'>;
@@ -68,8 +70,16 @@ export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generatio
   await queues.get(run.queue).addBulk(
     taskIds.map((task) => ({
       name: 'map',
-      data: { v: TASK_PAYLOAD_VERSION, kind: 'map', fp: run.fingerprint, run: run.id, gen: generation, task } satisfies TaskPayload,
-      opts: { ...options, jobId: mapJobId(run.id, generation, task) },
+      data: {
+        v: TASK_PAYLOAD_VERSION,
+        kind: 'map',
+        fp: run.fingerprint,
+        run: run.id,
+        inc: run.incarnation,
+        gen: generation,
+        task,
+      } satisfies TaskPayload,
+      opts: { ...options, jobId: mapJobId(run, generation, task) },
     })),
   );
 }
@@ -85,8 +95,16 @@ export async function addReduceTasks(
   await queues.get(run.queue).addBulk(
     partitions.map((partition) => ({
       name: 'reduce',
-      data: { v: TASK_PAYLOAD_VERSION, kind: 'reduce', fp: run.fingerprint, run: run.id, gen: generation, partition } satisfies TaskPayload,
-      opts: { ...options, jobId: reduceJobId(run.id, generation, partition) },
+      data: {
+        v: TASK_PAYLOAD_VERSION,
+        kind: 'reduce',
+        fp: run.fingerprint,
+        run: run.id,
+        inc: run.incarnation,
+        gen: generation,
+        partition,
+      } satisfies TaskPayload,
+      opts: { ...options, jobId: reduceJobId(run, generation, partition) },
     })),
   );
 }

@@ -8,7 +8,7 @@ import { encodeBatches } from '../shared/batches.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import type { RedisClient } from '../shared/redis-connection.js';
 import { execPipeline } from '../shared/pipelines.js';
-import { runKeys } from '../shared/redis-keys.js';
+import { runKeys, type RunIncarnation } from '../shared/redis-keys.js';
 import type { MapTaskOutput } from './map-task.js';
 
 const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', import.meta.url));
@@ -21,29 +21,42 @@ const STAGE_PIPELINE_BYTES = 4 * 1024 * 1024;
 const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type CommitOutcome =
-  { outcome: 'committed' | 'flipped'; generation: number } | { outcome: 'settled' | 'inactive'; state: string } | { outcome: 'lost' };
+  | { outcome: 'committed' | 'flipped'; generation: number }
+  | { outcome: 'settled' | 'inactive'; state: string }
+  | { outcome: 'stage_lost'; found: number; expected: number }
+  | { outcome: 'lost' };
 
 export interface CommitRequest {
   client: RedisClient;
   prefix: string;
-  runId: string;
+  run: RunIncarnation;
+  /** The generation of the task's attempt: an attempt of an earlier generation commits nothing. */
+  generation: number;
   taskId: string;
-  token: string;
+  /** Names the staged output, and makes a commit sent twice answer the same. */
+  attemptId: string;
   itemCount: number;
   output: MapTaskOutput;
 }
 
 export async function commitMapOutput(request: CommitRequest): Promise<CommitOutcome> {
-  const { client, prefix, runId, taskId, token } = request;
-  const keys = runKeys(prefix, runId);
+  const { client, prefix, run, taskId, attemptId } = request;
+  const keys = runKeys(prefix, run.id);
   const encoded = request.output.partitions.map((pairs) => (pairs.length === 0 ? [] : encodeBatches(pairs)));
   const size = encoded.reduce((sum, batches) => sum + batches.reduce((s, b) => s + b.length, 0), 0);
   const inline = size <= INLINE_LIMIT;
-  const staged = keys.mapStage(token);
+  const staged = keys.mapStage(attemptId);
   if (!inline) await stageBatches(client, staged, encoded);
 
   const outputKeys: string[] = [];
-  const args: Array<string | number> = [taskId, request.itemCount, inline ? 'inline' : 'staged'];
+  const args: Array<string | number> = [
+    run.incarnation,
+    request.generation,
+    attemptId,
+    taskId,
+    request.itemCount,
+    inline ? 'inline' : 'staged',
+  ];
   encoded.forEach((batches, partition) => {
     if (batches.length === 0) return;
     outputKeys.push(keys.output(partition), keys.outputIndex(partition));
@@ -54,11 +67,11 @@ export async function commitMapOutput(request: CommitRequest): Promise<CommitOut
     await runScript(
       client,
       commitMapTaskScript,
-      [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, ...outputKeys],
+      [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, keys.replies, ...outputKeys],
       args,
     ),
   );
-  const [outcome, detail = ''] = reply;
+  const [outcome, detail = '', expected = ''] = reply;
   switch (outcome) {
     case 'committed':
     case 'flipped':
@@ -66,6 +79,8 @@ export async function commitMapOutput(request: CommitRequest): Promise<CommitOut
     case 'settled':
     case 'inactive':
       return { outcome, state: detail };
+    case 'stage_lost':
+      return { outcome, found: Number(detail), expected: Number(expected) };
     default:
       return { outcome: 'lost' };
   }

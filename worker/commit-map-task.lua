@@ -1,39 +1,63 @@
 -- Commits one attempt of a map task: first commit wins, later ones are no-ops.
 --
 -- KEYS[1] meta, KEYS[2] committed set, KEYS[3] failed set, KEYS[4] inputs hash,
--- KEYS[5] adopted-stages set, KEYS[6] this attempt's staged output hash,
--- KEYS[7..] pairs of (output hash, output index list), one pair per partition with output
--- ARGV[1] task id, ARGV[2] number of input items, ARGV[3] 'inline' or 'staged',
--- ARGV[4..] per partition with output: batch count, then (inline only) that many JSON batches
+-- KEYS[5] adopted-stages set, KEYS[6] this attempt's staged output hash, KEYS[7] replies hash,
+-- KEYS[8..] pairs of (output hash, output index list), one pair per partition with output
+-- ARGV[1] the run's incarnation, ARGV[2] the task's generation, ARGV[3] the attempt's id
+-- (its request id: one commit per attempt), ARGV[4] task id, ARGV[5] number of input items,
+-- ARGV[6] 'inline' or 'staged', ARGV[7..] per partition with output: batch count, then
+-- (inline only) that many JSON batches
 --
 -- All checks come before the first write (Redis does not roll back a script). The task
--- commits only while the run is mapping and the task is pending (its inputs are stored,
--- it is not failed for good): then it joins the committed set, its inputs are dropped and
--- its output is adopted (written inline, or the staged hash referenced by the index).
--- Otherwise staged output is discarded. The first write (SADD) needs memory, so a full
--- Redis refuses the whole script before it writes anything.
+-- commits only while its run (this incarnation, this generation) is mapping and the task
+-- is pending (its inputs are stored, it is not failed for good), and, for staged output,
+-- only when every staged batch is there: a write acknowledged and then lost (a restart
+-- with appendfsync everysec, a failover) must make the task run again, never adopt a hole.
+-- Then it joins the committed set, its inputs are dropped and its output is adopted
+-- (written inline, or the staged hash referenced by the index). Otherwise staged output
+-- is discarded. The first write needs memory, so a full Redis refuses the whole script
+-- before it writes anything. An attempt's commit sent twice answers the same.
 --
 -- Returns {'committed', gen}, {'flipped', gen} when this commit ended the map phase,
--- {'settled', state} for a duplicate, {'inactive', state} or {'lost'}.
+-- {'settled', state} for a duplicate, {'stage_lost', batches found, batches expected},
+-- {'inactive', state} (state '' for another incarnation) or {'lost'}.
 --@include map-phase
-local meta, committed, failed, inputs, stages, staged = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local task, items, mode = ARGV[1], ARGV[2], ARGV[3]
+--@include once
+local meta, committed, failed, inputs, stages, staged, replies = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local incarnation, gen, attemptId, task, items, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local FIRST_OUTPUT_KEY = 8
 
-local state = redis.call('HGET', meta, 'state')
+local done = rememberedReply(replies, attemptId)
+if done then return done end
+local fields = redis.call('HMGET', meta, 'state', 'inc', 'gen')
+local state = fields[1]
 local function discard()
   if mode == 'staged' then redis.call('UNLINK', staged) end
 end
 if not state then discard(); return {'lost'} end
-if state ~= 'submitting' and state ~= 'mapping' then discard(); return {'inactive', state} end
+if fields[2] ~= incarnation then discard(); return {'inactive', ''} end
+if fields[3] ~= gen or (state ~= 'submitting' and state ~= 'mapping') then discard(); return {'inactive', state} end
 if redis.call('HEXISTS', inputs, task) == 0 or redis.call('SISMEMBER', failed, task) == 1 then
   discard()
   return {'settled', state}
 end
+if mode == 'staged' then
+  local expected, arg = 0, 7
+  for k = FIRST_OUTPUT_KEY, #KEYS, 2 do
+    expected = expected + tonumber(ARGV[arg])
+    arg = arg + 1
+  end
+  local found = redis.call('HLEN', staged)
+  if found ~= expected then
+    discard()
+    return {'stage_lost', found, expected}
+  end
+end
 
 redis.call('SADD', committed, task)
 redis.call('HDEL', inputs, task)
-local arg = 4
-for k = 7, #KEYS, 2 do
+local arg = 7
+for k = FIRST_OUTPUT_KEY, #KEYS, 2 do
   local count = tonumber(ARGV[arg])
   arg = arg + 1
   if mode == 'inline' then
@@ -51,8 +75,8 @@ if mode == 'staged' then
   redis.call('PERSIST', staged)
 end
 redis.call('HINCRBY', meta, 'itemsDone', items)
+redis.call('HINCRBY', meta, 'mapCommits', 1)
 redis.call('HSET', meta, 'progressAt', nowMs())
 
-local gen = redis.call('HGET', meta, 'gen')
-if finishMapPhaseIfDone(meta, committed, failed) then return {'flipped', gen} end
-return {'committed', gen}
+if finishMapPhaseIfDone(meta, committed, failed) then return remember(replies, attemptId, {'flipped', gen}) end
+return remember(replies, attemptId, {'committed', gen})

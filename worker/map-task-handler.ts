@@ -5,12 +5,13 @@
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
 import { combineSignals } from '../shared/abort-signals.js';
-import { isNonRetryable, TaskStalledError } from '../shared/errors.js';
+import { isNonRetryable, StagedOutputLostError, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import { runKeys, itemTaskId } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
 import { publishControl } from '../shared/run-control.js';
+import { recordTaskFailure } from '../shared/run-failures.js';
 import type { RunRecord } from '../shared/run-record.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
 import type { Logger } from '../shared/logger.js';
@@ -20,7 +21,6 @@ import { addMapTasks, type MapTaskPayload } from '../shared/task-queue.js';
 import { commitMapOutput } from './commit-map-output.js';
 import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutput } from './map-task.js';
 
-const failMapTaskScript = loadLuaScript(new URL('./fail-map-task.lua', import.meta.url));
 const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.url));
 const readMapTaskScript = loadLuaScript(new URL('./read-map-task.lua', import.meta.url));
 
@@ -47,14 +47,16 @@ export interface MapHandlerDeps extends HandlerDeps {
 export type MapTaskResult = 'committed' | 'duplicate' | 'skipped' | 'split';
 
 export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<MapTaskPayload>): Promise<MapTaskResult> {
-  const { run: runId, task: taskId, gen } = attempt.payload;
+  const { run: runId, inc, task: taskId, gen } = attempt.payload;
   const log = deps.log.child({ runId, taskId, phase: 'map', attempt: attempt.attempt });
-  const run = await deps.runs.get(runId);
+  const run = await deps.runs.get(runId, inc);
   const task = run && (await readTask(deps, runId, taskId));
-  if (!run || !task || !task.items) {
+  if (!run || !task || task.incarnation !== inc || !task.items) {
     log.debug({}, 'task skipped: its run ended, vanished or moved on, or the task is settled');
     // A worker that flipped the run to reducing may have died before enqueueing the reduce tasks.
-    if (run && task?.state === 'reducing' && task.reduceEnqueued !== task.generation) await ensureReduceEnqueued(deps, run);
+    if (run && task?.incarnation === inc && task.state === 'reducing' && task.reduceEnqueued !== task.generation) {
+      await ensureReduceEnqueued(deps, run);
+    }
     return 'skipped';
   }
   if (task.generation !== gen || (task.state !== 'submitting' && task.state !== 'mapping')) return 'skipped';
@@ -114,7 +116,14 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
     releaseSlot?.();
     taskSignal.dispose();
   }
-  return commitOutput(deps, run, attempt, items.length, output, log);
+  try {
+    return await commitOutput(deps, run, attempt, items.length, output, log);
+  } catch (error) {
+    if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    // A task whose last attempt fails outside map (its commit, a lost stage) is settled like
+    // a failing map: left to BullMQ alone, it would fail unrecorded and hold its run forever.
+    return settleFailure(deps, run, attempt, items, error, log);
+  }
 }
 
 /** Stage and commit; the commit that ends the map phase enqueues the reduce tasks. */
@@ -127,24 +136,36 @@ async function commitOutput(
   log: Logger,
 ): Promise<MapTaskResult> {
   const taskId = attempt.payload.task;
+  await failpoint('before-map-commit', taskId);
   const committed = await retryWhileRedisFull(`committing task ${taskId}`, log, attempt.signal, () =>
-    commitMapOutput({ client: deps.client, prefix: deps.prefix, runId: run.id, taskId, token: attempt.token, itemCount, output }),
+    commitMapOutput({
+      client: deps.client,
+      prefix: deps.prefix,
+      run,
+      generation: attempt.payload.gen,
+      taskId,
+      attemptId: attempt.attemptId,
+      itemCount,
+      output,
+    }),
   );
   switch (committed.outcome) {
     case 'flipped':
-      failpoint('after-map-commit', taskId);
-      failpoint('after-flip');
+      await failpoint('after-map-commit', taskId);
+      await failpoint('after-flip');
       deps.observer?.itemsMapped?.({ phase: 'map', runId: run.id, job: deps.job.name, items: itemCount });
       log.info({}, 'all map tasks settled; enqueueing reduce tasks');
       await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, committed.generation);
       return 'committed';
     case 'committed':
-      failpoint('after-map-commit', taskId);
+      await failpoint('after-map-commit', taskId);
       deps.observer?.itemsMapped?.({ phase: 'map', runId: run.id, job: deps.job.name, items: itemCount });
       return 'committed';
     case 'settled':
       if (committed.state === 'reducing') await ensureReduceEnqueued(deps, run);
       return 'duplicate';
+    case 'stage_lost':
+      throw new StagedOutputLostError(run.id, taskId, committed.found, committed.expected);
     case 'inactive':
       return 'skipped';
     case 'lost':
@@ -169,7 +190,7 @@ async function settleFailure(
   if (!final) throw cause;
   const taskId = attempt.payload.task;
   if (items.length > 1) {
-    await retryWhileRedisFull(`splitting task ${taskId}`, log, attempt.signal, () => splitChunk(deps, run, taskId, items));
+    await retryWhileRedisFull(`splitting task ${taskId}`, log, attempt.signal, () => splitChunk(deps, run, attempt, items));
     log.warn({ err: cause, items: items.length }, 'task failed for good; retrying its items one by one');
     return 'split';
   }
@@ -187,6 +208,8 @@ function stalledMessage(stalls: number, run: RunRecord): string {
 interface TaskState {
   state: string;
   generation: number;
+  /** The incarnation of the run now under this id. */
+  incarnation: string;
   reduceEnqueued: number;
   /** Whether the run has limits of its own (a cap or a rate). */
   runLimited: boolean;
@@ -197,30 +220,33 @@ interface TaskState {
 /** The run's state and the task's items, in one round trip. */
 async function readTask(deps: HandlerDeps, runId: string, taskId: string): Promise<TaskState | undefined> {
   const keys = runKeys(deps.prefix, runId);
-  const [state, generation, reduceEnqueued, runLimited, input] = (await runScript(
+  const [state, generation, reduceEnqueued, runLimited, input, incarnation] = (await runScript(
     deps.client,
     readMapTaskScript,
     [keys.meta, keys.inputs, keys.failed],
     [taskId],
-  )) as [string | null, string | null, string | null, number, string | null];
+  )) as [string | null, string | null, string | null, number, string | null, string | null];
   if (state === null) return undefined;
   return {
     state,
     generation: Number(generation),
+    incarnation: incarnation ?? '',
     reduceEnqueued: Number(reduceEnqueued ?? 0),
     runLimited: runLimited === 1,
     items: input === null ? undefined : (JSON.parse(input) as unknown[]),
   };
 }
 
-async function splitChunk(deps: HandlerDeps, run: RunRecord, taskId: string, items: unknown[]): Promise<void> {
+/** Splits the chunk into item tasks and queues them (again, when an earlier call split it but did not queue them). */
+async function splitChunk(deps: HandlerDeps, run: RunRecord, attempt: TaskAttempt<MapTaskPayload>, items: unknown[]): Promise<void> {
   const keys = runKeys(deps.prefix, run.id);
+  const taskId = attempt.payload.task;
   const [outcome, generation] = replyStrings(
     await runScript(
       deps.client,
       splitChunkScript,
       [keys.meta, keys.inputs, keys.split, keys.failed],
-      [taskId, ...items.map((item) => JSON.stringify([item]))],
+      [run.incarnation, attempt.payload.gen, taskId, ...items.map((item) => JSON.stringify([item]))],
     ),
   );
   if (outcome !== 'split') return;
@@ -235,31 +261,23 @@ async function recordFailure(
   items: unknown[],
   cause: unknown,
 ): Promise<void> {
-  const keys = runKeys(deps.prefix, run.id);
   const error = cause instanceof Error ? cause : new Error(String(cause));
-  const report = {
+  const code = (error as { code?: unknown }).code;
+  const recorded = await recordTaskFailure(deps.client, deps.prefix, run, attempt.payload.gen, {
     task: attempt.payload.task,
     generation: attempt.payload.gen,
     items,
     error: error.message,
-    code: (error as { code?: unknown }).code ?? null,
+    code: code === undefined || code === null ? null : String(code),
     stack: error.stack ?? null,
     attempts: attempt.attempt,
     stalls: attempt.stalls,
     host: deps.identity.host,
     pid: deps.identity.pid,
     at: Date.now(),
-  };
-  const [outcome, generation] = replyStrings(
-    await runScript(
-      deps.client,
-      failMapTaskScript,
-      [keys.meta, keys.committed, keys.failed, keys.inputs, keys.failures],
-      [attempt.payload.task, JSON.stringify(report)],
-    ),
-  );
-  if (outcome === 'flipped') await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, Number(generation));
-  if (outcome === 'run_failed') await publishControl(deps.client, deps.prefix, { type: 'cancel', run: run.id });
+  });
+  if (recorded.outcome === 'flipped') await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, recorded.generation);
+  if (recorded.outcome === 'run_failed') await publishControl(deps.client, deps.prefix, { type: 'cancel', run: run.id });
 }
 
 /** After a duplicate commit in `reducing`: the flipping worker may have died before enqueueing. */

@@ -113,21 +113,25 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
     const item = parsed instanceof Promise ? await parsed : parsed;
     // The task's first calls may be handed back to the queue when the run is full (the gate throws).
     const release = options.gate ? await options.gate(options.signal, { firstOfTask: index < job.itemConcurrency }) : undefined;
-    const place = options.invoke ? await options.invoke.acquire(options.signal) : undefined;
-    options.onCall?.started();
-    // The timeout starts here, once the call holds its slot and its place.
-    const call = new CallSignal(options.signal, options.callTimeoutMs, () => callTimeoutError(options, index));
+    // From here on the slot is held: whatever fails (no isolate to be had, a cancel), it goes back.
     try {
-      options.signal.throwIfAborted();
-      const context = callContext(options, index, call);
-      const consumed = consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
-      // Only an asynchronous call can be waited on; racing it against its signal ends the
-      // wait on timeout or cancel even when the map ignores ctx.signal.
-      if (consumed) await raceAbort(consumed, call.signal);
+      const place = options.invoke ? await options.invoke.acquire(options.signal) : undefined;
+      options.onCall?.started();
+      // The timeout starts here, once the call holds its slot and its place.
+      const call = new CallSignal(options.signal, options.callTimeoutMs, () => callTimeoutError(options, index));
+      try {
+        options.signal.throwIfAborted();
+        const context = callContext(options, index, call);
+        const consumed = consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
+        // Only an asynchronous call can be waited on; racing it against its signal ends the
+        // wait on timeout or cancel even when the map ignores ctx.signal.
+        if (consumed) await raceAbort(consumed, call.signal);
+      } finally {
+        call.dispose();
+        options.onCall?.ended();
+        place?.release();
+      }
     } finally {
-      call.dispose();
-      options.onCall?.ended();
-      place?.release();
       release?.();
     }
   } catch (error) {

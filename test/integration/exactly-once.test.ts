@@ -51,8 +51,9 @@ describe('exactly-once effect', () => {
         attempt: 1,
         logFor: () => console as never,
       });
-      const commit = (token: string) =>
-        commitMapOutput({ client, prefix, runId: run.id, taskId: 'c0', token, itemCount: items.length, output });
+      const record = (await readRunRecord(client, prefix, run.id))!;
+      const commit = (attemptId: string) =>
+        commitMapOutput({ client, prefix, run: record, generation: 1, taskId: 'c0', attemptId, itemCount: items.length, output });
       expect((await commit('attempt-1')).outcome).toBe('committed');
       expect(await commit('attempt-2')).toEqual({ outcome: 'settled', state: 'mapping' });
       const snapshot = await readRunSnapshot(client, prefix, run.id);

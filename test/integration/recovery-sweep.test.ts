@@ -35,6 +35,7 @@ describe('the recovery sweep', () => {
     try {
       // Commit every task by hand, as a worker would, and stop where the worker died: after the flip.
       const keys = runKeys(prefix, run.id);
+      const record = (await readRunRecord(client, prefix, run.id))!;
       let last;
       for (const task of ['c0', 'c1', 'c2']) {
         const items = JSON.parse((await client.hget(keys.inputs, task))!) as string[];
@@ -49,15 +50,23 @@ describe('the recovery sweep', () => {
           attempt: 1,
           logFor: () => silentLogger(),
         });
-        last = await commitMapOutput({ client, prefix, runId: run.id, taskId: task, token: `t-${task}`, itemCount: items.length, output });
+        last = await commitMapOutput({
+          client,
+          prefix,
+          run: record,
+          generation: 1,
+          taskId: task,
+          attemptId: `t-${task}`,
+          itemCount: items.length,
+          output,
+        });
       }
       expect(last).toEqual({ outcome: 'flipped', generation: 1 });
-      const record = (await readRunRecord(client, prefix, run.id))!;
-      expect(record.state).toBe('reducing');
+      expect((await readRunRecord(client, prefix, run.id))?.state).toBe('reducing');
       const queue = queues.get(record.queue);
       // No reduce task is queued. The map tasks, committed by hand, go too: a worker taking one
       // would notice the missing reduce tasks itself, and this test is about the sweep.
-      for (const task of ['c0', 'c1', 'c2']) await queue.remove(mapJobId(run.id, 1, task));
+      for (const task of ['c0', 'c1', 'c2']) await queue.remove(mapJobId(record, 1, task));
       expect(await queue.getJobCounts('wait', 'active', 'delayed')).toEqual({ wait: 0, active: 0, delayed: 0 });
 
       const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
@@ -86,8 +95,8 @@ describe('the recovery sweep', () => {
     try {
       const record = (await readRunRecord(client, prefix, run.id))!;
       // As after a Redis rollback: the task is gone from the queue, its inputs are still stored.
-      expect(await queues.get(record.queue).remove(mapJobId(run.id, 1, 'c1'))).toBe(1);
-      expect(await client.exists(`${queuePrefix(prefix)}:${record.queue}:${mapJobId(run.id, 1, 'c1')}`)).toBe(0);
+      expect(await queues.get(record.queue).remove(mapJobId(record, 1, 'c1'))).toBe(1);
+      expect(await client.exists(`${queuePrefix(prefix)}:${record.queue}:${mapJobId(record, 1, 'c1')}`)).toBe(0);
 
       const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
       try {

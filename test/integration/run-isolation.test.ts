@@ -12,6 +12,7 @@ import { defineJob, runLocally, submitRun, z, type ResultEntry, type RunHandle }
 import { fingerprintModule } from '../../shared/fingerprint.js';
 import { queuePrefix, runKeys } from '../../shared/redis-keys.js';
 import { readRunRecord } from '../../shared/run-record.js';
+import { TASK_PAYLOAD_VERSION } from '../../shared/task-queue.js';
 import { runCli } from '../support/cli.js';
 import { keysMatching, keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { startTestWorker } from '../support/workers.js';
@@ -65,7 +66,7 @@ describe('runs of one job', () => {
     try {
       const record = (await readRunRecord(client, prefix, runA.id))!;
       const queueKeys = `${queuePrefix(prefix)}:${record.queue}`;
-      const taskKeys = (runId: string) => keysMatching(client, `${queueKeys}:${runId}.g1.*`);
+      const taskKeys = (runId: string) => keysMatching(client, `${queueKeys}:${runId}.*`);
       expect(await taskKeys(runA.id)).toHaveLength(4);
       expect(await taskKeys(runB.id)).toHaveLength(3);
       const runBKeys = await keysUnder(client, `${prefix}:run:{${runB.id}}`);
@@ -104,7 +105,7 @@ describe('runs of one job', () => {
       await client.hset(runKeys(prefix, run.id).inputs, 'c9', JSON.stringify(['zzz']));
       const intruder = await queue.add(
         'map',
-        { v: 1, kind: 'map', fp: 'deadbeef0000', run: run.id, gen: 1, task: 'c9' },
+        { v: TASK_PAYLOAD_VERSION, kind: 'map', fp: 'deadbeef0000', run: run.id, inc: 'any', gen: 1, task: 'c9' },
         { jobId: 'intruder' },
       );
       const deadline = Date.now() + 10_000;

@@ -71,7 +71,15 @@ describe('status', () => {
       // queue: both copies run at once, and the second to commit finds it already committed.
       const record = (await readRunRecord(client, prefix, run.id))!;
       const queue = openTaskQueue(client, prefix, record.queue);
-      const payload = { v: TASK_PAYLOAD_VERSION, kind: 'map', fp: await jobFingerprint(countingJob), run: run.id, gen: 1, task: 'c2' };
+      const payload = {
+        v: TASK_PAYLOAD_VERSION,
+        kind: 'map',
+        fp: await jobFingerprint(countingJob),
+        run: run.id,
+        inc: record.incarnation,
+        gen: 1,
+        task: 'c2',
+      };
       await queue.add('map', payload, { jobId: `${run.id}.redelivered.c2`, lifo: true, removeOnComplete: true });
       await queue.close();
 

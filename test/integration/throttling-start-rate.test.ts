@@ -63,7 +63,7 @@ describe('a call the job refuses', () => {
       const jobSlots = jobLimiterKeys(prefix, 'refusing-job').slots;
       await client.zadd(jobSlots, Date.now() + 60_000, 'someone-else');
       await client.hset(run.meta, { state: 'mapping', concurrency: 5, rateCount: 1, ratePeriodMs: 60_000 });
-      const gate = await limiter.gateFor('r1', true);
+      const gate = await limiter.gateFor({ id: 'r1', incarnation: 'i1' }, true);
       await expect(gate(AbortSignal.timeout(600), { firstOfTask: false })).rejects.toThrow();
       // Commands on one connection run in order: after this reply, every give-back has run.
       await limiterClient.ping();
