@@ -15,6 +15,7 @@ import { startDashboard, type TestDashboard } from '../support/dashboard.js';
 import { scratch, startSupervisedWorkers } from '../support/faults.js';
 import { freePort } from '../support/redis-server.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const POISON = 'test/fixtures/jobs/poison.ts';
 const SCREENSHOTS = join(REPO_ROOT, 'test-output', 'dashboard');
@@ -82,16 +83,22 @@ describe('the dashboard in a browser', () => {
         ['--attempts', '1', '--max-failed-tasks', '1'],
       );
       await page.goto(`${dashboard.base}/`);
-      await expect.poll(() => progressOf(page, failing), { timeout: 20_000 }).toBeGreaterThan(0);
-      const seen = await progressOf(page, failing);
-      await expect.poll(() => progressOf(page, failing), { timeout: 20_000 }).toBeGreaterThan(seen);
+      const seen = await waitFor(
+        'the list to show the run progressing',
+        async () => {
+          const done = await progressOf(page, failing);
+          return done > 0 && done;
+        },
+        20_000,
+      );
+      await waitFor(`the list to show progress past ${seen}`, async () => (await progressOf(page, failing)) > seen, 20_000);
       await page.screenshot({ path: join(SCREENSHOTS, 'runs.png') });
 
       await page.locator(`tr[data-run="${failing}"] a`).click();
       await page.waitForURL(`**/#/runs/${failing}`);
-      await expect.poll(() => stateShown(page), { timeout: 60_000 }).toBe('done_with_failures');
+      await waitFor('the run page to show done_with_failures', async () => (await stateShown(page)) === 'done_with_failures', 60_000);
       const failure = page.locator('tr[data-task]');
-      await expect.poll(() => failure.count(), { timeout: 10_000 }).toBe(1);
+      await waitFor('the failed task on the run page', async () => (await failure.count()) === 1, 10_000);
       expect(await failure.locator('[data-field=input]').textContent()).toBe('"throw"');
       expect(await failure.locator('[data-field=error]').textContent()).toBe('poison item: always throws');
       expect(await page.locator('[data-field=tasks]').textContent()).toMatch(/^30\/31 committed, 1 failed for good/);
@@ -102,9 +109,10 @@ describe('the dashboard in a browser', () => {
       writeFileSync(cure, '');
       await page.locator('button[data-action=retry]').click();
       expect(dialogs.pop()).toMatch(new RegExp(`^Retry run ${failing}\\?`));
-      await expect.poll(() => page.locator('.notice').textContent()).toBe(`run ${failing} is mapping again (generation 2)`);
-      await expect.poll(() => stateShown(page), { timeout: 60_000 }).toBe('done');
-      await expect.poll(() => page.locator('tr[data-task]').count()).toBe(0);
+      const notice = `run ${failing} is mapping again (generation 2)`;
+      await waitFor(`the notice "${notice}"`, async () => (await page.locator('.notice').textContent()) === notice);
+      await waitFor('the run page to show done', async () => (await stateShown(page)) === 'done', 60_000);
+      await waitFor('the failed task to leave the run page', async () => (await page.locator('tr[data-task]').count()) === 0);
       expect(await page.locator('[data-field=tasks]').textContent()).toMatch(/^31\/31 committed, 0 failed for good/);
       expect((await runCli(['results', failing], { env })).stdout).toBe('{"key":"slow","value":30}\n{"key":"throw","value":1}\n');
 
@@ -114,18 +122,23 @@ describe('the dashboard in a browser', () => {
         Array.from({ length: 6 }, () => 'slow:30000'),
       );
       await page.goto(`${dashboard.base}/#/runs/${long}`);
-      await expect.poll(() => stateShown(page), { timeout: 20_000 }).toBe('mapping');
-      await expect.poll(() => page.locator('.workers tbody tr').count(), { timeout: 20_000 }).toBe(1);
+      await waitFor('the run page to show mapping', async () => (await stateShown(page)) === 'mapping', 20_000);
+      await waitFor('the run page to list the worker', async () => (await page.locator('.workers tbody tr').count()) === 1, 20_000);
       await page.locator('input[name=concurrency]').fill('1');
       await page.locator('input[name=rate]').fill('20/s');
       await page.locator('.limits-form button').click();
       expect(dialogs.pop()).toMatch(new RegExp(`^Change the limits of run ${long}: concurrency 1, rate 20/s\\?`));
-      await expect
-        .poll(() => page.locator('[data-field=run-limits]').textContent(), { timeout: 10_000 })
-        .toMatch(/^at most 1 map calls in flight \(\d now\); at most 20\/s/);
+      await waitFor(
+        'the run page to show the new limits',
+        async () =>
+          /^at most 1 map calls in flight \(\d now\); at most 20\/s/.test(
+            (await page.locator('[data-field=run-limits]').textContent()) ?? '',
+          ),
+        10_000,
+      );
       await page.locator('button[data-action=cancel]').click();
       expect(dialogs.pop()).toMatch(new RegExp(`^Cancel run ${long}\\?`));
-      await expect.poll(() => stateShown(page), { timeout: 20_000 }).toBe('cancelled');
+      await waitFor('the run page to show cancelled', async () => (await stateShown(page)) === 'cancelled', 20_000);
       expect(await page.locator('button[data-action=cancel]').isDisabled()).toBe(true);
 
       // A page of another origin posts to the dashboard: the browser sends it, the dashboard refuses it.

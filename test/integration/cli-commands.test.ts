@@ -4,12 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { readRunSnapshot } from '../../shared/run-record.js';
 import { runsIndexKey } from '../../shared/redis-keys.js';
 import { runCli, startCli } from '../support/cli.js';
+import { readLedger, scratch } from '../support/faults.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const job = 'test/fixtures/jobs/word-count-lines.ts';
 const text = Array.from({ length: 40 }, (_, i) => `Line ${i % 6}: the quick brown fox, ${i % 4} lazy dogs; THE end`);
@@ -88,22 +89,19 @@ describe('redmap run', () => {
   it('cancels the run and exits 130 on Ctrl-C', () =>
     withPrefix(async (prefix, env) => {
       const client = await openClient();
+      const { ledger } = scratch();
       try {
         const running = startCli(['run', 'test/fixtures/jobs/logged-map.ts', ...text, '--workers', '1', '--chunk-size', '1'], {
-          env: { ...env, REDMAP_TEST_DELAY_MS: '300' },
+          env: { ...env, REDMAP_TEST_DELAY_MS: '300', REDMAP_TEST_LOG: ledger },
         });
-        let runId: string | undefined;
-        const deadline = Date.now() + 20_000;
-        while (!runId) {
-          if (Date.now() > deadline) throw new Error('no run appeared');
-          [runId] = await client.zrange(runsIndexKey(prefix), '0', '0');
-          await sleep(50);
-        }
-        await sleep(1500);
+        const runId = await waitFor('the run in the index', async () => (await client.zrange(runsIndexKey(prefix), '0', '0'))[0], 20_000);
+        // Ctrl-C while its worker maps: the run has started and is far from done (40 calls of 300 ms).
+        await waitFor('a map call to start', () => readLedger(ledger).length > 0, 20_000);
         running.kill('SIGINT');
         const result = await running.result;
         expect(result.code).toBe(130);
         expect((await readRunSnapshot(client, prefix, runId))?.state).toBe('cancelled');
+        expect(readLedger(ledger).length, 'the run was cut short').toBeLessThan(text.length);
       } finally {
         await client.close();
       }
@@ -161,13 +159,14 @@ describe('redmap submit and worker', () => {
       const worker = startCli(['worker', job, '--processes', '2'], { env });
       let said = '';
       worker.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
-      let children: number[] = [];
-      const deadline = Date.now() + 20_000;
-      while (children.length === 0) {
-        if (Date.now() > deadline) throw new Error('no worker process was forked');
-        children = workerPids(worker.pid!);
-        await sleep(20);
-      }
+      const children = await waitFor(
+        'a worker process to be forked',
+        () => {
+          const forked = workerPids(worker.pid!);
+          return forked.length > 0 && forked;
+        },
+        { timeoutMs: 20_000, intervalMs: 20 },
+      );
       // A worker process takes hundreds of milliseconds to load and connect: none serves yet.
       expect(said).not.toMatch(/serving/);
       worker.kill('SIGTERM');

@@ -10,11 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { defineJob, runLocally, submitRun, z, type ResultEntry } from '../../index.js';
 import { commitMapOutput } from '../../worker/commit-map-output.js';
 import { mapItems } from '../../worker/map-task.js';
-import { runKeys } from '../../shared/redis-keys.js';
+import { reduceJobId, runKeys } from '../../shared/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run-record.js';
 import { addReduceTasks, TaskQueues } from '../../shared/task-queue.js';
 import { runCli } from '../support/cli.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';
 
 let reduceCalls = 0;
@@ -137,14 +138,16 @@ describe('exactly-once effect', () => {
       const queue = queues.get(record.queue);
       // BullMQ removed the finished reduce tasks, so the same ids are new tasks to it.
       await addReduceTasks(queues, record, record.generation, [0, 1]);
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const counts = await queue.getJobCounts('wait', 'active');
-        if ((counts.wait ?? 0) + (counts.active ?? 0) === 0) break;
-        if (Date.now() > deadline) throw new Error('reduce tasks were not taken');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A finished task is removed (or failed): its handler, in this process, has returned.
+      const sentAgain = [0, 1].map((partition) => reduceJobId(run.id, record.generation, partition));
+      await waitFor(
+        'the reduce tasks sent again to finish',
+        async () => {
+          const states = await Promise.all(sentAgain.map((id) => queue.getJobState(id)));
+          return states.every((state) => state === 'unknown' || state === 'completed' || state === 'failed');
+        },
+        10_000,
+      );
       expect(reduceCalls).toBe(callsAfterRun);
       const after: ResultEntry[] = [];
       for await (const entry of run.results()) after.push(entry);

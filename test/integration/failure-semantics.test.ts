@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { mapJobId, queuePrefix, runKeys, runsIndexKey } from '../../shared/redis-keys.js';
 import { readRunRecord } from '../../shared/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
-import { readLedger, scratch, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
 import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const POISON = 'test/fixtures/jobs/poison.ts';
 
@@ -252,13 +253,14 @@ describe('a worker asked to stop', () => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       await workers.ready(1);
       await runCli(['submit', POISON, 'slow:20000', '--chunk-size', '1'], { env });
-      await waitFor('the slow call to start', () => (readLedger(ledger)[0] ? true : undefined));
-      const started = Date.now();
+      const slowCall = await waitFor('the slow call to start', () => readLedger(ledger)[0]);
       workers.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor('the first signal to start the drain', () => workers.printed().stderr.includes('SIGTERM: draining'));
       workers.kill('SIGTERM');
       const stopped = await workers.result;
       expect(stopped.code).toBe(130);
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The drain would wait for the slow call, 20 s from its start (the grace period is 30 s):
+      // an exit before that did not wait for it.
+      expect(Date.now()).toBeLessThan(slowCall.at + 20_000);
     }));
 });

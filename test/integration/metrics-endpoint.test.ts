@@ -3,13 +3,13 @@
  * machine. It parses as Prometheus text, its counters match a run of known tasks, and they
  * do not go backwards when a worker process is killed and replaced.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { signal, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { signal, startSupervisedWorkers } from '../support/faults.js';
 import { countOf, parseMetrics, valueOf, type Sample } from '../support/prometheus.js';
 import { freePort } from '../support/redis-server.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const POISON = 'test/fixtures/jobs/poison.ts';
 const job = 'test-poison';
@@ -58,17 +58,26 @@ describe('the metrics endpoint', () => {
       );
       expect(submitted.code).toBe(3);
       // Heartbeats carry the metrics every second, and the run can end before either process
-      // sent its last: wait until every attempt is counted, then one more heartbeat, so a count
-      // that kept growing past 12 would show.
-      await waitFor('the last heartbeats', async () => {
+      // sent its last: wait until every attempt is counted, then for a later heartbeat of each
+      // process, so a count that kept growing past 12 would show.
+      const counted = await waitFor('every attempt to be counted', async () => {
         const { samples } = await scrape(port);
         return valueOf(samples, 'redmap_tasks_committed_total', { job, phase: 'reduce' }) === 2 &&
           valueOf(samples, 'redmap_tasks_started_total', { job, phase: 'map' }) >= 12
-          ? true
+          ? samples
           : undefined;
       });
-      await sleep(1500);
-      const { samples, contentType } = await scrape(port);
+      // Each process times a PING every 5 s and sends it with its next heartbeat: once the
+      // count of PINGs has grown by one per process, each process has sent a heartbeat since.
+      const pings = countOf(counted, 'redmap_redis_round_trip_seconds');
+      const { samples, contentType } = await waitFor(
+        'a heartbeat of each process after every attempt was counted',
+        async () => {
+          const scraped = await scrape(port);
+          return countOf(scraped.samples, 'redmap_redis_round_trip_seconds') >= pings + 2 && scraped;
+        },
+        { intervalMs: 200 },
+      );
       expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
       const map = { job, phase: 'map' };
       expect(valueOf(samples, 'redmap_tasks_started_total', map)).toBe(12);

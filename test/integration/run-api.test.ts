@@ -7,6 +7,7 @@ import { defineJob, runLocally, submitRun, z, type ResultEntry, type RunHandle }
 import { runsIndexKey } from '../../shared/redis-keys.js';
 import { readRunSnapshot } from '../../shared/run-record.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';
 
 const wordCount = defineJob({
@@ -93,25 +94,20 @@ describe('a run through Redis', () => {
     const client = await openClient();
     const worker = await startTestWorker(wordCount, { prefix });
     const inputs = lines(40);
-    let runId: string | undefined;
-    // The input stream ends only once every task is committed: the seal comes last.
+    // The input stream ends only once every task is committed: the seal comes last. The run
+    // id is needed before submitRun returns (it returns after the seal): read from the index.
     async function* slowToEnd(): AsyncGenerator<string> {
       yield* inputs;
-      for (;;) {
-        const snapshot = runId ? await readRunSnapshot(client, prefix, runId) : undefined;
-        if (snapshot && snapshot.committedTasks === 4) return;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor(
+        'the 4 tasks to be committed',
+        async () => {
+          const [runId] = await client.zrange(runsIndexKey(prefix), '0', '0');
+          return runId !== undefined && (await readRunSnapshot(client, prefix, runId))?.committedTasks === 4;
+        },
+        { intervalMs: 20 },
+      );
     }
-    const pending = submitRun(wordCount, slowToEnd(), { redis: redisUrl(), prefix, chunkSize: 10 });
-    // The run id is needed before submitRun returns (it returns after the seal): read it from the index.
-    const deadline = Date.now() + 10_000;
-    while (!runId && Date.now() < deadline) {
-      const [id] = await client.zrange(runsIndexKey(prefix), '0', '0');
-      runId = id;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const run = await pending;
+    const run = await submitRun(wordCount, slowToEnd(), { redis: redisUrl(), prefix, chunkSize: 10 });
     try {
       const before = await readRunSnapshot(client, prefix, run.id);
       expect(before?.sealed).toBe(true);

@@ -15,6 +15,7 @@ import { readRunRecord } from '../../shared/run-record.js';
 import { TASK_PAYLOAD_VERSION } from '../../shared/task-queue.js';
 import { runCli } from '../support/cli.js';
 import { keysMatching, keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';
 
 let mapCalls = 0;
@@ -108,11 +109,7 @@ describe('runs of one job', () => {
         { v: TASK_PAYLOAD_VERSION, kind: 'map', fp: 'deadbeef0000', run: run.id, inc: 'any', gen: 1, task: 'c9' },
         { jobId: 'intruder' },
       );
-      const deadline = Date.now() + 10_000;
-      while (!(await intruder.isFailed())) {
-        if (Date.now() > deadline) throw new Error('the intruding task was not refused');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor('the intruding task to be refused', () => intruder.isFailed(), 10_000);
       const failed = await queue.getJob('intruder');
       expect(failed?.failedReason).toMatch(/belongs to job version deadbeef0000; this worker runs [0-9a-f]{12} and refuses it/);
       expect(failed?.attemptsMade).toBe(1);
@@ -148,14 +145,20 @@ describe('runs of one job', () => {
     try {
       expect((await run.done()).state).toBe('done');
       const keys = runKeys(prefix, run.id);
-      const deadline = Date.now() + 5000;
-      while ((await client.pttl(keys.meta)) < 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      const ttl = await client.pttl(keys.meta);
+      // -1 until the end sets the retention (-2 would be a record already gone).
+      const ttl = await waitFor('the ended run to get its retention', async () => {
+        const left = await client.pttl(keys.meta);
+        return left === -1 ? undefined : left;
+      });
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(2000);
       expect(await client.exists(keys.output(0), keys.output(1), keys.outputIndex(0), keys.outputIndex(1))).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, ttl + 200));
-      expect(await keysUnder(client, `${prefix}:run:{${run.id}}`)).toEqual([]);
+      // Redis hides a key from the moment its time is up; 200 ms for this process to look.
+      await waitFor(
+        'every key of the run to expire',
+        async () => (await keysUnder(client, `${prefix}:run:{${run.id}}`)).length === 0,
+        ttl + 200,
+      );
       expect((await run.status()).state).toBe('lost');
     } finally {
       await run.close();
@@ -174,7 +177,9 @@ describe('runs of one job', () => {
       expect((await ended.done()).state).toBe('done');
       await worker.close();
       const waiting = await submitRun(letters, ['cd'], { redis: redisUrl(), prefix });
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      // clean compares the run's end with its own clock.
+      const endedAt = (await readRunRecord(client, prefix, ended.id))!.finishedAt!;
+      await waitFor('the first run to have ended over a second ago', () => Date.now() - endedAt > 1000, { intervalMs: 100 });
       const result = await runCli(['clean', '--older-than', '1s', '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(new RegExp(`removed run ${ended.id}`));

@@ -12,8 +12,8 @@ import { readRunRecord } from '../../shared/run-record.js';
 import { openTaskQueue, TASK_PAYLOAD_VERSION } from '../../shared/task-queue.js';
 import { listWorkers } from '../../shared/worker-registry.js';
 import { runCli, startCli } from '../support/cli.js';
-import { waitFor } from '../support/faults.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';
 
 // Calls of items "held" and "last" wait until the test lets them go, so both copies of a task

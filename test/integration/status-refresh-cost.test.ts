@@ -13,8 +13,8 @@ import { defineJob, startWorker, submitRun, z } from '../../index.js';
 import { connectRedis, parseRedisUrl, type RedisClient } from '../../shared/redis-connection.js';
 import { readRunSnapshot } from '../../shared/run-record.js';
 import { TaskQueues } from '../../shared/task-queue.js';
-import { waitFor } from '../support/faults.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
 
 const noop = defineJob({
   name: 'refresh-cost',

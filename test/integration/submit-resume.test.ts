@@ -14,6 +14,7 @@ import { jobFingerprint } from '../../shared/fingerprint.js';
 import { readRunSnapshot } from '../../shared/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';
 
 describe('resubmitting a run id', () => {
@@ -42,11 +43,11 @@ describe('resubmitting a run id', () => {
     try {
       // No workers: the producer stops at the high-water mark of 8 waiting tasks, and is killed there.
       const producer = startCli([...args, '--high-water-mark', '8'], { env });
-      const deadline = Date.now() + 20_000;
-      while ((await client.llen(`${prefix}:q:${queue}:wait`)) < 8) {
-        if (Date.now() > deadline) throw new Error(`the producer did not enqueue: ${(await producer.result).stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor(
+        () => `8 waiting tasks (the producer printed: ${producer.printed().stderr})`,
+        async () => (await client.llen(`${prefix}:q:${queue}:wait`)) >= 8,
+        20_000,
+      );
       producer.kill('SIGKILL');
       await producer.result;
       const before = await readRunSnapshot(client, prefix, 'resume-me');

@@ -8,8 +8,10 @@ import { Limiter } from '../../shared/limiter.js';
 import { silentLogger } from '../../shared/logger.js';
 import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis-keys.js';
 import { runCli, startCli } from '../support/cli.js';
-import { readLedger, scratch, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
+import { type CallSpan } from '../support/overlap.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'test/fixtures/jobs/timed-calls.ts';
 
@@ -33,13 +35,27 @@ describe('the start rate status shows', () => {
       const running = startCli(['submit', JOB, ...items, '--chunk-size', '1', '--rate', '50/s', '--wait', '--quiet'], { env });
       await waitFor('calls to run', () => (readLedger(ledger).length >= 5 ? true : undefined));
       const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+      const ended = readLedger(ledger) as unknown as CallSpan[];
+      const [before] = await client.time();
       const status = JSON.parse((await runCli(['status', runId, '--json'], { env })).stdout) as {
         limits: { run: { startsPerSecond: number } };
       };
+      const [after] = await client.time();
       // At most one call in flight besides those recorded: that many starts, over the 10 s window.
       const started = readLedger(ledger).length + 1;
       expect((await running.result).stdout).toBe('{"key":"x","value":16}\n');
-      expect(status.limits.run.startsPerSecond * 10).toBeLessThanOrEqual(started);
+      const counted = status.limits.run.startsPerSecond * 10;
+      expect(counted).toBeLessThanOrEqual(started);
+      // Status counts the starts of the 10 whole seconds (Redis's) before its own: every call
+      // that ended before it and started in the seconds surely inside that window counts. A
+      // start is counted in the second of its admission, a moment before: hence one second
+      // less at the old end.
+      const inWindow = ended.filter((call) => {
+        const second = Math.floor(call.start / 1000);
+        return second >= Number(after) - 9 && second <= Number(before) - 1;
+      });
+      expect(inWindow.length, 'calls that ended before status, all in its window').toBeGreaterThan(0);
+      expect(counted).toBeGreaterThanOrEqual(inWindow.length);
     } finally {
       await workers.stop();
       await wipePrefix(client, prefix);

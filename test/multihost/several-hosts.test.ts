@@ -15,7 +15,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLogs } from '../../examples/log-errors/generate-logs.js';
@@ -26,6 +25,7 @@ import { workerProcessesOf } from '../support/faults.js';
 import { asCounts, gnu, LOG_PIPELINE } from '../support/ground-truth.js';
 import { delayLinks } from '../support/link-delay.js';
 import { createTestNetwork, missingForHosts, type HostName, type LinkName, type TestNetwork } from '../support/netns.js';
+import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'test/fixtures/jobs/recorded-log-errors.ts';
 const PASSWORD = randomBytes(16).toString('hex');
@@ -78,28 +78,27 @@ function startRedis(net: TestNetwork): void {
 }
 
 async function waitForRedis(address: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const client = new Redis({
-      host: address,
-      port: REDIS_PORT,
-      password: PASSWORD,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`Redis in the Redis host did not answer at ${address}: ${(error as Error).message}`);
-      await sleep(100);
-    } finally {
-      client.disconnect();
-    }
-  }
+  await waitFor(
+    `Redis in the Redis host to answer at ${address}`,
+    async () => {
+      const client = new Redis({
+        host: address,
+        port: REDIS_PORT,
+        password: PASSWORD,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    },
+    { timeoutMs: 10_000, intervalMs: 100, retryErrors: true },
+  );
 }
 
 /** How each side reaches Redis: over its own link only (on `port`: Redis's own, or a delay relay's in the Redis host). */
@@ -112,16 +111,51 @@ interface Execution {
   item: string;
   host: HostName;
   pid: number;
+  attempt: number;
+  /** `end` when the call returned; absent when it started. */
+  event?: 'end';
   at: number;
 }
 
-function executions(): Execution[] {
+/** The map calls recorded so far, as they started; with `ends`, the lines of calls that returned instead. */
+function executions(ends = false): Execution[] {
   if (!existsSync(executionLog)) return [];
-  return readFileSync(executionLog, 'utf8')
-    .trim()
+  const text = readFileSync(executionLog, 'utf8');
+  // A line still being appended by another process is not read yet.
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as Execution);
+    .map((line) => JSON.parse(line) as Execution)
+    .filter((execution) => (execution.event === 'end') === ends);
+}
+
+/** The calls of `host` that had started and not returned at `at` (by its own records). */
+function inFlight(host: HostName, at = Infinity): Execution[] {
+  const ends = executions(true).filter((end) => end.at <= at);
+  const returned = (call: Execution) => ends.some((end) => end.item === call.item && end.pid === call.pid && end.attempt === call.attempt);
+  return executions().filter((call) => call.host === host && call.at <= at && !returned(call));
+}
+
+/**
+ * The smallest of 20 PING round trips to Redis at `address`:`port`, in ms, from the root
+ * namespace or from inside a worker host (a Node process of its own there).
+ */
+function roundTripMs(from: LinkName, port: number): number {
+  const script = [
+    "const { Redis } = require('ioredis');",
+    'const [host, port] = process.argv.slice(1);',
+    'const client = new Redis({ host, port: Number(port), password: process.env.REDIS_PASSWORD });',
+    '(async () => { await client.ping(); let best = Infinity;',
+    '  for (let i = 0; i < 20; i++) { const start = process.hrtime.bigint(); await client.ping();',
+    '    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e6); }',
+    '  console.log(best); client.disconnect(); })();',
+  ].join('\n');
+  const wrap = from === 'root' ? [] : ['ip', 'netns', 'exec', network!.hostNamespace[from]];
+  const [command, ...args] = [...wrap, process.execPath, '-e', script, network!.redisAddress(from), String(port)];
+  const measured = spawnSync(command!, args, { encoding: 'utf8', env: { ...process.env, REDIS_PASSWORD: PASSWORD }, timeout: 30_000 });
+  if (measured.status !== 0) throw new Error(`could not time PINGs from ${from}: ${measured.stderr}`);
+  return Number(measured.stdout.trim());
 }
 
 /**
@@ -195,23 +229,16 @@ async function untilSeenSince(pid: number, since: number): Promise<void> {
   const children = workerProcessesOf(pid);
   const client = new Redis({ host: network!.redisAddress('root'), port: REDIS_PORT, password: PASSWORD });
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const seen = (await listWorkers(client, DEFAULT_KEY_PREFIX)).find((worker) => children.includes(worker.pid));
-      if (seen && Date.now() - seen.seenMsAgo > since) return;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the worker processes of ${pid} to be seen again`);
-      await sleep(200);
-    }
+    await waitFor(
+      `the worker processes of ${pid} to be seen again`,
+      async () => {
+        const seen = (await listWorkers(client, DEFAULT_KEY_PREFIX)).find((worker) => children.includes(worker.pid));
+        return seen !== undefined && Date.now() - seen.seenMsAgo > since;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
   } finally {
     client.disconnect();
-  }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
   }
 }
 
@@ -235,13 +262,20 @@ describe('three hosts in network namespaces', () => {
     const undelayed = await withWorkerHosts({}, () => submitFromRoot('no-delay'));
     const delay = await delayLinks(network!, DELAY_MS, REDIS_PORT);
     try {
+      // Every link holds each packet the delay each way: no PING comes back sooner than twice
+      // it. (The relay's timers count whole milliseconds of its loop's clock: up to 1 ms early.)
+      const leastEachWay = delay.mechanism === 'netem' ? DELAY_MS : DELAY_MS - 1;
+      const roundTrips = (['root', 'w1', 'w2'] as const).map((from) => ({ from, ms: roundTripMs(from, delay.port) }));
+      for (const { from, ms } of roundTrips)
+        expect(ms, `the round trip from ${from} through the delay`).toBeGreaterThanOrEqual(2 * leastEachWay);
       // The workers and the submit reach Redis through the delay: on the relay's port when there is one.
       const delayed = await withWorkerHosts({}, () => submitFromRoot('delayed', delay.port), delay.port);
       expect(asCounts(delayed.result.stdout)).toBe(truth);
       const ratio = delayed.tookMs / undelayed.tookMs;
       console.log(
         `multihost: ${files.length} tasks took ${undelayed.tookMs} ms without delay and ${delayed.tookMs} ms with ` +
-          `${DELAY_MS} ms of delay each way on every link (${delay.mechanism}) (${ratio.toFixed(2)}x)`,
+          `${DELAY_MS} ms of delay each way on every link (${delay.mechanism}) (${ratio.toFixed(2)}x); ` +
+          `PING round trips through it: ${roundTrips.map(({ from, ms }) => `${from} ${ms.toFixed(2)} ms`).join(', ')}`,
       );
     } finally {
       await delay.remove();
@@ -250,13 +284,13 @@ describe('three hosts in network namespaces', () => {
 
   it("cutting a worker host's link mid-run: the other host finishes with the same result; restored, the cut-off worker rejoins and commits nothing twice", async () => {
     writeFileSync(executionLog, '');
-    // Slow map calls, so the cut lands while w1 holds tasks.
+    // Slow map calls, so the cut lands while w1 holds tasks: it comes while one of w1's calls runs.
     await withWorkerHosts({ REDMAP_TEST_DELAY_MS: '400' }, async (pids) => {
       const submitted = startCli(['submit', JOB, ...files, '--run-id', 'cut-off', '--chunk-size', '1', '--partitions', '4', '--wait'], {
         env: redisEnv('root'),
         timeoutMs: 120_000,
       });
-      await until(() => executions().filter((e) => e.host === 'w1').length >= 2, 'w1 maps inputs');
+      await waitFor('w1 to map inputs', () => executions().filter((e) => e.host === 'w1').length >= 2 && inFlight('w1').length > 0, 60_000);
       network!.setLink('w1', false);
       const cutAt = Date.now();
       let restored = false;
@@ -268,6 +302,7 @@ describe('three hosts in network namespaces', () => {
         // cut it already held (three times --concurrency 2, of which 2 were mapping), and w2 mapped
         // them again (the fault really bit).
         const before = executions();
+        expect(inFlight('w1', cutAt).length, 'calls w1 had started and not returned when it was cut off').toBeGreaterThan(0);
         expect(before.filter((e) => e.host === 'w1' && e.at > cutAt).length).toBeLessThanOrEqual(3 * 2 - 2);
         const cutOffItems = new Set(before.filter((e) => e.host === 'w1').map((e) => e.item));
         const redone = before.filter((e) => e.host === 'w2' && cutOffItems.has(e.item));

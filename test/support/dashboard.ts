@@ -2,8 +2,8 @@
  * `redmap dashboard` as a real process on a free port, for the dashboard's tests.
  */
 import { startCli, type CliResult } from './cli.js';
-import { waitFor } from './faults.js';
 import { freePort } from './redis-server.js';
+import { waitFor } from './wait-for.js';
 
 export interface TestDashboard {
   base: string;

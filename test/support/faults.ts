@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, onTestFailed } from 'vitest';
 import { REPO_ROOT, startCli, type CliResult } from './cli.js';
+import { waitFor } from './wait-for.js';
+
+// The fault tests import waitFor from here.
+export { waitFor };
 
 /** A fault test's record of what it did and when, relative to its start. */
 export class FaultSchedule {
@@ -119,16 +123,6 @@ export function signal(pid: number, name: NodeJS.Signals): void {
     process.kill(pid, name);
   } catch {
     // it died meanwhile
-  }
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

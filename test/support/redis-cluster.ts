@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer, type TestRedisServer } from './redis-server.js';
+import { waitFor } from './wait-for.js';
 
 export interface TestRedisCluster {
   /** redis+cluster:// URL of the first master (redmap discovers the others). */
@@ -68,14 +69,13 @@ function isFree(port: number): Promise<boolean> {
 
 async function waitForClusterOk(port: number): Promise<void> {
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  let info = '';
   try {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const info = (await client.cluster('INFO')) as string;
-      if (/cluster_state:ok/.test(info)) return;
-      if (Date.now() > deadline) throw new Error(`cluster node ${port} did not reach cluster_state:ok: ${info}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      () => `cluster node ${port} to reach cluster_state:ok (its CLUSTER INFO: ${info})`,
+      async () => /cluster_state:ok/.test((info = (await client.cluster('INFO')) as string)),
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
   } finally {
     client.disconnect();
   }

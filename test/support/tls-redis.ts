@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './redis-server.js';
+import { waitFor } from './wait-for.js';
 
 export interface TlsRedisServer {
   port: number;
@@ -97,16 +98,15 @@ function openssl(args: string[]): void {
 }
 
 async function waitForServer(admin: () => Promise<Redis>, exited: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const failure = exited();
-    if (failure) throw new Error(failure);
-    try {
-      (await admin()).disconnect();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  // A server that exited ends the wait at once; one still starting refuses connections.
+  const { failure } = await waitFor(
+    'the TLS redis-server to answer its admin',
+    async () => {
+      const failure = exited();
+      if (!failure) (await admin()).disconnect();
+      return { failure };
+    },
+    { timeoutMs: 10_000, intervalMs: 100, retryErrors: true },
+  );
+  if (failure) throw new Error(failure);
 }
