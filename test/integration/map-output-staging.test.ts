@@ -4,31 +4,18 @@
  * of the same task (a duplicate attempt) discards its own staged copy, leaving no orphan.
  */
 import { describe, expect, it } from 'vitest';
-import { defineJob, submitRun, z, type ResultEntry } from '../../index.js';
+import { submitRun, type ResultEntry } from '../../index.js';
 import { runKeys } from '../../shared/redis-keys.js';
+import wide, { KEY_COUNT, PAIRS_PER_ITEM } from '../fixtures/jobs/wide-output.js';
 import { commitByHand, mapStoredTask } from '../support/commit-by-hand.js';
 import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { startTestWorker } from '../support/workers.js';
-
-const PAIRS_PER_ITEM = 50_000;
-const KEYS = 1000;
-
-/** No combine: every pair of a task is stored, about 0.8 MB per task. */
-const wide = defineJob({
-  name: 'staging-wide',
-  input: z.number().int(),
-  *map(n) {
-    for (let i = 0; i < PAIRS_PER_ITEM; i++) yield [`k${i % KEYS}`, n * PAIRS_PER_ITEM + i] as const;
-  },
-  reduce: (_key, values: number[]) => values.reduce((a, b) => a + b, 0),
-  partitions: 2,
-});
 
 /** The same sums in plain code, keys in byte order: the truth, without redmap. */
 function expectedSums(inputs: number[]): ResultEntry[] {
   const sums = new Map<string, number>();
   for (const n of inputs) {
-    for (let i = 0; i < PAIRS_PER_ITEM; i++) sums.set(`k${i % KEYS}`, (sums.get(`k${i % KEYS}`) ?? 0) + n * PAIRS_PER_ITEM + i);
+    for (let i = 0; i < PAIRS_PER_ITEM; i++) sums.set(`k${i % KEY_COUNT}`, (sums.get(`k${i % KEY_COUNT}`) ?? 0) + n * PAIRS_PER_ITEM + i);
   }
   return [...sums].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([key, value]) => ({ key, value }));
 }
