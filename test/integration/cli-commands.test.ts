@@ -7,10 +7,13 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { readRunSnapshot } from '../../shared/run-record.js';
 import { runsIndexKey } from '../../shared/redis-keys.js';
+import { openRun, runLocally, type ResultEntry } from '../../index.js';
+import { loadJobFile } from '../../cli/job-loader.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch } from '../support/faults.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
+import { startTestWorker } from '../support/workers.js';
 
 const job = 'test/fixtures/jobs/word-count-lines.ts';
 const text = Array.from({ length: 40 }, (_, i) => `Line ${i % 6}: the quick brown fox, ${i % 4} lazy dogs; THE end`);
@@ -154,6 +157,41 @@ describe('redmap submit and worker', () => {
       }
     }));
 
+  it('submit --wait detaches on Ctrl-C: exits 130, says how to follow the run, and the run goes on to done', () =>
+    withPrefix(async (prefix, env) => {
+      const client = await openClient();
+      try {
+        // No worker yet, so the run cannot end before the Ctrl-C; it comes once submit follows the run.
+        const waiting = startCli(['submit', job, ...text, '--chunk-size', '5', '--wait'], { env });
+        await waitFor('submit --wait to follow the run', async () => {
+          if (waiting.exitCode !== null) throw new Error(`submit exited ${waiting.exitCode}: ${(await waiting.result).stderr}`);
+          return waiting.printed().stderr.includes('"msg":"progress"') || undefined;
+        });
+        const runId = /"msg":"run (\S+)"/.exec(waiting.printed().stderr)![1]!;
+        waiting.kill('SIGINT');
+        const detached = await waiting.result;
+        expect(detached.code).toBe(130);
+        expect(detached.stdout).toBe('');
+        expect(detached.stderr).toContain(`detached; the run goes on. Follow it with: redmap status ${runId} --watch`);
+        expect((await readRunSnapshot(client, prefix, runId))?.state).toBe('mapping');
+
+        const { job: loaded } = await loadJobFile(job);
+        const worker = await startTestWorker(loaded, { prefix });
+        const run = await openRun(runId, { redis: redisUrl(), prefix });
+        try {
+          expect((await run.done()).state).toBe('done');
+          const results: ResultEntry[] = [];
+          for await (const entry of run.results()) results.push(entry);
+          expect(results).toEqual(await runLocally(loaded, text, { chunkSize: 5 }));
+        } finally {
+          await run.close();
+          await worker.close();
+        }
+      } finally {
+        await client.close();
+      }
+    }));
+
   it('worker: a SIGTERM while its processes are still starting drains them and exits 0', () =>
     withPrefix(async (_prefix, env) => {
       const worker = startCli(['worker', job, '--processes', '2'], { env });
@@ -185,7 +223,7 @@ describe('redmap submit and worker', () => {
 });
 
 describe('--help', () => {
-  it.each(['run', 'submit', 'worker', 'status', 'runs', 'results', 'failed', 'retry', 'cancel', 'clean'])(
+  it.each(['run', 'submit', 'worker', 'status', 'runs', 'results', 'failed', 'retry', 'cancel', 'clean', 'dashboard', 'throttle'])(
     'redmap %s --help shows usage, examples and the environment variables',
     async (command) => {
       const result = await runCli([command, '--help']);
@@ -195,4 +233,24 @@ describe('--help', () => {
       expect(result.stdout).toMatch(/Environment:\n {2}REDIS_URL/);
     },
   );
+
+  // What each command reads, written out from its code: the help must list exactly these flags and name these variables.
+  const common = ['--redis', '--redis-ca', '--prefix', '--log-level', '--log-format', '--help'];
+  const redisEnvironment = ['REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_PASSWORD_FILE', 'REDIS_CA_FILE'];
+  const redmapEnvironment = ['REDMAP_PREFIX', 'REDMAP_LOG_LEVEL', 'REDMAP_LOG_FORMAT'];
+  it.each([
+    ['throttle', ['--job', '--global-concurrency', '--rate', ...common], [...redisEnvironment, ...redmapEnvironment]],
+    [
+      'dashboard',
+      ['--port', '--host', '--insecure-public', ...common],
+      [...redisEnvironment, ...redmapEnvironment, 'REDMAP_DASHBOARD_USER', 'REDMAP_DASHBOARD_PASSWORD', 'REDMAP_DASHBOARD_PASSWORD_FILE'],
+    ],
+  ])('redmap %s --help lists every flag it takes and names every variable it reads', async (command, flags, variables) => {
+    const result = await runCli([command, '--help']);
+    expect(result.code).toBe(0);
+    const options = /\nOptions:\n([\s\S]*?)\n\n/.exec(result.stdout)?.[1] ?? '';
+    const listed = options.split('\n').map((line) => /^\s+(?:-[a-z], )?(--[a-z-]+)/.exec(line)?.[1]);
+    expect(listed.sort()).toEqual([...flags].sort());
+    for (const variable of variables) expect(result.stdout).toMatch(new RegExp(`^  ${variable}\\s`, 'm'));
+  });
 });

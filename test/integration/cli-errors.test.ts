@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/cli.js';
+import { startStubRedis } from '../support/stub-redis.js';
 import { keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 
 const env = (): NodeJS.ProcessEnv => ({ REDIS_URL: redisUrl() });
@@ -137,5 +138,41 @@ describe('the command line refuses bad input', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  describe('a Redis older than 6.2', () => {
+    /** Answers what a client sends before its first command: HELLO (refused, as a server without RESP3 does), CLIENT and INFO. */
+    const redisOfVersion = (version: string) =>
+      startStubRedis(([name]) => {
+        if (name === 'HELLO') return new Error('NOPROTO sorry, this protocol version is not supported');
+        if (name === 'CLIENT') return 'OK';
+        if (name === 'INFO') return `# Server\r\nredis_version:${version}\r\nloading:0\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n`;
+        return undefined;
+      });
+    const preflight = new Set(['HELLO', 'CLIENT', 'INFO']);
+
+    it('is refused with exit 5, naming its version and the one needed, before any other command', async () => {
+      const stub = await redisOfVersion('6.0.9');
+      try {
+        const result = await runCli(['runs'], { env: { REDIS_URL: stub.url } });
+        expect(result.code).toBe(5);
+        expect(result.stderr).toContain(`Redis at ${stub.url} is version 6.0.9; redmap needs 6.2 or newer`);
+        expect(stub.commands.map(([name]) => name)).toContain('INFO');
+        expect(stub.commands.filter(([name]) => !preflight.has(name!))).toEqual([]);
+      } finally {
+        await stub.close();
+      }
+    });
+
+    it('but 6.2.0 passes the check: the command goes on to ask for data', async () => {
+      const stub = await redisOfVersion('6.2.0');
+      try {
+        const result = await runCli(['runs'], { env: { REDIS_URL: stub.url } });
+        expect(result.stderr).not.toMatch(/needs 6\.2/);
+        expect(stub.commands.filter(([name]) => !preflight.has(name!)).length).toBeGreaterThan(0);
+      } finally {
+        await stub.close();
+      }
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The dashboard can cancel and retry runs, so: it refuses a public address without
  * credentials, asks for them on every request when they are set, refuses a change from
- * another origin or without its page's token, and shows the Redis password nowhere.
+ * another origin or without its page's token, lets no other site frame it or run script
+ * in it, and shows the Redis password nowhere.
  */
 import { request } from 'node:http';
 import { Redis } from 'ioredis';
@@ -48,6 +49,52 @@ describe('where the dashboard listens', () => {
       }
       const wrong = `Basic ${Buffer.from('redmap:dash-p').toString('base64')}`;
       expect((await fetch(`${dashboard.base}/api/runs`, { headers: { authorization: wrong } })).status).toBe(401);
+    } finally {
+      await dashboard.stop();
+    }
+  });
+});
+
+/** A Content-Security-Policy header as directive -> its sources. */
+function policy(header: string | null): Map<string, string> {
+  return new Map(
+    (header ?? '').split(';').map((directive) => {
+      const [name = '', ...sources] = directive.trim().split(/\s+/);
+      return [name, sources.join(' ')] as [string, string];
+    }),
+  );
+}
+
+describe('framing and foreign content', () => {
+  it('every page and answer forbids framing, and scripts, styles and connections from anywhere else', async () => {
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: testPrefix() };
+    const dashboard = await startDashboard(env);
+    try {
+      const token = await pageToken(dashboard.base);
+      const post = (path: string, headers: Record<string, string>) => fetch(`${dashboard.base}${path}`, { method: 'POST', headers });
+      const pages = ['/', '/app.mjs', '/api.mjs', '/dom.mjs', '/charts.mjs', '/run-page.mjs', '/style.css', '/favicon.svg'];
+      const answers = ['/api/runs', '/api/runs/no-such-run', '/api/runs/no-such-run/failures', '/nowhere'];
+      const responses = [
+        ...(await Promise.all([...pages, ...answers].map((path) => fetch(`${dashboard.base}${path}`)))),
+        await post('/api/runs/no-such-run/cancel', { origin: dashboard.base, 'x-redmap-token': token }),
+        await post('/api/runs/no-such-run/cancel', { origin: 'http://evil.example', 'x-redmap-token': token }),
+      ];
+      // Pages, answers, errors and refusals alike.
+      expect(new Set(responses.map((response) => response.status))).toEqual(new Set([200, 404, 403]));
+      for (const response of responses) {
+        const csp = policy(response.headers.get('content-security-policy'));
+        const where = `${response.url} (${response.status})`;
+        expect(csp.get('frame-ancestors'), where).toBe("'none'");
+        expect(csp.get('default-src'), where).toBe("'none'");
+        for (const directive of ['script-src', 'style-src', 'connect-src', 'img-src'])
+          expect(csp.get(directive), `${where} ${directive}`).toBe("'self'");
+        expect(response.headers.get('x-frame-options'), where).toBe('DENY');
+        expect(response.headers.get('x-content-type-options'), where).toBe('nosniff');
+      }
+      // The page needs nothing that policy blocks: no inline script, style or event handler.
+      const html = await (await fetch(`${dashboard.base}/`)).text();
+      expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="module" src="/app.mjs">']);
+      expect(html).not.toMatch(/<style\b|\sstyle=|\son[a-z]+=/i);
     } finally {
       await dashboard.stop();
     }

@@ -139,7 +139,7 @@ describe('exactly-once effect', () => {
       // BullMQ removed the finished reduce tasks, so the same ids are new tasks to it.
       await addReduceTasks(queues, record, record.generation, [0, 1]);
       // A finished task is removed (or failed): its handler, in this process, has returned.
-      const sentAgain = [0, 1].map((partition) => reduceJobId(run.id, record.generation, partition));
+      const sentAgain = [0, 1].map((partition) => reduceJobId(record, record.generation, partition));
       await waitFor(
         'the reduce tasks sent again to finish',
         async () => {

@@ -1,16 +1,17 @@
 /**
  * The recovery sweep repairs what a crash or a Redis rollback interrupted: a flip to
- * reducing whose reduce tasks were never enqueued, and map tasks that vanished from the
- * queue. Nothing else is needed for those runs to finish.
+ * reducing whose reduce tasks were never enqueued, a sealed run whose tasks are all
+ * settled but which never flipped, and map tasks that vanished from the queue. Nothing
+ * else is needed for those runs to finish.
  */
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defineJob, runLocally, submitRun, z, type ResultEntry } from '../../index.js';
-import { commitMapOutput } from '../../worker/commit-map-output.js';
-import { mapItems } from '../../worker/map-task.js';
+import { defineJob, runLocally, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
 import { queuePrefix, runKeys, mapJobId } from '../../shared/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run-record.js';
-import { silentLogger } from '../../shared/logger.js';
 import { TaskQueues } from '../../shared/task-queue.js';
+import type { CommitOutcome } from '../../worker/commit-map-output.js';
+import { commitByHand } from '../support/commit-by-hand.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { startTestWorker } from '../support/workers.js';
 
@@ -25,6 +26,33 @@ const job = defineJob({
 
 const inputs = Array.from({ length: 12 }, (_, i) => `red green b${i % 3}`);
 const fastSweep = { intervalMs: 200, reduceGraceMs: 500, stallMs: 1500 };
+const TASKS = ['c0', 'c1', 'c2'];
+
+/** The words of the inputs counted in plain code, in UTF-8 byte order: the truth, without redmap. */
+function countWords(lines: string[]): ResultEntry[] {
+  const counts = new Map<string, number>();
+  for (const line of lines) for (const word of line.split(' ')) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([key, value]) => ({ key, value }));
+}
+
+/**
+ * Commits every task by hand, as workers would, and takes the map tasks out of the queue:
+ * a worker taking one would repair the run itself, and these tests are about the sweep.
+ */
+async function commitEveryTaskByHand(
+  client: Redis,
+  queues: TaskQueues,
+  prefix: string,
+  run: RunHandle,
+): Promise<CommitOutcome | undefined> {
+  let last: CommitOutcome | undefined;
+  for (const task of TASKS) last = await commitByHand(client, { prefix, job, runId: run.id, taskId: task, attemptId: `t-${task}` });
+  const record = (await readRunRecord(client, prefix, run.id))!;
+  const queue = queues.get(record.queue);
+  for (const task of TASKS) await queue.remove(mapJobId(record, 1, task));
+  expect(await queue.getJobCounts('wait', 'active', 'delayed')).toEqual({ wait: 0, active: 0, delayed: 0 });
+  return last;
+}
 
 describe('the recovery sweep', () => {
   it('enqueues the reduce tasks of a run that flipped to reducing when its worker died before enqueueing them', async () => {
@@ -33,41 +61,9 @@ describe('the recovery sweep', () => {
     const queues = new TaskQueues(client, prefix);
     const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 4 });
     try {
-      // Commit every task by hand, as a worker would, and stop where the worker died: after the flip.
-      const keys = runKeys(prefix, run.id);
-      const record = (await readRunRecord(client, prefix, run.id))!;
-      let last;
-      for (const task of ['c0', 'c1', 'c2']) {
-        const items = JSON.parse((await client.hget(keys.inputs, task))!) as string[];
-        const output = await mapItems({
-          job,
-          items,
-          partitions: 2,
-          callTimeoutMs: 5000,
-          signal: new AbortController().signal,
-          runId: run.id,
-          taskId: task,
-          attempt: 1,
-          logFor: () => silentLogger(),
-        });
-        last = await commitMapOutput({
-          client,
-          prefix,
-          run: record,
-          generation: 1,
-          taskId: task,
-          attemptId: `t-${task}`,
-          itemCount: items.length,
-          output,
-        });
-      }
-      expect(last).toEqual({ outcome: 'flipped', generation: 1 });
-      expect((await readRunRecord(client, prefix, run.id))?.state).toBe('reducing');
-      const queue = queues.get(record.queue);
-      // No reduce task is queued. The map tasks, committed by hand, go too: a worker taking one
-      // would notice the missing reduce tasks itself, and this test is about the sweep.
-      for (const task of ['c0', 'c1', 'c2']) await queue.remove(mapJobId(record, 1, task));
-      expect(await queue.getJobCounts('wait', 'active', 'delayed')).toEqual({ wait: 0, active: 0, delayed: 0 });
+      // Stop where the worker that committed the last task died: after the flip, before enqueueing reduce tasks.
+      expect(await commitEveryTaskByHand(client, queues, prefix, run)).toEqual({ outcome: 'flipped', generation: 1 });
+      expect((await readRunRecord(client, prefix, run.id))!.state).toBe('reducing');
 
       const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
       try {
@@ -76,6 +72,43 @@ describe('the recovery sweep', () => {
         const results: ResultEntry[] = [];
         for await (const entry of run.results()) results.push(entry);
         expect(results).toEqual(await runLocally(job, inputs, { chunkSize: 4 }));
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await queues.close();
+      await run.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('flips and reduces a sealed run whose tasks are all committed but which is still mapping, as after a rollback', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const queues = new TaskQueues(client, prefix);
+    const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 4 });
+    try {
+      expect(await commitEveryTaskByHand(client, queues, prefix, run)).toEqual({ outcome: 'flipped', generation: 1 });
+      // A rollback that kept the commits but lost the flip: the run record goes back to mapping.
+      const keys = runKeys(prefix, run.id);
+      await client.hset(keys.meta, 'state', 'mapping');
+      await client.hdel(keys.meta, 'reducingAt', 'reduceDue');
+      expect(await readRunSnapshot(client, prefix, run.id)).toMatchObject({
+        state: 'mapping',
+        sealed: true,
+        committedTasks: 3,
+        totalTasks: 3,
+      });
+
+      const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
+      try {
+        // Nothing queued is left to finish the run: only the sweep can.
+        const status = await run.done({ signal: AbortSignal.timeout(30_000) });
+        expect(status.state).toBe('done');
+        const results: ResultEntry[] = [];
+        for await (const entry of run.results()) results.push(entry);
+        expect(results).toEqual(countWords(inputs));
       } finally {
         await worker.close();
       }

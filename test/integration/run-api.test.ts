@@ -1,11 +1,13 @@
 /**
- * A run through Redis from code, with in-process workers: the public API end to end, and
- * the edges of the map phase (an empty run, a run whose tasks all commit before the seal).
+ * A run through Redis from code, with in-process workers: the public API end to end (a
+ * run reopened by id from another client, floating-point sums that equal a local run's),
+ * and the edges of the map phase (an empty run, a run whose tasks all commit before the seal).
  */
 import { describe, expect, it } from 'vitest';
-import { defineJob, runLocally, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
+import { defineJob, openRun, runLocally, submitRun, z, type ResultEntry, type RunHandle, type RunStatus } from '../../index.js';
 import { runsIndexKey } from '../../shared/redis-keys.js';
 import { readRunSnapshot } from '../../shared/run-record.js';
+import { seededRandom } from '../support/faults.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';
@@ -29,6 +31,41 @@ const joinInOrder = defineJob({
   reduce: (_key, values: number[]) => values.join(','),
   partitions: 2,
 });
+
+/** Sums of floating-point values, combined on the worker and again in the reducer. */
+const floatSums = defineJob({
+  name: 'api-float-sums',
+  input: z.tuple([z.string(), z.number()]),
+  map: ([key, value]) => [[key, value]],
+  combine: (a: number, b: number) => a + b,
+  reduce: (_key, values: number[]) => values.reduce((a, b) => a + b, 0),
+  partitions: 2,
+});
+
+/** Values from 1e-4 to 1e12, of both signs: adding them in another order gives other bits. */
+function floatInputs(count: number): Array<[string, number]> {
+  const random = seededRandom(20261127);
+  return Array.from({ length: count }, (_, i) => [`k${i % 3}`, (random() - 0.5) * 10 ** Math.floor(random() * 16 - 4)]);
+}
+
+/** Each chunk's values folded left to right, then the chunks' sums in input order; reduce adds them to 0. */
+function chunkedSums(inputs: Array<[string, number]>, chunkSize: number): ResultEntry[] {
+  const totals = new Map<string, number>();
+  for (let start = 0; start < inputs.length; start += chunkSize) {
+    const chunk = new Map<string, number>();
+    for (const [key, value] of inputs.slice(start, start + chunkSize)) chunk.set(key, chunk.has(key) ? chunk.get(key)! + value : value);
+    for (const [key, sum] of chunk) totals.set(key, totals.has(key) ? totals.get(key)! + sum : sum);
+  }
+  return [...totals].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, sum]) => ({ key, value: 0 + sum }));
+}
+
+/** Word counts in plain code, keys in byte order: the truth, without redmap. */
+function countWords(texts: string[]): ResultEntry[] {
+  const counts = new Map<string, number>();
+  const words = texts.flatMap((text) => text.toLowerCase().split(/[^a-z0-9]+/));
+  for (const word of words.filter(Boolean)) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([key, value]) => ({ key, value }));
+}
 
 function lines(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `The quick ${i % 7} brown FOX ${i % 13} jumps over ${i % 3} lazy dogs`);
@@ -72,6 +109,57 @@ describe('a run through Redis', () => {
       await run.close();
       await worker.close();
     }
+  });
+
+  it('sums floating-point values to the same bits as one process: each task combines its values in input order, the reducer the tasks in input order', async () => {
+    const prefix = testPrefix();
+    const worker = await startTestWorker(floatSums, { prefix, concurrency: 8 });
+    const inputs = floatInputs(600);
+    const run = await submitRun(floatSums, inputs, { redis: redisUrl(), prefix, chunkSize: 7 });
+    try {
+      expect((await run.done()).state).toBe('done');
+      const results = await collect(run);
+      // The order matters for these values: summed in one pass, or in chunks of another size, other bits come out.
+      const onePass = chunkedSums(inputs, inputs.length);
+      expect(onePass).not.toEqual(chunkedSums(inputs, 7));
+      expect(chunkedSums(inputs, 8)).not.toEqual(chunkedSums(inputs, 7));
+      // Exact equality (Object.is on each number): no tolerance.
+      expect(results).toEqual(chunkedSums(inputs, 7));
+      expect(results).toEqual(await runLocally(floatSums, inputs, { chunkSize: 7 }));
+    } finally {
+      await run.close();
+      await worker.close();
+    }
+  });
+
+  it('is reopened by id from another client with openRun, followed to its end, and read', async () => {
+    const prefix = testPrefix();
+    const inputs = lines(200);
+    const submitted = await submitRun(wordCount, inputs, { redis: redisUrl(), prefix, chunkSize: 20 });
+    // The submitting client goes away; nothing of it is needed to follow the run.
+    await submitted.close();
+    const reopened = await openRun(submitted.id, { redis: redisUrl(), prefix });
+    const worker = await startTestWorker(wordCount, { prefix });
+    try {
+      expect(reopened.id).toBe(submitted.id);
+      const seen: RunStatus[] = [];
+      const status = await reopened.done({ onProgress: (update) => seen.push(update) });
+      expect(status).toMatchObject({ id: submitted.id, state: 'done', items: { total: 200, done: 200 } });
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((update) => update.id === submitted.id)).toBe(true);
+      expect(await collect(reopened)).toEqual(countWords(inputs));
+      expect((await reopened.status()).state).toBe('done');
+    } finally {
+      await reopened.close();
+      await worker.close();
+    }
+  });
+
+  it('openRun refuses an id no run has, with RUN_NOT_FOUND', async () => {
+    await expect(openRun('never-submitted', { redis: redisUrl(), prefix: testPrefix() })).rejects.toMatchObject({
+      code: 'RUN_NOT_FOUND',
+      message: expect.stringMatching(/run never-submitted: unknown/),
+    });
   });
 
   it('ends an empty run done, with no results', async () => {

@@ -213,6 +213,48 @@ describe('limits changed while a run goes on', () => {
     }));
 });
 
+describe('job limits set with redmap throttle --job', () => {
+  const throttleJob = (env: NodeJS.ProcessEnv, flags: string[]) => runCli(['throttle', '--job', 'test-timed-calls', ...flags], { env });
+  const submit = (env: NodeJS.ProcessEnv, names: string[]) =>
+    runCli(['submit', JOB, ...names, '--chunk-size', '1', '--wait', '--quiet'], { env });
+
+  it('a cap of 2 holds for two runs of the job at once; none goes back to the cap of 4 the job file declares', () =>
+    withWorkers(2, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '80' }, async ({ env, ledger }) => {
+      const capped = await throttleJob(env, ['--global-concurrency', '2']);
+      expect(capped.code).toBe(0);
+      expect(capped.stdout).toMatch(/^job test-timed-calls: at most 2 map calls in flight \(\d+ now\); no rate limit\n$/);
+      const [a, b] = await Promise.all([submit(env, items(30, 'a')), submit(env, items(30, 'b'))]);
+      expect([a.stdout, b.stdout]).toEqual(['{"key":"a","value":30}\n', '{"key":"b","value":30}\n']);
+      expect(greatestOverlap(calls(ledger))).toBe(2);
+
+      const restored = await throttleJob(env, ['--global-concurrency', 'none']);
+      expect(restored.stdout).toMatch(/^job test-timed-calls: at most 4 map calls in flight \(\d+ now\); no rate limit\n$/);
+      const c = await submit(env, items(60, 'c'));
+      expect(c.stdout).toBe('{"key":"c","value":60}\n');
+      expect(greatestOverlap(calls(ledger).filter((call) => call.item.startsWith('c')))).toBe(4);
+    }));
+
+  it("a rate of 10/s spaces the starts of the job's runs evenly; none lifts it", () =>
+    withWorkers(1, { REDMAP_TEST_DELAY_MS: '20' }, async ({ env, ledger }) => {
+      const limited = await throttleJob(env, ['--rate', '10/s']);
+      expect(limited.code).toBe(0);
+      expect(limited.stdout).toMatch(/^job test-timed-calls: no concurrency limit; at most 10\/s \(/);
+      expect((await submit(env, items(25, 's'))).stdout).toBe('{"key":"s","value":25}\n');
+      const startsOf = (prefix: string) =>
+        calls(ledger)
+          .filter((call) => call.item.startsWith(prefix))
+          .map((call) => call.start);
+      // Evenly spaced: no second holds more than its 10 starts plus one.
+      expect(busiestWindow(startsOf('s'), 1000)).toBeLessThanOrEqual(11);
+
+      const lifted = await throttleJob(env, ['--rate', 'none']);
+      expect(lifted.stdout).toBe('job test-timed-calls: no concurrency limit; no rate limit\n');
+      expect((await submit(env, items(25, 'f'))).stdout).toBe('{"key":"f","value":25}\n');
+      // 25 calls of 20 ms at concurrency 10 start within a fraction of a second: far above the old rate.
+      expect(busiestWindow(startsOf('f'), 1000)).toBeGreaterThan(11);
+    }));
+});
+
 describe('a worker that dies holding slots', () => {
   it('gives them back when their leases expire (10 s), and the run finishes', () =>
     withWorkers(
