@@ -6,7 +6,7 @@
 // database that is busy.
 //
 //   npm run build && node bench/pg-enrich.mjs [--users 20000] [--slow-users 2000] [--rounds 3]
-// Needs PostgreSQL (DATABASE_URL, default postgres://127.0.0.1:5432/test); seeds the schema
+// Needs PostgreSQL, named by DATABASE_URL (one of its own: npx tsx examples/pg-enrich/postgres.ts); seeds the schema
 // redmap_bench_pg_enrich (100k users, 1M orders) and drops it at the end.
 import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,9 @@ const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist/cli/main.js');
 const JOB = 'examples/pg-enrich/job.ts';
 const SCHEMA = 'redmap_bench_pg_enrich';
-const DATABASE_URL = process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
+const DATABASE_URL = process.env.DATABASE_URL;
+if (!DATABASE_URL)
+  throw new Error('DATABASE_URL is not set: start a PostgreSQL with npx tsx examples/pg-enrich/postgres.ts and export what it prints');
 const PROCESSES = 2;
 const CONCURRENCY = 4;
 pg.defaults.user ||= userInfo().username;

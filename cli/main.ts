@@ -10,6 +10,7 @@ import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
 import { parseCommandArgs, renderHelp, type CommandSpec, type ParsedArgs } from './args.js';
 import { createContext, type CommandContext } from './context.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
+import { noteReaderLeft, readerLeft } from './output.js';
 
 type Handler = (ctx: CommandContext, args: ParsedArgs) => Promise<number>;
 
@@ -143,6 +144,14 @@ function report(error: unknown): void {
   if (!(error instanceof RedmapError) && process.env.REDMAP_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
 }
 
+// A reader of stdout that goes away (`| head`) had what it wanted: the commands stop writing
+// and exit as they would have. Any other stdout error is fatal.
+process.stdout.on('error', (error) => {
+  if (noteReaderLeft(process.stdout, error)) return;
+  process.stderr.write(`redmap: cannot write to stdout: ${error.message}\n`);
+  process.exit(EXIT.failed);
+});
+
 let code: number;
 try {
   code = await main(process.argv.slice(2));
@@ -151,4 +160,5 @@ try {
   code = exitCodeOf(error);
 }
 // Exit once stdout has flushed, so a piped result is never cut short.
-process.stdout.write('', () => process.exit(code));
+if (readerLeft()) process.exit(code);
+else process.stdout.write('', () => process.exit(code));

@@ -26,6 +26,7 @@ async function writeLines(results: AsyncIterable<ResultEntry>, format: 'jsonl' |
   let count = 0;
   if (format === 'csv') await lines.add('key,value\n');
   for await (const entry of results) {
+    if (lines.closed) break;
     await lines.add(format === 'csv' ? `${csvField(entry.key)},${csvField(csvValue(entry.value))}\n` : `${JSON.stringify(entry)}\n`);
     count++;
   }
@@ -37,6 +38,11 @@ class LineBlocks {
   private pending = '';
 
   constructor(private readonly out: Writable) {}
+
+  /** True once the reader has gone: nothing more will be written. */
+  get closed(): boolean {
+    return readerLeft(this.out);
+  }
 
   add(line: string): Promise<void> | undefined {
     this.pending += line;
@@ -79,7 +85,7 @@ async function writeTable(results: AsyncIterable<ResultEntry>, lines: LineBlocks
     count++;
   }
   if (head.length >= SIZING_ROWS) {
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    for (let next = await iterator.next(); !next.done && !lines.closed; next = await iterator.next()) {
       await lines.add(row(next.value));
       count++;
     }
@@ -87,14 +93,29 @@ async function writeTable(results: AsyncIterable<ResultEntry>, lines: LineBlocks
   return count;
 }
 
+/** Streams whose reader has gone (stdout is never destroyed by an EPIPE, so this keeps count). */
+const abandoned = new WeakSet<Writable>();
+
+/** True once the reader of `out` has gone: what is written to it from then on is dropped. */
+export function readerLeft(out: Writable = process.stdout): boolean {
+  return abandoned.has(out);
+}
+
+/** Notes an error of `out`; true when it only means that its reader went away (EPIPE). */
+export function noteReaderLeft(out: Writable, error: unknown): boolean {
+  if ((error as NodeJS.ErrnoException | null)?.code !== 'EPIPE') return false;
+  abandoned.add(out);
+  return true;
+}
+
+/**
+ * Writes one block and waits until it is taken (backpressure). A reader that went away
+ * (`redmap results RUN | head`: EPIPE) is not a failure: it had what it wanted, so the rest
+ * is dropped and the writers stop at their next line.
+ */
 function write(out: Writable, text: string): Promise<void> {
-  if (out.write(text)) return Promise.resolve();
+  if (readerLeft(out)) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    out.once('error', onError);
-    out.once('drain', () => {
-      out.off('error', onError);
-      resolve();
-    });
+    out.write(text, (error) => (error && !noteReaderLeft(out, error) ? reject(error) : resolve()));
   });
 }

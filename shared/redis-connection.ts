@@ -9,7 +9,8 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RedisError, UsageError } from './errors.js';
-import { toRedisError } from './redis-errors.js';
+import { ServerRefusal, toRedisError } from './redis-errors.js';
+import { serverRefusal } from './redis-greeting.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -196,10 +197,27 @@ export async function connectRedis(settings: RedisSettings, options: ClientOptio
   } catch (error) {
     client.disconnect();
     const generic = error instanceof Error && /Connection is closed|None of startup nodes|no answer within/.test(error.message);
-    throw toRedisError(generic && cause !== undefined ? cause : error, { where: describeRedis(settings), username: settings.username });
+    const target = { where: describeRedis(settings), username: settings.username };
+    // A server that hung up on us may have said why first: report that, in its words.
+    if (hungUp(error, cause)) {
+      const refusal = await serverRefusal({
+        host: settings.host,
+        port: settings.port,
+        tls: settings.tls ? tlsOptions(settings) : undefined,
+      });
+      if (refusal !== undefined) throw toRedisError(new ServerRefusal(refusal), target);
+    }
+    throw toRedisError(generic && cause !== undefined ? cause : error, target);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** True when the connection was made and then closed by the server (not refused, not timed out). */
+function hungUp(error: unknown, cause: unknown): boolean {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined) return code === 'EPIPE' || code === 'ECONNRESET';
+  return error instanceof Error && /Connection is closed/.test(error.message);
 }
 
 /**

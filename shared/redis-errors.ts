@@ -11,6 +11,9 @@ export interface RedisTarget {
   username: string | undefined;
 }
 
+/** An error a server sent as it closed a new connection (redis-greeting.ts), in its own words. */
+export class ServerRefusal extends Error {}
+
 /**
  * `target` is the server the error came from, when known; without it (an error that
  * reached the top of a command) the message speaks of "Redis" and "the Redis user".
@@ -59,6 +62,9 @@ export function toRedisError(thrown: unknown, target?: RedisTarget): Error {
   }
   if (/MISCONF|READONLY/.test(message)) {
     return fail('REDIS_MISCONFIGURED', `${where} refuses writes (${reason})`);
+  }
+  if (error instanceof ServerRefusal) {
+    return fail('REDIS_MISCONFIGURED', `${where} refused the connection, saying: ${reason}`);
   }
   return fail('REDIS_UNREACHABLE', `cannot reach ${where} (${reason}): start redis-server or set REDIS_URL`);
 }

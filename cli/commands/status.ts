@@ -4,6 +4,7 @@ import { RECENTLY_SEEN_MS } from '../../shared/worker-registry.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { readerLeft } from '../output.js';
 import { formatCount } from '../progress.js';
 import { RateMeter } from '../run-pace.js';
 import { readRunView, type RunView } from '../run-view.js';
@@ -48,7 +49,8 @@ export async function status(ctx: CommandContext, args: ParsedArgs): Promise<num
         if (watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
         process.stdout.write(formatStatus(view));
       }
-      if (!watch || TERMINAL_STATES.has(view.state)) return EXIT.done;
+      // Watching stops when the reader of stdout has gone (`--watch | head`).
+      if (!watch || TERMINAL_STATES.has(view.state) || readerLeft()) return EXIT.done;
       await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
     }
   } finally {

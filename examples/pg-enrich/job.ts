@@ -8,7 +8,7 @@
  * process keeps a small pool of connections, opened at its first call.
  *
  * Environment (read once, in `readSettings`):
- *   DATABASE_URL               postgres://127.0.0.1:5432/test by default
+ *   DATABASE_URL               the database (required, read at the first map call; see README.md)
  *   PG_ENRICH_SCHEMA           where the seed put the tables (default redmap_pg_enrich)
  *   PG_ENRICH_MAX_QUERIES      the job-wide cap on queries in flight (default 8)
  *   PG_ENRICH_POOL_SIZE        connections per worker process (default 4)
@@ -18,6 +18,7 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { defineJob, NonRetryableError, z } from 'redmap';
+import { requireDatabaseUrl } from './database-url.js';
 
 /** How the job's connections name themselves in pg_stat_activity. */
 export const APPLICATION_NAME = 'redmap-pg-enrich';
@@ -43,7 +44,6 @@ function readSettings(env: NodeJS.ProcessEnv) {
       `PG_ENRICH_SCHEMA: expected lower-case letters, digits and underscores, not starting with pg_, got ${JSON.stringify(schema)}`,
     );
   return {
-    databaseUrl: env.DATABASE_URL || 'postgres://127.0.0.1:5432/test',
     schema,
     maxQueries: whole('PG_ENRICH_MAX_QUERIES', 8, 1),
     poolSize: whole('PG_ENRICH_POOL_SIZE', 4, 1),
@@ -71,7 +71,7 @@ let pool: pg.Pool | undefined;
 function databasePool(): pg.Pool {
   if (!pool) {
     pool = new pg.Pool({
-      connectionString: settings.databaseUrl,
+      connectionString: requireDatabaseUrl(),
       application_name: APPLICATION_NAME,
       max: settings.poolSize,
       // Idle connections must not keep a draining worker process alive.
@@ -93,7 +93,7 @@ async function cancelQuery(connection: pg.PoolClient): Promise<void> {
   // node-postgres keeps the server process id of each connection, untyped.
   const pid = (connection as unknown as { processID?: number }).processID;
   if (!pid) return;
-  const canceller = new pg.Client({ connectionString: settings.databaseUrl, application_name: `${APPLICATION_NAME}-cancel` });
+  const canceller = new pg.Client({ connectionString: requireDatabaseUrl(), application_name: `${APPLICATION_NAME}-cancel` });
   try {
     await canceller.connect();
     await canceller.query('SELECT pg_cancel_backend($1)', [pid]);

@@ -14,6 +14,7 @@ import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { requireDatabaseUrl } from './database-url.js';
 
 export interface SeedOptions {
   databaseUrl: string;
@@ -34,7 +35,6 @@ export interface SeedSummary {
   seconds: number;
 }
 
-export const DEFAULT_DATABASE_URL = 'postgres://127.0.0.1:5432/test';
 /** PostgreSQL keeps names that start with pg_ for itself. */
 export const DEFAULT_SCHEMA = 'redmap_pg_enrich';
 export const SCHEMA_PATTERN = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/;
@@ -197,9 +197,8 @@ async function main(): Promise<void> {
       throw new Error(`--${name}: expected a whole number of at least ${min}, got ${values[name]}`);
     return value;
   };
-  const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const summary = await seedDatabase({
-    databaseUrl,
+    databaseUrl: requireDatabaseUrl(),
     schema: values.schema,
     users: count('users', 1),
     orders: count('orders', 0),

@@ -1,5 +1,5 @@
 /**
- * The dashboard in a real browser (Debian's Chromium, headless, driven by playwright-core)
+ * The dashboard in a real browser (Chromium from PATH or CHROME_PATH, headless, driven by playwright-core)
  * against real worker processes and Redis: a run's progress advances on the list, its page
  * shows the failed item's input and error, Retry (confirmed) finishes it, the limits form
  * throttles another run and Cancel ends it, and a page from another origin cannot change anything. Screenshots of the
@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPath } from '../support/chromium.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { startDashboard, type TestDashboard } from '../support/dashboard.js';
 import { scratch, startSupervisedWorkers } from '../support/faults.js';
@@ -32,7 +33,7 @@ const CHROMIUM_ARGS = [
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 

@@ -2,6 +2,7 @@
  * Bad input on the command line gets a clear message and the contract's exit code, and
  * nothing already committed (or not yet enqueued) is touched.
  */
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/cli.js';
@@ -9,6 +10,15 @@ import { startStubRedis } from '../support/stub-redis.js';
 import { keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 
 const env = (): NodeJS.ProcessEnv => ({ REDIS_URL: redisUrl() });
+
+/** An IPv4 address of this machine other than loopback, where protected mode refuses a server without a password. */
+function outsideAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
+  if (!address) throw new Error('this test needs a network interface with a non-loopback IPv4 address');
+  return address;
+}
 
 describe('the command line refuses bad input', () => {
   it('an unknown flag: exit 2, naming the flag', async () => {
@@ -118,6 +128,21 @@ describe('the command line refuses bad input', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.stderr).toMatch(new RegExp(`cannot reach Redis at redis://worker:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
     expect(result.stderr + result.stdout).not.toMatch(/s3cret-pw/);
+  });
+
+  it('a Redis that refuses the connection with an error (protected mode): exit 5, in its own words', async () => {
+    const address = outsideAddress();
+    const server = await startRedisServer({ args: ['--bind', '127.0.0.1', address, '--protected-mode', 'yes'] });
+    try {
+      const result = await runCli(['status', 'some-run', '--redis', `redis://${address}:${server.port}`]);
+      expect(result.code).toBe(5);
+      expect(result.stderr).toContain(
+        `Redis at redis://${address}:${server.port} refused the connection, saying: DENIED Redis is running in protected mode`,
+      );
+      expect(result.stderr).not.toMatch(/start redis-server or set REDIS_URL/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('a Redis password on the command line: exit 2, without echoing it', async () => {

@@ -5,7 +5,7 @@
  * and a loud failure when the password is not set. Checked with `docker-compose config`,
  * which needs no Docker engine (Debian's docker-compose, v1).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,12 @@ const INSTALL_HINTS: Record<string, string> = {
   'docker-compose': 'docker-compose is not installed: apt-get install docker-compose (it checks compose files without a Docker engine)',
   python3: 'python3 is not installed: apt-get install docker-compose (which brings python3 and python3-yaml)',
 };
+
+// Without docker-compose every test below would fail alike: one message says what to install
+// instead (npm test installs it first, through scripts/provision.sh).
+if (spawnSync('sh', ['-c', 'command -v docker-compose'], { stdio: 'ignore' }).status !== 0) {
+  throw new Error(`${INSTALL_HINTS['docker-compose']}; npm test installs it itself (scripts/provision.sh)`);
+}
 
 interface Output {
   code: number | null;

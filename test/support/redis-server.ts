@@ -47,14 +47,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    child = spawn(
+    const started = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', ...args],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    await waitForPing(port);
+    child = started;
+    await waitForOwnServer(port, started);
   };
   const exited = (): Promise<void> =>
     new Promise((resolve) => {
@@ -84,19 +83,50 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 }
 
-async function waitForPing(port: number): Promise<void> {
-  await waitFor(
-    `redis-server on port ${port} to answer PING`,
-    async () => {
-      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } finally {
-        client.disconnect();
-      }
-    },
-    { timeoutMs: 10_000, retryErrors: true },
-  );
+/**
+ * Waits until the server on `port` answers and is this child: its pid from INFO must be the
+ * child's, so a test never drives another suite's Redis that took the port first.
+ */
+async function waitForOwnServer(port: number, child: ChildProcess): Promise<void> {
+  let output = '';
+  const keep = (chunk: Buffer): void => void (output = (output + chunk.toString()).slice(-2000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  try {
+    await waitFor(
+      () => `redis-server on port ${port} to answer:\n${output}`,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`redis-server for port ${port} exited (${child.exitCode ?? child.signalCode}) before it answered:\n${output}`);
+        }
+        const pid = await serverPid(port);
+        if (pid !== undefined && pid !== child.pid) {
+          throw new Error(
+            `port ${port} is answered by another redis-server (pid ${pid}), not the one this test started (pid ${child.pid}): ` +
+              'something else took the port; refusing to use a Redis this test does not own',
+          );
+        }
+        return pid === child.pid;
+      },
+      10_000,
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** The process_id of the Redis answering on 127.0.0.1:port, or undefined while nothing answers. */
+async function serverPid(port: number): Promise<number | undefined> {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
 }
