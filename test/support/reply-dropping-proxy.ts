@@ -210,8 +210,7 @@ class ProxiedConnection {
     const { verb, name, kind } = this.policy.classify(args);
     if (PASS_THROUGH_AFTER.has(verb)) {
       this.passThrough = true;
-      this.transaction = undefined;
-      this.flushHeld();
+      this.closeTransaction();
       return 'pass-through';
     }
     const chosen = kind !== undefined && this.policy.chooses(kind, name, draw) ? { command, name, kind } : undefined;
@@ -297,7 +296,7 @@ class ProxiedConnection {
     if (bytes.length > 0 && !to.destroyed && !to.write(bytes)) from.pause();
   }
 
-  /** Ends the connection; `socket` is reset at once. */
+  /** Ends the connection, closing `socket` at once (the other side follows on its 'close'). */
   end(socket: Socket): void {
     this.ended = true;
     clearTimeout(this.armed?.timer);
