@@ -1,6 +1,7 @@
 /**
- * The answers of the examples computed without redmap: the GNU-tools pipelines their
- * READMEs give, and the output of a run in the same `COUNT KEY` form.
+ * Answers computed without redmap, the truths runs are compared with: the GNU-tools
+ * pipelines the examples' READMEs give, the output of a run in the same `COUNT KEY` form,
+ * and a few lines of plain code for the fault jobs. Nothing here imports redmap.
  */
 import { spawnSync } from 'node:child_process';
 
@@ -25,5 +26,18 @@ export function asCounts(jsonLines: string): string {
       const { key, value } = JSON.parse(line) as { key: string; value: number };
       return `${value} ${key}\n`;
     })
+    .join('');
+}
+
+/**
+ * What the word-count fault jobs (test/fixtures/jobs/fault-words.ts) print for these lines,
+ * counted the plain way: lower case, runs of [a-z0-9], as JSON Lines in byte order of keys.
+ */
+export function wordCountLines(lines: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const line of lines) for (const word of line.toLowerCase().match(/[a-z0-9]+/g) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return [...counts.keys()]
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map((key) => `${JSON.stringify({ key, value: counts.get(key) })}\n`)
     .join('');
 }
