@@ -13,7 +13,7 @@ import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/
 import type { RedisClient } from '../shared/redis-connection.js';
 import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
-import { failRun } from '../shared/run-control.js';
+import { failRun, retireEnded } from '../shared/run-control.js';
 import { isRunState, TERMINAL_STATES, type RunState } from '../shared/run-state.js';
 import { resolveRunOptions, runIdSchema, runOptionsSchema, type RunDefaults, type RunOptions } from '../shared/run-options.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from '../shared/task-queue.js';
@@ -313,6 +313,7 @@ async function sealRun(
     ),
   );
   if (outcome === 'inactive') return endedState(run.id, detail);
+  if (outcome === 'failed') await retireEnded(deps.client, deps.prefix, run.id);
   if (outcome === 'flipped') {
     await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, Number(detail));
   }

@@ -22,7 +22,7 @@ import { loadLuaScript, newRequestId, replyStrings, runScript } from './lua-scri
 import type { RedisClient } from './redis-connection.js';
 import { mapJobId, reduceJobId, runKeys, runsIndexKey, sweepLeaseKey, activeRunsKey } from './redis-keys.js';
 import { enqueueReduceTasks } from './reduce-trigger.js';
-import { failRun, pendingTasks, publishControl } from './run-control.js';
+import { failRun, pendingTasks, publishControl, retireEnded } from './run-control.js';
 import { recordTaskFailure } from './run-failures.js';
 import { readRunRecord, type RunRecord } from './run-record.js';
 import { dropFromSweep, needsRetiring, retireRun } from './run-retention.js';
@@ -135,8 +135,6 @@ export class RecoverySweep {
       'abandoned: its producer stopped before it sealed the run and was not seen again for the retention period; submit it again';
     if (await failRun(client, prefix, run, undefined, message)) {
       log.warn({ runId: run.id }, 'recovery: a run left submitting by a producer that never came back is failed, and will expire');
-      const ended = await readRunRecord(client, prefix, run.id);
-      if (ended) await retireRun(client, prefix, ended);
     }
   }
 
@@ -215,7 +213,10 @@ export class RecoverySweep {
         });
         recorded++;
         if (outcome.outcome === 'flipped') await enqueueReduceTasks(client, queues, prefix, run, outcome.generation);
-        if (outcome.outcome === 'run_failed') await publishControl(client, prefix, { type: 'cancel', run: run.id });
+        if (outcome.outcome === 'run_failed') {
+          await publishControl(client, prefix, { type: 'cancel', run: run.id });
+          await retireEnded(client, prefix, run.id);
+        }
       }
     }
     return { added, recorded };

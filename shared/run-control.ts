@@ -8,11 +8,11 @@ import { RunError } from './errors.js';
 import { loadLuaScript, newRequestId, replyStrings, runScript } from './lua-scripts.js';
 import type { RedisClient } from './redis-connection.js';
 import { activeRunsKey, controlChannel, mapJobId, runKeys, runsIndexKey, type RunIncarnation } from './redis-keys.js';
-import { keysKeptOnRetry } from './run-retention.js';
+import { keysKeptOnRetry, retireRun } from './run-retention.js';
 import { enqueueReduceTasks } from './reduce-trigger.js';
 import { readRunRecord, type RunRecord } from './run-record.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from './task-queue.js';
-import { UNKNOWN_RUN_TEXT } from './run-state.js';
+import { TERMINAL_STATES, UNKNOWN_RUN_TEXT } from './run-state.js';
 
 const cancelRunScript = loadLuaScript(new URL('./cancel-run.lua', import.meta.url));
 const failRunScript = loadLuaScript(new URL('./fail-run.lua', import.meta.url));
@@ -59,6 +59,7 @@ export async function cancelRun(client: RedisClient, prefix: string, runId: stri
   if (outcome === 'lost') throw unknownRun(runId);
   if (outcome === 'unchanged') throw new RunError('RUN_STATE', runId, `run ${runId} has already ended (${state}); nothing to cancel`);
   await publishControl(client, prefix, { type: 'cancel', run: runId });
+  await retireEnded(client, prefix, runId);
   if (queues) await dropWaitingTasks(client, queues, prefix, runId);
   return state;
 }
@@ -93,8 +94,19 @@ export async function failRun(
   const [outcome] = replyStrings(
     await runScript(client, failRunScript, [keys.meta, keys.replies], [run.incarnation, generation ?? '', newRequestId(), message]),
   );
-  if (outcome === 'failed') await publishControl(client, prefix, { type: 'cancel', run: run.id });
-  return outcome === 'failed';
+  if (outcome !== 'failed') return false;
+  await publishControl(client, prefix, { type: 'cancel', run: run.id });
+  await retireEnded(client, prefix, run.id);
+  return true;
+}
+
+/**
+ * Starts the retention clock of a run that just ended, at once: a job with no worker left
+ * has no sweep to do it later. A retire that fails here is finished by the sweep.
+ */
+export async function retireEnded(client: RedisClient, prefix: string, runId: string): Promise<void> {
+  const ended = await readRunRecord(client, prefix, runId);
+  if (ended && TERMINAL_STATES.has(ended.state)) await retireRun(client, prefix, ended);
 }
 
 /**

@@ -10,7 +10,7 @@ import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
 import { runKeys, itemTaskId } from '../shared/redis-keys.js';
 import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
-import { publishControl } from '../shared/run-control.js';
+import { publishControl, retireEnded } from '../shared/run-control.js';
 import { recordTaskFailure } from '../shared/run-failures.js';
 import type { RunRecord } from '../shared/run-record.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
@@ -277,7 +277,10 @@ async function recordFailure(
     at: Date.now(),
   });
   if (recorded.outcome === 'flipped') await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, recorded.generation);
-  if (recorded.outcome === 'run_failed') await publishControl(deps.client, deps.prefix, { type: 'cancel', run: run.id });
+  if (recorded.outcome === 'run_failed') {
+    await publishControl(deps.client, deps.prefix, { type: 'cancel', run: run.id });
+    await retireEnded(deps.client, deps.prefix, run.id);
+  }
 }
 
 /** After a duplicate commit in `reducing`: the flipping worker may have died before enqueueing. */

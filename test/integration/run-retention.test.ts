@@ -86,6 +86,22 @@ describe('an ended run', () => {
     }
   });
 
+  it('cancelled with no worker serving its job: frees its intermediate output at once and starts its retention', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const run = await runWithStagedOutput(client, prefix, [0, 1, 2]);
+    const keys = runKeys(prefix, run.id);
+    try {
+      await run.cancel();
+      for (const key of intermediateKeys(keys)) expect(await client.exists(key), key).toBe(0);
+      await expectRetentionTtl(client, [keys.meta, keys.committed]);
+    } finally {
+      await run.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
   it('failed: keeps its intermediate output for retry, under the retention TTL, and then expires whole', async () => {
     const prefix = testPrefix();
     const client = await openClient();
