@@ -58,7 +58,8 @@ export class IsolatePool implements MapInvoker {
     signal.throwIfAborted();
     const isolate = this.idle.pop() ?? this.spawn();
     try {
-      await isolate.ready;
+      // A cancel stops the wait for an isolate still loading the job, too.
+      await raceSignal(isolate.ready, signal);
     } catch (error) {
       this.discard(isolate);
       throw error;
@@ -112,6 +113,14 @@ export class IsolatePool implements MapInvoker {
     this.all.add(isolate);
     return isolate;
   }
+}
+
+function raceSignal(ready: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    ready.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The request/reply protocol over any channel; `gone` rejects the call in flight. */

@@ -3,7 +3,8 @@
  * "after-map-commit=c3,after-flip,before-reduce-commit=0~3000": a point alone (or with
  * `=DETAIL`, a task or partition) makes the worker kill itself (SIGKILL, as a crash would)
  * when it passes there; `~MS` pauses it there for MS milliseconds instead, so a test can
- * act on Redis in that window (delete staged output, say).
+ * act on Redis in that window (delete staged output, say); `!` throws an error there, as a
+ * step that fails outside the job's code would.
  *
  * The published build compiles this variable to "" (build.mjs), so no installed copy can
  * act on it; run from source (the tests), an unset variable costs one Set lookup a point.
@@ -15,23 +16,25 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const points = new Map(
+const points = new Map<string, 'kill' | 'throw' | number>(
   (process.env.REDMAP_FAILPOINTS ?? '')
     .split(',')
     .map((point) => point.trim())
     .filter(Boolean)
     .map((point) => {
+      if (point.endsWith('!')) return [point.slice(0, -1), 'throw'] as const;
       const [name = '', pause] = point.split('~');
-      return [name, pause === undefined ? undefined : Number(pause)] as const;
+      return [name, pause === undefined ? 'kill' : Number(pause)] as const;
     }),
 );
 
-/** Kills or pauses the process when the point (or the point for this detail) is set; else does nothing. */
+/** Kills, pauses or fails when the point (or the point for this detail) is set; else does nothing. */
 export async function failpoint(name: string, detail?: string | number): Promise<void> {
   if (points.size === 0) return;
   const key = points.has(name) ? name : `${name}=${detail}`;
-  if (!points.has(key)) return;
-  const pauseMs = points.get(key);
-  if (pauseMs === undefined) process.kill(process.pid, 'SIGKILL');
-  else await sleep(pauseMs);
+  const action = points.get(key);
+  if (action === undefined) return;
+  if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+  else if (action === 'throw') throw new Error(`failpoint ${key}`);
+  else await sleep(action);
 }

@@ -6,19 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { submitRun, type ResultEntry } from '../../index.js';
 import { runKeys } from '../../shared/redis-keys.js';
-import wide, { KEY_COUNT, PAIRS_PER_ITEM } from '../fixtures/jobs/wide-output.js';
+import wide from '../fixtures/jobs/wide-output.js';
+import { wideOutputSums } from '../support/ground-truth.js';
 import { commitByHand, mapStoredTask } from '../support/commit-by-hand.js';
 import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { startTestWorker } from '../support/workers.js';
-
-/** The same sums in plain code, keys in byte order: the truth, without redmap. */
-function expectedSums(inputs: number[]): ResultEntry[] {
-  const sums = new Map<string, number>();
-  for (const n of inputs) {
-    for (let i = 0; i < PAIRS_PER_ITEM; i++) sums.set(`k${i % KEY_COUNT}`, (sums.get(`k${i % KEY_COUNT}`) ?? 0) + n * PAIRS_PER_ITEM + i);
-  }
-  return [...sums].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([key, value]) => ({ key, value }));
-}
 
 describe('a map output over 512 KiB', () => {
   it('is staged and adopted by its commit; a duplicate commit discards its own staged copy; the result is exact', async () => {
@@ -57,7 +49,7 @@ describe('a map output over 512 KiB', () => {
       }
       const results: ResultEntry[] = [];
       for await (const entry of run.results()) results.push(entry);
-      expect(results).toEqual(expectedSums(inputs));
+      expect(results).toEqual(wideOutputSums(inputs));
       expect((await run.status()).tasks).toMatchObject({ total: 3, committed: 3 });
       // A done run frees every staged output it adopted; nothing staged is left behind.
       expect(await keysMatching(client, keys.mapStage('*'))).toEqual([]);

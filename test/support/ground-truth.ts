@@ -41,3 +41,13 @@ export function wordCountLines(lines: readonly string[]): string {
     .map((key) => `${JSON.stringify({ key, value: counts.get(key) })}\n`)
     .join('');
 }
+
+/**
+ * What test/fixtures/jobs/wide-output.ts gives for these inputs, in plain code: item n emits
+ * 50,000 pairs, key `k${i % 1000}` with value n * 50,000 + i, summed per key.
+ */
+export function wideOutputSums(inputs: readonly number[]): Array<{ key: string; value: number }> {
+  const sums = new Map<string, number>();
+  for (const n of inputs) for (let i = 0; i < 50_000; i++) sums.set(`k${i % 1000}`, (sums.get(`k${i % 1000}`) ?? 0) + n * 50_000 + i);
+  return [...sums.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((key) => ({ key, value: sums.get(key)! }));
+}

@@ -1,0 +1,111 @@
+/**
+ * Staged output that Redis acknowledged and then lost (a restart with appendfsync everysec,
+ * a failover) is never adopted: the commit finds it incomplete, and the task runs again.
+ * The worker pauses between staging and committing (a test-only failpoint), and the test
+ * deletes the staged key in that window, as the lost write would have.
+ */
+import { describe, expect, it } from 'vitest';
+import { readRunRecord } from '../../shared/run-record.js';
+import { runsIndexKey } from '../../shared/redis-keys.js';
+import { runCli } from '../support/cli.js';
+import { startSupervisedWorkers } from '../support/faults.js';
+import { wideOutputSums, wordCountLines } from '../support/ground-truth.js';
+import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
+
+const lines = Array.from({ length: 24 }, (_, i) => `alpha beta w${i % 11} gamma${i % 5} delta`);
+
+/**
+ * Deletes the first staged key matching `pattern` that no commit adopted yet (atomically: a
+ * commit may land at any moment), and returns it once one was deleted.
+ */
+async function deleteUnadoptedStage(pattern: string): Promise<string> {
+  const client = await openClient();
+  const deleteIfUnadopted = "if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 0 then return redis.call('DEL', KEYS[1]) end return 0";
+  try {
+    return await waitFor(`an unadopted staged key matching ${pattern} to delete`, async () => {
+      for (const staged of await keysMatching(client, pattern)) {
+        const adopted = staged.replace(/:(r?stage):.*$/, ':stages');
+        if ((await client.eval(deleteIfUnadopted, 2, staged, adopted)) === 1) return staged;
+      }
+      return undefined;
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+describe('staged output lost before its commit', () => {
+  it('a reduce whose staged list vanished reduces its partition again; the result stays exact', async () => {
+    const prefix = testPrefix();
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit~3000' };
+    const workers = startSupervisedWorkers('test/fixtures/jobs/fault-words.ts', 1, env);
+    const client = await openClient();
+    try {
+      await workers.ready(1);
+      const submitted = runCli(
+        ['submit', 'test/fixtures/jobs/fault-words.ts', '-', '--chunk-size', '4', '--backoff', 'fixed:100ms', '--wait', '--quiet'],
+        {
+          env,
+          input: `${lines.join('\n')}\n`,
+        },
+      );
+      await deleteUnadoptedStage(`${prefix}:run:*:g1:rstage:*`);
+      const result = await submitted;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(wordCountLines(lines));
+      const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+      const record = await readRunRecord(client, prefix, runId);
+      // Four partitions committed once each; the attempt that found its stage gone was retried.
+      expect(record?.reduceCommits).toBe(4);
+      expect(record?.retries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('a map task whose staged hash vanished maps again instead of adopting a hole; the result stays exact', async () => {
+    const prefix = testPrefix();
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-map-commit~3000' };
+    const workers = startSupervisedWorkers('test/fixtures/jobs/wide-output.ts', 1, env);
+    const client = await openClient();
+    const inputs = [0, 1, 2];
+    try {
+      await workers.ready(1);
+      const submitted = runCli(
+        [
+          'submit',
+          'test/fixtures/jobs/wide-output.ts',
+          '-',
+          '--input-format',
+          'jsonl',
+          '--chunk-size',
+          '1',
+          '--backoff',
+          'fixed:100ms',
+          '--wait',
+          '--quiet',
+        ],
+        { env, input: `${inputs.join('\n')}\n` },
+      );
+      await deleteUnadoptedStage(`${prefix}:run:*:stage:*`);
+      const result = await submitted;
+      expect(result.code, result.stderr).toBe(0);
+      const results = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown);
+      expect(results).toEqual(wideOutputSums(inputs));
+      const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+      const record = await readRunRecord(client, prefix, runId);
+      expect(record?.mapCommits).toBe(3);
+      expect(record?.retries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await workers.stop();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
