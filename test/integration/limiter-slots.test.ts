@@ -1,0 +1,68 @@
+/**
+ * A job-wide slot taken for a map call is given back whatever happens before the call runs:
+ * the run cancelled while its isolate loads, an isolate that cannot load the job. A slot
+ * kept would be renewed for the life of the worker and lower every run's cap by one.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { submitRun } from '../../index.js';
+import { loadJobFile } from '../../cli/job-loader.js';
+import { jobLimiterKeys } from '../../shared/redis-keys.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
+import { startTestWorker } from '../support/workers.js';
+
+const JOB = 'test/fixtures/jobs/isolate-load.ts';
+
+afterEach(() => {
+  delete process.env.REDMAP_TEST_ISOLATE_LOAD;
+});
+
+describe('job-wide slots with --isolation thread', () => {
+  it('a cancel while the call waits for its isolate gives the slot back at once', async () => {
+    process.env.REDMAP_TEST_ISOLATE_LOAD = 'slow';
+    const prefix = testPrefix();
+    const client = await openClient();
+    const { job } = await loadJobFile(JOB);
+    const slots = jobLimiterKeys(prefix, job.name).slots;
+    const worker = await startTestWorker(job, { prefix, isolation: 'thread' });
+    const run = await submitRun(job, ['a b', 'c d', 'e f'], { redis: redisUrl(), prefix, chunkSize: 1 });
+    try {
+      // Admitted under the job's cap, now waiting 3 s for a thread to load the job.
+      const leases = await waitFor('calls admitted under the job cap', async () => {
+        const held = await client.zrange(slots, '0', '-1');
+        return held.length > 0 ? held : undefined;
+      });
+      // A lease id is the holder's pid, then 96 random bits (16 base64url characters), then a counter.
+      for (const lease of leases) expect(lease).toMatch(new RegExp(`^${process.pid}:[A-Za-z0-9_-]{16}:\\d+$`));
+      await run.cancel();
+      // Well within the 10 s a lease lives unrenewed: given back, not left to expire.
+      await waitFor('the job slots to be given back', async () => (await client.zcard(slots)) === 0, 5000);
+      expect((await run.status()).state).toBe('cancelled');
+    } finally {
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('an isolate that cannot load the job gives every slot back; the run fails saying why', async () => {
+    process.env.REDMAP_TEST_ISOLATE_LOAD = 'fail';
+    const prefix = testPrefix();
+    const client = await openClient();
+    const { job } = await loadJobFile(JOB);
+    const worker = await startTestWorker(job, { prefix, isolation: 'thread' });
+    const run = await submitRun(job, ['a b', 'c d'], { redis: redisUrl(), prefix, chunkSize: 1, attempts: 1 });
+    try {
+      const status = await run.done();
+      expect(status.state).toBe('failed');
+      expect(status.error).toMatch(/map task\(s\) failed for good/);
+      expect(await client.zcard(jobLimiterKeys(prefix, job.name).slots)).toBe(0);
+    } finally {
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
