@@ -67,8 +67,8 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
     dispose();
   }
 
-  await failpoint('before-reduce-commit', partition);
   try {
+    await failpoint('before-reduce-commit', partition);
     return await commitPartition(deps, run, attempt, staged, batches, log);
   } catch (error) {
     if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');

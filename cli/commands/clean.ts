@@ -1,5 +1,5 @@
 import { UsageError } from '../../shared/errors.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { readRunRecord, type RunRecord } from '../../shared/run-record.js';
 import { cancelRun } from '../../shared/run-control.js';
 import { cleanRun } from '../../shared/run-retention.js';
 import { runIdsCreatedBefore } from '../../shared/runs-index.js';
@@ -14,7 +14,8 @@ export const cleanSpec: CommandSpec = {
   name: 'clean',
   summary:
     'Removes runs: every key of the run and its tasks in the shared queue (by their ids; other runs are untouched).\n' +
-    'A run that has not ended is cancelled first. With --older-than, removes runs that ended longer ago than that.\n' +
+    'A run that has not ended is cancelled first. With --older-than, removes runs that ended longer ago than that,\n' +
+    'and runs left submitting by a producer not seen for that long (it crashed and never came back).\n' +
     'Ended runs also expire by themselves after their retention period (default 7d).',
   usage: 'redmap clean RUN... | redmap clean --older-than DURATION',
   options: {
@@ -39,8 +40,7 @@ export async function clean(ctx: CommandContext, args: ParsedArgs): Promise<numb
     let cleaned = 0;
     for (const runId of ids) {
       const record = await readRunRecord(redis.client, ctx.prefix, runId);
-      if (olderThan !== undefined && record && (!TERMINAL_STATES.has(record.state) || (record.finishedAt ?? now) > now - olderThan))
-        continue;
+      if (olderThan !== undefined && record && lastActiveAt(record, now) > now - olderThan) continue;
       if (record && !TERMINAL_STATES.has(record.state)) await cancelRun(redis.client, ctx.prefix, runId).catch(() => {}); // cleanRun removes its tasks
       const removed = await cleanRun(redis.client, queues, ctx.prefix, runId, record?.queue);
       if (!record && removed.keys === 0 && olderThan === undefined) {
@@ -56,4 +56,14 @@ export async function clean(ctx: CommandContext, args: ParsedArgs): Promise<numb
     await queues.close();
     await redis.client.quit().catch(() => redis.client.disconnect());
   }
+}
+
+/**
+ * When a run was last active, for --older-than: when it ended; for a run still submitting,
+ * when its producer was last seen; a run mapping or reducing counts as active now.
+ */
+function lastActiveAt(record: RunRecord, now: number): number {
+  if (TERMINAL_STATES.has(record.state)) return record.finishedAt ?? now;
+  if (record.state === 'submitting') return record.producerAt ?? record.createdAt;
+  return now;
 }
