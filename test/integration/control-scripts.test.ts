@@ -1,0 +1,193 @@
+/**
+ * The control scripts under the two hazards a client cannot see: a call that runs twice
+ * (ioredis resends a command whose reply a reconnect lost, with the same arguments) must
+ * answer the same and change nothing more; and a call of an earlier generation (an attempt
+ * still running when its run was retried) must leave the new generation alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { defineJob, NonRetryableError, submitRun, z } from '../../index.js';
+import { loadLuaScript, replyStrings, runScript, type LuaScript } from '../../shared/lua-scripts.js';
+import { runKeys } from '../../shared/redis-keys.js';
+import { failRun, retryRun } from '../../shared/run-control.js';
+import { recordTaskFailure } from '../../shared/run-failures.js';
+import { readRunRecord } from '../../shared/run-record.js';
+import { TaskQueues } from '../../shared/task-queue.js';
+import { commitByHand, mapStoredTask } from '../support/commit-by-hand.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { startTestWorker } from '../support/workers.js';
+
+const script = (path: string): LuaScript => loadLuaScript(new URL(`../../${path}`, import.meta.url));
+const sealRunScript = script('producer/seal-run.lua');
+const cancelRunScript = script('shared/cancel-run.lua');
+const retryRunScript = script('shared/retry-run.lua');
+const failRunScript = script('shared/fail-run.lua');
+const createRunScript = script('producer/create-run.lua');
+
+let poisoned = true;
+const job = defineJob({
+  name: 'control-scripts',
+  input: z.string(),
+  map(line) {
+    if (line === 'poison' && poisoned) throw new NonRetryableError('poison');
+    return line.split(' ').map((word) => [word, 1] as [string, number]);
+  },
+  combine: (a: number, b: number) => a + b,
+  reduce: (_key, values: number[]) => values.reduce((a, b) => a + b, 0),
+  partitions: 2,
+});
+
+/** Runs a script twice with the same arguments, as a resend does; returns both replies. */
+async function twice(client: Awaited<ReturnType<typeof openClient>>, lua: LuaScript, keys: string[], args: Array<string | number>) {
+  const first = replyStrings(await runScript(client, lua, keys, args));
+  const second = replyStrings(await runScript(client, lua, keys, args));
+  return { first, second };
+}
+
+describe('control scripts sent twice', () => {
+  it('create, seal, commit, cancel and fail-run answer the same and change nothing more', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const keys = runKeys(prefix, 'resent');
+    try {
+      const created = await twice(client, createRunScript, [keys.meta], ['control-scripts', 'fp', 'inc-1', 'queue', 'q', 'chunkSize', 1]);
+      expect(created).toEqual({ first: ['created'], second: ['created'] });
+      // Another create of the same id (another incarnation) is told the run exists.
+      expect(replyStrings(await runScript(client, createRunScript, [keys.meta], ['control-scripts', 'fp', 'inc-2']))).toEqual([
+        'resumed',
+        '1',
+        '',
+        'inc-1',
+      ]);
+
+      await client.hset(keys.inputs, 'c0', '["a"]', 'c1', '["b"]');
+      const sealed = await twice(client, sealRunScript, [keys.meta, keys.committed, keys.failed, keys.replies], ['inc-1', 'seal-1', 2, 2]);
+      expect(sealed).toEqual({ first: ['sealed'], second: ['sealed'] });
+      const sealedAt = await client.hget(keys.meta, 'sealedAt');
+
+      const cancelled = await twice(client, cancelRunScript, [keys.meta, keys.replies], ['cancel-1']);
+      expect(cancelled).toEqual({ first: ['cancelled', 'mapping'], second: ['cancelled', 'mapping'] });
+      // A new call (another request id) sees the run as it is now.
+      expect(replyStrings(await runScript(client, cancelRunScript, [keys.meta, keys.replies], ['cancel-2']))).toEqual([
+        'unchanged',
+        'cancelled',
+      ]);
+      expect(await client.hget(keys.meta, 'sealedAt')).toBe(sealedAt);
+    } finally {
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('a commit sent twice counts its items and its output once, and answers "committed" both times', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const run = await submitRun(job, ['a b', 'b c', 'c d'], { redis: redisUrl(), prefix, chunkSize: 1 });
+    try {
+      const attempt = { prefix, job, runId: run.id, taskId: 'c1', attemptId: 'attempt-1' };
+      const mapped = await mapStoredTask(client, attempt);
+      expect(await commitByHand(client, attempt, mapped)).toEqual({ outcome: 'committed', generation: 1 });
+      expect(await commitByHand(client, attempt, mapped)).toEqual({ outcome: 'committed', generation: 1 });
+      // Another attempt's commit of the same task is a duplicate.
+      expect(await commitByHand(client, { ...attempt, attemptId: 'attempt-2' }, mapped)).toEqual({ outcome: 'settled', state: 'mapping' });
+      const record = await readRunRecord(client, prefix, run.id);
+      expect(record?.itemsDone).toBe(1);
+      expect(record?.mapCommits).toBe(1);
+      const keys = runKeys(prefix, run.id);
+      const indexed = [...(await client.lrange(keys.outputIndex(0), 0, -1)), ...(await client.lrange(keys.outputIndex(1), 0, -1))];
+      expect(indexed.filter((entry) => entry.startsWith('c1|'))).toHaveLength(2); // one per partition it has keys in
+    } finally {
+      await run.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
+  it('retry and fail-run sent twice move the run once', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    poisoned = true;
+    const worker = await startTestWorker(job, { prefix });
+    const run = await submitRun(job, ['a b', 'poison'], { redis: redisUrl(), prefix, chunkSize: 1, attempts: 1, maxFailedTasks: 1 });
+    const keys = runKeys(prefix, run.id);
+    try {
+      expect((await run.done()).state).toBe('done_with_failures');
+      await worker.close();
+      const retried = await twice(client, retryRunScript, [keys.meta, keys.committed, keys.failed, keys.replies, keys.stages], ['retry-1']);
+      expect(retried).toEqual({ first: ['retried', '2'], second: ['retried', '2'] });
+      expect((await readRunRecord(client, prefix, run.id))?.generation).toBe(2);
+      const record = (await readRunRecord(client, prefix, run.id))!;
+      const failed = await twice(client, failRunScript, [keys.meta, keys.replies], [record.incarnation, 2, 'fail-1', 'stop']);
+      expect(failed).toEqual({ first: ['failed'], second: ['failed'] });
+      const finishedAt = await client.hget(keys.meta, 'finishedAt');
+      expect(
+        replyStrings(await runScript(client, failRunScript, [keys.meta, keys.replies], [record.incarnation, 2, 'fail-2', 'x'])),
+      ).toEqual(['unchanged', 'failed']);
+      expect(await client.hget(keys.meta, 'finishedAt')).toBe(finishedAt);
+    } finally {
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
+
+describe('a call of an earlier generation', () => {
+  it('cannot record a failure in, split a chunk of, or fail a retried run', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const queues = new TaskQueues(client, prefix);
+    poisoned = true;
+    const worker = await startTestWorker(job, { prefix });
+    const run = await submitRun(job, ['a b', 'poison', 'c d e'], {
+      redis: redisUrl(),
+      prefix,
+      chunkSize: 1,
+      attempts: 1,
+      maxFailedTasks: 1,
+    });
+    const keys = runKeys(prefix, run.id);
+    try {
+      expect((await run.done()).state).toBe('done_with_failures');
+      // Generation 2 maps "poison" again; no worker runs meanwhile, so it stays pending.
+      await worker.close();
+      await retryRun(client, queues, prefix, run.id);
+      const record = (await readRunRecord(client, prefix, run.id))!;
+      expect(record.state).toBe('mapping');
+      const report = {
+        task: 'c1',
+        generation: 1,
+        items: ['poison'],
+        error: 'an attempt of generation 1, late',
+        code: null,
+        stack: null,
+        attempts: 1,
+        stalls: 0,
+        host: 'h',
+        pid: 1,
+        at: Date.now(),
+      };
+      expect(await recordTaskFailure(client, prefix, record, 1, report)).toEqual({ outcome: 'inactive', state: 'mapping' });
+      expect(await client.scard(keys.failed)).toBe(0);
+      const split = script('worker/split-chunk.lua');
+      expect(
+        replyStrings(
+          await runScript(client, split, [keys.meta, keys.inputs, keys.split, keys.failed], [record.incarnation, 1, 'c1', '["poison"]']),
+        ),
+      ).toEqual(['inactive', 'mapping']);
+      expect(await failRun(client, prefix, record, 1, 'a reduce of generation 1 failing late')).toBe(false);
+      expect((await readRunRecord(client, prefix, run.id))?.state).toBe('mapping');
+      // The same calls of the current generation do act.
+      expect(await recordTaskFailure(client, prefix, record, 2, { ...report, generation: 2 })).toEqual({
+        outcome: 'flipped',
+        generation: 2,
+      });
+    } finally {
+      await queues.close();
+      await run.close();
+      await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
