@@ -1,0 +1,60 @@
+/**
+ * A map call that blocks its worker's event loop (a synchronous loop) cannot renew its
+ * limiter lease from that thread. Without isolation, past the 10 s lease its slot is lost
+ * while it still runs, and one more call may start elsewhere: the bound the README states.
+ * With --isolation thread the call runs in an isolate, the worker's own thread keeps
+ * renewing the lease, and the cap holds throughout.
+ */
+import { describe, expect, it } from 'vitest';
+import { LEASE_MS } from '../../shared/limiter.js';
+import { runCli } from '../support/cli.js';
+import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
+import { greatestOverlap, type CallSpan } from '../support/overlap.js';
+import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+
+const JOB = 'test/fixtures/jobs/timed-calls.ts';
+const BLOCK_MS = LEASE_MS + 3000;
+
+async function runBlockingCall(isolation: 'none' | 'thread'): Promise<Array<CallSpan & { item: string }>> {
+  const prefix = testPrefix();
+  const { ledger } = scratch();
+  const env = {
+    REDIS_URL: redisUrl(),
+    REDMAP_PREFIX: prefix,
+    REDMAP_TEST_JOB_CAP: '1',
+    REDMAP_TEST_LOG: ledger,
+    REDMAP_TEST_DELAY_MS: '300',
+  };
+  const workers = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '1', '--isolation', isolation]);
+  const client = await openClient();
+  try {
+    await workers.ready(2);
+    const inputs = [`block:${BLOCK_MS}`, ...Array.from({ length: 8 }, (_, i) => `x${i}`)];
+    const result = await runCli(['submit', JOB, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env, timeoutMs: 120_000 });
+    expect(result.code, result.stderr).toBe(0);
+    return readLedger(ledger) as unknown as Array<CallSpan & { item: string }>;
+  } finally {
+    await workers.stop();
+    await wipePrefix(client, prefix);
+    await client.close();
+  }
+}
+
+describe('a map call that blocks its event loop past the lease, under a job cap of 1', () => {
+  it('without isolation: loses its slot after the lease, so one more call runs beside it, never sooner', async () => {
+    const calls = await runBlockingCall('none');
+    const blocking = calls.find((call) => call.item.startsWith('block:'))!;
+    const beside = calls.filter((call) => call !== blocking && call.start < blocking.end && call.end > blocking.start);
+    // The other calls waited for the lease, then ran one at a time beside the blocked call.
+    expect(beside.length).toBeGreaterThan(0);
+    for (const call of beside) expect(call.start - blocking.start).toBeGreaterThanOrEqual(LEASE_MS - 100);
+    expect(greatestOverlap(calls)).toBe(2);
+  });
+
+  it('with --isolation thread: its lease is renewed while it computes, and the cap holds', async () => {
+    const calls = await runBlockingCall('thread');
+    const blocking = calls.find((call) => call.item.startsWith('block:'))!;
+    expect(blocking.end - blocking.start).toBeGreaterThanOrEqual(BLOCK_MS);
+    expect(greatestOverlap(calls)).toBe(1);
+  });
+});
