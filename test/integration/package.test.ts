@@ -69,6 +69,25 @@ describe('the packed package', () => {
     }
   });
 
+  it('never acts on test-only failpoints: a stray REDMAP_FAILPOINTS changes nothing in an installed copy', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    try {
+      // From source, this kills every worker process at its first commit, and its replacements too.
+      const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {
+        REDIS_URL: redisUrl(),
+        REDMAP_PREFIX: prefix,
+        REDMAP_FAILPOINTS: 'after-map-commit,before-reduce-commit!',
+      });
+      expect(result.stderr).not.toMatch(/worker process died|failpoint/);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(EXPECTED);
+    } finally {
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+
   it('works from plain JavaScript (ESM) through the public entry', () => {
     writeFileSync(
       join(project, 'local.mjs'),
