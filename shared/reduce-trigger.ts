@@ -24,5 +24,5 @@ export async function enqueueReduceTasks(
   const reduced = new Set(await client.smembers(keys.reduced(generation)));
   const due = Array.from({ length: run.options.partitions }, (_, p) => p).filter((p) => !reduced.has(String(p)));
   await addReduceTasks(queues, run, generation, due);
-  await runScript(client, markReduceEnqueuedScript, [keys.meta], [generation]);
+  await runScript(client, markReduceEnqueuedScript, [keys.meta], [run.incarnation, generation]);
 }

@@ -53,6 +53,8 @@ describe('run incarnations', () => {
           const record = await readRunRecord(client, prefix, 'nightly');
           expect(record?.options.partitions).toBe(partitions);
           expect(record?.reduceCommits).toBe(partitions);
+          // The worker that flipped the run recorded its reduce tasks as enqueued (the sweep need not).
+          expect(record?.reduceEnqueued).toBe(1);
         } finally {
           await run.close();
         }
