@@ -7,6 +7,7 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { sendAgainWhenAborted } from './pipelines.js';
 import type { RedisClient } from './redis-connection.js';
 import { mapJobId, queuePrefix, reduceJobId, type RunIncarnation } from './redis-keys.js';
 import type { RunOptions } from './run-options.js';
@@ -67,7 +68,8 @@ export interface TaskTarget extends RunIncarnation {
 export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generation: number, taskIds: readonly string[]): Promise<void> {
   if (taskIds.length === 0) return;
   const options = taskOptions(run.options);
-  await queues.get(run.queue).addBulk(
+  await addTasks(
+    queues.get(run.queue),
     taskIds.map((task) => ({
       name: 'map',
       data: {
@@ -92,7 +94,8 @@ export async function addReduceTasks(
 ): Promise<void> {
   if (partitions.length === 0) return;
   const options = taskOptions(run.options);
-  await queues.get(run.queue).addBulk(
+  await addTasks(
+    queues.get(run.queue),
     partitions.map((partition) => ({
       name: 'reduce',
       data: {
@@ -107,6 +110,14 @@ export async function addReduceTasks(
       opts: { ...options, jobId: reduceJobId(run, generation, partition) },
     })),
   );
+}
+
+/**
+ * addBulk is a pipeline, and ioredis aborts its unanswered rest when the connection closes
+ * midway. Every task carries its id, so the batch is sent again: ids still queued are no-ops.
+ */
+async function addTasks(queue: Queue, tasks: Parameters<Queue['addBulk']>[0]): Promise<void> {
+  await sendAgainWhenAborted(() => queue.addBulk(tasks));
 }
 
 /** The queues a process adds tasks to, opened once each on one connection. */
