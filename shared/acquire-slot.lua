@@ -21,6 +21,12 @@ local now = nowMs()
 local limits = redis.call('HMGET', KEYS[1], 'concurrency', 'rateCount', 'ratePeriodMs',
   'declaredConcurrency', 'declaredRateCount', 'declaredRatePeriodMs')
 local cap = tonumber(limits[1]) or tonumber(limits[4])
+
+-- The same call sent twice (ioredis resends it when a reconnect lost the reply) finds its own
+-- lease and is admitted again, changing nothing: refused, its lease would be held by nobody
+-- until it expired. ('' second and next: nothing of the start to give back a second time.)
+local own = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if own and tonumber(own) > now then return {1, 1, '', ''} end
 local count, period = tonumber(limits[2]), tonumber(limits[3])
 if not count then count, period = tonumber(limits[5]), tonumber(limits[6]) end
 

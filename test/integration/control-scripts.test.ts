@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineJob, NonRetryableError, submitRun, z } from '../../index.js';
 import { loadLuaScript, replyStrings, runScript, type LuaScript } from '../../shared/lua-scripts.js';
-import { runKeys } from '../../shared/redis-keys.js';
+import { jobLimiterKeys, runKeys } from '../../shared/redis-keys.js';
 import { failRun, retryRun } from '../../shared/run-control.js';
 import { recordTaskFailure } from '../../shared/run-failures.js';
 import { readRunRecord } from '../../shared/run-record.js';
@@ -126,6 +126,28 @@ describe('control scripts sent twice', () => {
     } finally {
       await run.close();
       await worker.close();
+      await wipePrefix(client, prefix);
+      await client.close();
+    }
+  });
+});
+
+describe("the limiter's admission sent twice", () => {
+  it('admits its own lease again instead of refusing it, so no lease is left held by nobody', async () => {
+    const prefix = testPrefix();
+    const client = await openClient();
+    const scope = jobLimiterKeys(prefix, 'resent-admission');
+    const acquire = script('shared/acquire-slot.lua');
+    try {
+      await client.hset(scope.limits, 'concurrency', 1);
+      const keys = [scope.limits, scope.slots, scope.bucket, scope.starts];
+      const admitted = await twice(client, acquire, keys, ['lease-1', 10_000]);
+      expect(admitted.first[0]).toBe('1');
+      expect(admitted.second[0]).toBe('1');
+      expect(await client.zrange(scope.slots, '0', '-1')).toEqual(['lease-1']);
+      // Another call is refused: the cap of 1 is held once, by lease-1.
+      expect(replyStrings(await runScript(client, acquire, keys, ['lease-2', 10_000]))[0]).toBe('0');
+    } finally {
       await wipePrefix(client, prefix);
       await client.close();
     }
