@@ -7,7 +7,10 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions as TlsOptions } from 'node:tls';
 
-/** The error line the server sends (without its leading "-"), or undefined if it answers normally or not at all. */
+/**
+ * The error line the server sends before it hangs up (without its leading "-"), or undefined
+ * if it answers, asks for a password, or says nothing.
+ */
 export function serverRefusal(target: { host: string; port: number; tls?: TlsOptions }, timeoutMs = 1000): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket: Socket = target.tls
@@ -24,7 +27,9 @@ export function serverRefusal(target: { host: string; port: number; tls?: TlsOpt
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('utf8');
       const end = received.indexOf('\r\n');
-      if (end >= 0) finish(received.startsWith('-') ? received.slice(1, end) : undefined);
+      // An answer, or the error of a server that wants a password (it stays connected for the
+      // AUTH): no refusal. A refusal is an error followed by the server hanging up.
+      if (end >= 0 && (!received.startsWith('-') || received.startsWith('-NOAUTH'))) finish(undefined);
     });
     socket.on('error', () => finish(undefined));
     socket.on('close', () => finish(received.startsWith('-') ? received.slice(1).split('\r\n')[0] : undefined));
