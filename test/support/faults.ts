@@ -60,7 +60,7 @@ export function scratch(): { dir: string; ledger: string } {
 export interface LedgerEntry {
   /** The run the call belongs to (fixtures that serve several runs of a test log it). */
   run?: string;
-  /** The map task the call belongs to (a chunk, or one item of a split chunk). */
+  /** The call's task id as ctx.taskId gives it: the item's own id (`c3.1`) within a chunk of several. */
   task: string;
   item: string;
   pid: number;
