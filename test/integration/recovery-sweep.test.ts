@@ -6,12 +6,13 @@
  */
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { defineJob, runLocally, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
+import { defineJob, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
 import { queuePrefix, runKeys, mapJobId } from '../../shared/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run-record.js';
 import { TaskQueues } from '../../shared/task-queue.js';
 import type { CommitOutcome } from '../../worker/commit-map-output.js';
 import { commitByHand } from '../support/commit-by-hand.js';
+import { countWords } from '../support/ground-truth.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { startTestWorker } from '../support/workers.js';
 
@@ -27,13 +28,6 @@ const job = defineJob({
 const inputs = Array.from({ length: 12 }, (_, i) => `red green b${i % 3}`);
 const fastSweep = { intervalMs: 200, reduceGraceMs: 500, stallMs: 1500 };
 const TASKS = ['c0', 'c1', 'c2'];
-
-/** The words of the inputs counted in plain code, in UTF-8 byte order: the truth, without redmap. */
-function countWords(lines: string[]): ResultEntry[] {
-  const counts = new Map<string, number>();
-  for (const line of lines) for (const word of line.split(' ')) counts.set(word, (counts.get(word) ?? 0) + 1);
-  return [...counts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([key, value]) => ({ key, value }));
-}
 
 /**
  * Commits every task by hand, as workers would, and takes the map tasks out of the queue:
@@ -71,7 +65,7 @@ describe('the recovery sweep', () => {
         expect(status.state).toBe('done');
         const results: ResultEntry[] = [];
         for await (const entry of run.results()) results.push(entry);
-        expect(results).toEqual(await runLocally(job, inputs, { chunkSize: 4 }));
+        expect(results).toEqual(countWords(inputs));
       } finally {
         await worker.close();
       }
@@ -138,7 +132,7 @@ describe('the recovery sweep', () => {
         expect((await readRunSnapshot(client, prefix, run.id))?.committedTasks).toBe(3);
         const results: ResultEntry[] = [];
         for await (const entry of run.results()) results.push(entry);
-        expect(results).toEqual(await runLocally(job, inputs, { chunkSize: 4 }));
+        expect(results).toEqual(countWords(inputs));
       } finally {
         await worker.close();
       }

@@ -9,6 +9,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, onTestFailed } from 'vitest';
+import { z } from 'zod';
 import { REPO_ROOT, startCli, type CliResult } from './cli.js';
 import { waitFor } from './wait-for.js';
 
@@ -57,10 +58,17 @@ export function scratch(): { dir: string; ledger: string } {
 }
 
 export interface LedgerEntry {
+  /** The run the call belongs to (fixtures that serve several runs of a test log it). */
+  run?: string;
+  /** The call's task id as ctx.taskId gives it: the item's own id (`c3.1`) within a chunk of several. */
+  task: string;
   item: string;
   pid: number;
   attempt: number;
-  /** `start` for a call; `aborted` when a poison fixture's call saw ctx.signal abort. */
+  /**
+   * `start` (or absent) for a call; `end` when a fault-words call returned; `aborted` when a
+   * poison fixture's call saw ctx.signal abort.
+   */
   event?: string;
   at: number;
 }
@@ -78,6 +86,46 @@ export function readLedger(ledger: string): LedgerEntry[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as LedgerEntry);
+}
+
+/** The calls as they started (leaving out the `end` and `aborted` records). */
+export function callStarts(calls: readonly LedgerEntry[]): LedgerEntry[] {
+  return calls.filter((call) => (call.event ?? 'start') === 'start');
+}
+
+/**
+ * The items whose map call started more than once, with how often: the redelivery path ran
+ * for them (a task taken again after its worker died, froze or lost its lock).
+ */
+export function remappedItems(calls: readonly LedgerEntry[]): Map<string, number> {
+  const starts = new Map<string, number>();
+  for (const call of callStarts(calls)) starts.set(call.item, (starts.get(call.item) ?? 0) + 1);
+  return new Map([...starts].filter(([, count]) => count > 1));
+}
+
+/**
+ * The map calls a process started and never ended (fixtures that log `end`): what it was
+ * doing when it was killed. Each of these items must be mapped again for its task to commit.
+ */
+export function callsInFlight(calls: readonly LedgerEntry[], pid: number): LedgerEntry[] {
+  const open = new Map<string, LedgerEntry[]>();
+  for (const call of calls.filter((entry) => entry.pid === pid)) {
+    const key = JSON.stringify([call.run, call.task, call.item, call.attempt]);
+    if ((call.event ?? 'start') === 'start') open.set(key, [...(open.get(key) ?? []), call]);
+    else if (call.event === 'end') open.set(key, (open.get(key) ?? []).slice(1));
+  }
+  return [...open.values()].flat();
+}
+
+/**
+ * A worker to fault, chosen by a seeded fraction in [0, 1): among the processes with a map
+ * call in flight if there are any (a fault there must send a task back), else among all.
+ * Ranked by pid, so the same fraction picks the same rank in a replay.
+ */
+export function pickVictim(children: readonly number[], calls: readonly LedgerEntry[], fraction: number): number | undefined {
+  const busy = children.filter((pid) => callsInFlight(calls, pid).length > 0);
+  const among = (busy.length > 0 ? busy : [...children]).sort((a, b) => a - b);
+  return among[Math.floor(fraction * among.length)];
 }
 
 /** The worker processes a `redmap worker` supervisor has forked, alive now. */
@@ -124,6 +172,31 @@ export function signal(pid: number, name: NodeJS.Signals): void {
   } catch {
     // it died meanwhile
   }
+}
+
+/**
+ * A whole number from the environment (a run count, a seed), or `fallback` when unset.
+ * Anything else stops the suite at load, naming the variable: a typo must not quietly run
+ * no runs, or replay another seed than the one asked for.
+ */
+export function wholeNumberFromEnv(name: string, options: { min: number; fallback: number }, env = process.env): number {
+  const text = env[name];
+  if (text === undefined) return options.fallback;
+  const parsed = z
+    .string()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(options.min)
+        .max(2 ** 32 - 1),
+    )
+    .safeParse(text.trim());
+  if (!parsed.success)
+    throw new Error(`${name} must be a whole number, ${options.min} or more; it is ${JSON.stringify(text)}. Unset it for the default.`);
+  return parsed.data;
 }
 
 /** A seeded generator (xorshift32), so a failing random schedule can be replayed from its seed. */

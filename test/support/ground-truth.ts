@@ -1,7 +1,7 @@
 /**
  * Answers computed without redmap, the truths runs are compared with: the GNU-tools
  * pipelines the examples' READMEs give, the output of a run in the same `COUNT KEY` form,
- * and a few lines of plain code for the fault jobs. Nothing here imports redmap.
+ * and a few lines of plain code for the test jobs. Nothing here imports redmap.
  */
 import { spawnSync } from 'node:child_process';
 
@@ -29,17 +29,53 @@ export function asCounts(jsonLines: string): string {
     .join('');
 }
 
+/** A key and its count, as a run prints it. */
+export interface CountedKey {
+  key: string;
+  value: number;
+}
+
+/** How often each key occurs, keys in UTF-8 byte order as a run prints them. */
+export function countKeys(keys: Iterable<string>): CountedKey[] {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return [...counts.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((key) => ({ key, value: counts.get(key)! }));
+}
+
+/** Entries as JSON Lines, the way `redmap run` and `results` print them. */
+export function jsonLines(entries: readonly CountedKey[]): string {
+  return entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+}
+
+/** The words of lines: lower case, runs of [a-z0-9] (the word-count jobs of the tests). */
+export function wordsOf(lines: readonly string[]): string[] {
+  return lines.flatMap((line) => line.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+}
+
+/** Word counts of lines, counted the plain way, as entries. */
+export function countWords(lines: readonly string[]): CountedKey[] {
+  return countKeys(wordsOf(lines));
+}
+
 /**
- * What the word-count fault jobs (test/fixtures/jobs/fault-words.ts) print for these lines,
- * counted the plain way: lower case, runs of [a-z0-9], as JSON Lines in byte order of keys.
+ * What the word-count jobs (test/fixtures/jobs/fault-words.ts, word-count-lines.ts) print
+ * for these lines, as JSON Lines in byte order of keys.
  */
 export function wordCountLines(lines: readonly string[]): string {
-  const counts = new Map<string, number>();
-  for (const line of lines) for (const word of line.toLowerCase().match(/[a-z0-9]+/g) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1);
-  return [...counts.keys()]
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    .map((key) => `${JSON.stringify({ key, value: counts.get(key) })}\n`)
-    .join('');
+  return jsonLines(countWords(lines));
+}
+
+/**
+ * What test/fixtures/jobs/poison.ts prints for items that all succeed: each item counted
+ * once, under its name without the `:argument` part ("slow:300" counts as "slow").
+ */
+export function poisonCountLines(items: readonly string[]): string {
+  return jsonLines(countKeys(items.map((item) => item.replace(/:.*/, ''))));
+}
+
+/** What test/fixtures/jobs/logged-map.ts prints: items counted by their first character. */
+export function firstLetterCountLines(items: readonly string[]): string {
+  return jsonLines(countKeys(items.map((item) => item.slice(0, 1))));
 }
 
 /**

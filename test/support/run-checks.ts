@@ -1,7 +1,9 @@
 /**
- * What every fault test checks once its run has ended: the result equals the one-process
- * ground truth, and the run's own records show each task committed once and each
- * partition reduced once.
+ * What every fault test checks once its run has ended: the run's own records count one
+ * adopting commit per map task and per partition (event counts, where a second commit
+ * would show; the sets are checked too). The result is compared with a plain-code truth
+ * (ground-truth.ts); `groundTruth` here, the job run in one process, may be compared as well,
+ * never alone: it shares the map, partition and reduce code with what it checks.
  */
 import type { Redis } from 'ioredis';
 import { runLocally, type ResultEntry } from '../../index.js';
@@ -9,6 +11,7 @@ import { loadJobFile } from '../../cli/job-loader.js';
 import { runKeys } from '../../shared/redis-keys.js';
 import { readRunRecord } from '../../shared/run-record.js';
 import { readResults } from '../../reducer/read-results.js';
+import { expectWithSchedule, type FaultSchedule } from './faults.js';
 
 export async function groundTruth(jobFile: string, inputs: unknown[], chunkSize: number): Promise<string> {
   const { job } = await loadJobFile(jobFile);
@@ -27,11 +30,18 @@ export function toJsonLines(entries: ResultEntry[]): string {
 
 export interface RunAudit {
   state: string;
+  generation: number;
   results: string;
   committedTasks: string[];
   /** Task ids appearing more than once in the partitions' output indexes (must be none). */
   duplicateOutputs: string[];
   reducedPartitions: number;
+  /** Map commits that adopted output, over every generation (the run record counts each). */
+  mapCommits: number;
+  /** Partition commits, over every generation. */
+  reduceCommits: number;
+  /** Commits refused because their task had committed already: redeliveries that reached the commit. */
+  duplicateCommits: number;
 }
 
 export async function auditRun(client: Redis, prefix: string, runId: string): Promise<RunAudit> {
@@ -48,11 +58,39 @@ export async function auditRun(client: Redis, prefix: string, runId: string): Pr
   }
   return {
     state: run.state,
+    generation: run.generation,
     results: toJsonLines(entries),
     committedTasks: (await client.smembers(keys.committed)).sort(),
     duplicateOutputs,
     reducedPartitions: await client.scard(keys.reduced(run.generation)),
+    mapCommits: run.mapCommits,
+    reduceCommits: run.reduceCommits,
+    duplicateCommits: run.duplicates,
   };
+}
+
+export interface ExpectedCommits {
+  /** The map tasks that must have committed, split items counted as tasks of their own. */
+  tasks: string[];
+  partitions: number;
+  /** Generations that reduced (a retried run reduces again); default 1. */
+  generations?: number;
+}
+
+/**
+ * Each map task committed once and each partition reduced once per generation, counted as
+ * events: a task or partition committed twice shows in the counts, where a set hides it.
+ */
+export function expectCommittedOnce(audit: RunAudit, expected: ExpectedCommits, schedule: FaultSchedule): void {
+  const counts = { mapCommits: audit.mapCommits, reduceCommits: audit.reduceCommits, reducedPartitions: audit.reducedPartitions };
+  schedule.note(`commits: ${JSON.stringify(counts)}, ${audit.duplicateCommits} duplicate commit(s) refused`);
+  expectWithSchedule(counts, schedule).toEqual({
+    mapCommits: expected.tasks.length,
+    reduceCommits: expected.partitions * (expected.generations ?? 1),
+    reducedPartitions: expected.partitions,
+  });
+  expectWithSchedule(audit.committedTasks, schedule).toEqual([...expected.tasks].sort());
+  expectWithSchedule(audit.duplicateOutputs, schedule).toEqual([]);
 }
 
 /** `c0` ... `c(n-1)`, sorted as Redis set members come back from `.sort()`. */
