@@ -12,18 +12,12 @@ import { retryRun } from '../../shared/run-control.js';
 import { TaskQueues } from '../../shared/task-queue.js';
 import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
+import { countWords } from '../support/ground-truth.js';
 import { startTestWorker } from '../support/workers.js';
 
-/** Word counts the plain way: the truth the runs are compared with. */
-function countWords(lines: string[]): Array<[string, number]> {
-  const counts = new Map<string, number>();
-  for (const line of lines) for (const word of line.split(' ')) counts.set(word, (counts.get(word) ?? 0) + 1);
-  return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-async function collect(results: AsyncIterable<ResultEntry>): Promise<Array<[string, unknown]>> {
-  const entries: Array<[string, unknown]> = [];
-  for await (const { key, value } of results) entries.push([key, value]);
+async function collect(results: AsyncIterable<ResultEntry>): Promise<ResultEntry[]> {
+  const entries: ResultEntry[] = [];
+  for await (const entry of results) entries.push(entry);
   return entries;
 }
 
