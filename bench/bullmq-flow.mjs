@@ -55,7 +55,8 @@ if (mode === 'worker') {
     opts: { removeOnComplete: false },
   });
   const totals = await tree.job.waitUntilFinished(events);
-  process.stdout.write(formatCounts(new Map(Object.entries(totals))));
+  // Written out before the exit below, which would drop what a slow pipe has not taken yet.
+  await new Promise((resolve) => process.stdout.write(formatCounts(new Map(Object.entries(totals))), resolve));
   await new Queue('sum', { connection, prefix }).obliterate({ force: true }).catch(() => {});
   await Promise.all([flows.close(), events.close()]);
   process.exit(0);

@@ -14,9 +14,9 @@
 // efficiency is A″'s wall time over redmap's: what the engine costs on top of the work.
 // Prints a Markdown section for bench/RESULTS.md on stdout; progress on stderr.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, resultTable, startRedis, summarize } from './harness.mjs';
 import { startWarmWorkers } from './warm-workers.mjs';
@@ -128,8 +128,17 @@ try {
     { name: 'redmap cold: run --workers 1', run: redmap(['run', '--workers', '1'], 'cold') },
   ];
   const samples = interleave(variants, rounds, (name, output) => {
-    // Thrown, not exited, so the workers and Redis below are stopped on the way out.
-    if (output !== truth) throw new Error(`${name}: output differs from the GNU-tools pipeline`);
+    if (output === truth) return;
+    // Kept for a look, and thrown rather than exited, so the workers and Redis below are stopped on the way out.
+    const kept = join(root, 'bench', 'out', 'log-job-mismatch.txt');
+    mkdirSync(dirname(kept), { recursive: true });
+    writeFileSync(kept, output);
+    const [got, want] = [output.split('\n'), truth.split('\n')];
+    const at = want.findIndex((line, i) => got[i] !== line);
+    throw new Error(
+      `${name}: output differs from the GNU-tools pipeline: ${got.length - 1} lines against ${want.length - 1}, ` +
+        `first at line ${at + 1}: ${JSON.stringify(got[at])} where the pipeline has ${JSON.stringify(want[at])} (whole output in ${kept})`,
+    );
   });
   const summaries = Object.fromEntries(Object.entries(samples).map(([name, list]) => [name, summarize(list)]));
   const fastestPython = Math.min(
