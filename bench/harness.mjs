@@ -84,6 +84,7 @@ export function treeCpuMs(...rootPids) {
 export function measure(command, args, { env = {}, redis, cwd, background = [] } = {}) {
   const redisBefore = redis ? redisCpuSeconds(redis) : 0;
   const backgroundBefore = treeCpuMs(...background);
+  const [loadAtStart] = loadavg();
   const started = process.hrtime.bigint();
   const result = spawnSync('/usr/bin/time', ['-f', '%U %S %M', command, ...args], {
     cwd,
@@ -103,6 +104,8 @@ export function measure(command, args, { env = {}, redis, cwd, background = [] }
     wallMs,
     cpuMs: (user + sys) * 1000 + backgroundCpuMs,
     backgroundCpuMs,
+    /** The 1-minute load average when the command started: how busy the shared machine was. */
+    loadAtStart,
     peakRssMb: rssKb / 1024,
     redisCpuMs: redis ? (redisCpuSeconds(redis) - redisBefore) * 1000 : 0,
   };

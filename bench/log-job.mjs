@@ -152,12 +152,16 @@ try {
     const perRound = samples[name].map((sample, i) => samples[A2][i].wallMs / sample.wallMs);
     return `**${ratio(name, summaries[A2].wallMs.median)}** (rounds ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`;
   };
+  const loads = Object.values(samples)
+    .flat()
+    .map((sample) => sample.loadAtStart)
+    .sort((a, b) => a - b);
   const m = machine();
   process.stdout.write(
     [
       `### Log job: ${(bytes / 2 ** 30).toFixed(2)} GiB, ${files.length} files, ${truth.split('\n').length - 1} result keys`,
       '',
-      `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the start ${loadAtStart}, at the end ${m.loadAverage}`,
+      `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the start ${loadAtStart}, at the end ${m.loadAverage}; 1-minute load when each command started: median ${loads[Math.floor(loads.length / 2)].toFixed(2)}, ${loads[0].toFixed(2)}–${loads.at(-1).toFixed(2)}`,
       '',
       resultTable(summaries, A, A2),
       '',
