@@ -1,9 +1,9 @@
 // What the benchmarks share: a private Redis, timing a command (wall, CPU of the process and
 // its children, peak RSS, and Redis's own CPU), interleaved repetitions and their summary.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 
 export function freePort() {
@@ -50,12 +50,41 @@ export function redisCpuSeconds(redis) {
   return field('used_cpu_user') + field('used_cpu_sys');
 }
 
+/** CPU milliseconds (user + system) used so far by the given processes and all their descendants. */
+export function treeCpuMs(...rootPids) {
+  const stats = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
+      stats.push({ pid: Number(name), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // it exited meanwhile
+    }
+  }
+  const inTree = new Set(rootPids);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const stat of stats)
+      if (!inTree.has(stat.pid) && inTree.has(stat.ppid)) {
+        inTree.add(stat.pid);
+        grew = true;
+      }
+  }
+  return stats.filter((stat) => inTree.has(stat.pid)).reduce((sum, stat) => sum + stat.ticks, 0) * 10;
+}
+
 /**
  * Runs a command under GNU time and returns its output and costs. CPU covers the process and
- * every child it waited for (a CLI's forked workers); Redis CPU is measured separately.
+ * every child it waited for (a CLI's forked workers) and, when `background` names them, what
+ * already running processes (warm workers, with their children) spent meanwhile; Redis CPU
+ * is measured separately.
  */
-export function measure(command, args, { env = {}, redis, cwd } = {}) {
+export function measure(command, args, { env = {}, redis, cwd, background = [] } = {}) {
   const redisBefore = redis ? redisCpuSeconds(redis) : 0;
+  const backgroundBefore = treeCpuMs(...background);
+  const [loadAtStart] = loadavg();
   const started = process.hrtime.bigint();
   const result = spawnSync('/usr/bin/time', ['-f', '%U %S %M', command, ...args], {
     cwd,
@@ -64,6 +93,7 @@ export function measure(command, args, { env = {}, redis, cwd } = {}) {
     maxBuffer: 1 << 30,
   });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const backgroundCpuMs = treeCpuMs(...background) - backgroundBefore;
   const timeLine = result.stderr.trim().split('\n').pop() ?? '';
   const [user, sys, rssKb] = timeLine.split(' ').map(Number);
   if (result.status !== 0) {
@@ -72,7 +102,10 @@ export function measure(command, args, { env = {}, redis, cwd } = {}) {
   return {
     stdout: result.stdout,
     wallMs,
-    cpuMs: (user + sys) * 1000,
+    cpuMs: (user + sys) * 1000 + backgroundCpuMs,
+    backgroundCpuMs,
+    /** The 1-minute load average when the command started: how busy the shared machine was. */
+    loadAtStart,
     peakRssMb: rssKb / 1024,
     redisCpuMs: redis ? (redisCpuSeconds(redis) - redisBefore) * 1000 : 0,
   };
@@ -107,9 +140,14 @@ export function summarize(samples) {
   return { wallMs: stat('wallMs'), cpuMs: stat('cpuMs'), peakRssMb: stat('peakRssMb'), redisCpuMs: stat('redisCpuMs') };
 }
 
+/** The machine, from /proc/cpuinfo where it says more than `os.cpus()` (clock, cache), and the versions in play. */
 export function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const field = (name) => new RegExp(`^${name}\\s*: (.+)$`, 'm').exec(cpuinfo)?.[1].trim();
+  const details = [field('cpu MHz') && `${Number(field('cpu MHz')).toFixed(0)} MHz`, field('cache size') && `${field('cache size')} cache`];
   return {
-    cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    cpu: `${cpus().length} × ${field('model name') ?? cpus()[0]?.model ?? 'unknown'}${details.some(Boolean) ? ` (${details.filter(Boolean).join(', ')})` : ''}`,
+    kernel: `${type()} ${release()}`,
     memoryGiB: (totalmem() / 2 ** 30).toFixed(0),
     node: process.version,
     redis: /v=([\d.]+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown',
@@ -121,16 +159,16 @@ export function machine() {
 
 const seconds = (ms) => (ms / 1000).toFixed(2);
 
-/** A Markdown table: one row per variant, ratios against `baseline`. */
-export function resultTable(summaries, baseline) {
+/** A Markdown table: one row per variant, a speed column for each baseline (wall-time ratios). */
+export function resultTable(summaries, ...baselines) {
   const rows = [
-    '| variant | wall median (min–max) s | CPU median s | peak RSS MB (largest process) | Redis CPU s | speed vs ' + baseline + ' |',
-    '|---|---|---|---|---|---|',
+    `| variant | wall median (min–max) s | CPU median s | peak RSS MB (largest process) | Redis CPU s | ${baselines.map((name) => `speed vs ${name}`).join(' | ')} |`,
+    `|---|---|---|---|---|${baselines.map(() => '---|').join('')}`,
   ];
-  const base = summaries[baseline].wallMs.median;
   for (const [name, summary] of Object.entries(summaries)) {
+    const speeds = baselines.map((baseline) => `${(summaries[baseline].wallMs.median / summary.wallMs.median).toFixed(2)}x`);
     rows.push(
-      `| ${name} | ${seconds(summary.wallMs.median)} (${seconds(summary.wallMs.min)}–${seconds(summary.wallMs.max)}) | ${seconds(summary.cpuMs.median)} | ${summary.peakRssMb.median.toFixed(0)} | ${seconds(summary.redisCpuMs.median)} | ${(base / summary.wallMs.median).toFixed(2)}x |`,
+      `| ${name} | ${seconds(summary.wallMs.median)} (${seconds(summary.wallMs.min)}–${seconds(summary.wallMs.max)}) | ${seconds(summary.cpuMs.median)} | ${summary.peakRssMb.median.toFixed(0)} | ${seconds(summary.redisCpuMs.median)} | ${speeds.join(' | ')} |`,
     );
   }
   return rows.join('\n');

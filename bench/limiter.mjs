@@ -6,7 +6,7 @@
 //
 //   npm run build && node bench/limiter.mjs [--items 20000] [--rounds 5] [--processes 2] [--concurrency 4]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,31 +31,6 @@ const PREFIX = 'limiter';
 const HIGH_CAP = '1000';
 const HIGH_RATE = '1000000/s';
 
-/** CPU milliseconds (user + system) used so far by a process and all its descendants. */
-function treeCpuMs(rootPid) {
-  const stats = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // Fields after the command name, which is in parentheses and may hold spaces.
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
-      stats.push({ pid: Number(name), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // it exited meanwhile
-    }
-  }
-  const inTree = new Set([rootPid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const stat of stats)
-      if (!inTree.has(stat.pid) && inTree.has(stat.ppid)) {
-        inTree.add(stat.pid);
-        grew = true;
-      }
-  }
-  return stats.filter((stat) => inTree.has(stat.pid)).reduce((sum, stat) => sum + stat.ticks, 0) * 10;
-}
-
 function commandCount(redis) {
   return Number(/total_commands_processed:(\d+)/.exec(redis.cli('info', 'stats'))[1]);
 }
@@ -78,7 +53,6 @@ try {
     run() {
       // The job's own limits are in Redis, shared by every run: set them for this variant.
       redmap('throttle', '--job', 'bench-noop', '--global-concurrency', jobCap ? HIGH_CAP : 'none');
-      const cpuBefore = treeCpuMs(workers.pid);
       const commandsBefore = commandCount(redis);
       const sample = measure(
         process.execPath,
@@ -87,9 +61,10 @@ try {
           cwd: root,
           env,
           redis,
+          background: [workers.pid],
         },
       );
-      return { ...sample, workerCpuMs: treeCpuMs(workers.pid) - cpuBefore, commands: commandCount(redis) - commandsBefore };
+      return { ...sample, workerCpuMs: sample.backgroundCpuMs, commands: commandCount(redis) - commandsBefore };
     },
   });
   const variants = [

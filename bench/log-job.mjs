@@ -4,19 +4,28 @@
 //
 //   npm run build && node bench/log-job.mjs [--rounds 5] [--size 1GiB]
 //
-// Baselines: A, the plain Node script (baseline-node.mjs); B, Python with multiprocessing as
-// the post does it ((i) one process, (ii) two processes with task and result queues, (iii)
-// Pool.map then a second Pool.map to reduce); C, the same job hand-rolled on BullMQ (a flow,
-// one child per file, 2 worker processes already running).
+// Baselines: A, the plain Node script (baseline-node.mjs: readline and a regular expression
+// per line); B, Python with multiprocessing as the post does it ((i) one process, (ii) two
+// processes with task and result queues, (iii) Pool.map then a second Pool.map to reduce);
+// C, the same job hand-rolled on BullMQ (a flow, one child per file, 2 worker processes
+// already running). Like with like, the job's own map (compiled as redmap compiles it, so
+// no TypeScript loader) in place of A's parser: A′ in one plain Node process, A″ in two on
+// halves of the bytes, merged at the end (plain-map.mjs), C′ through the BullMQ flow. Engine
+// efficiency is A″'s wall time over redmap's: what the engine costs on top of the work.
 // Prints a Markdown section for bench/RESULTS.md on stdout; progress on stderr.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, resultTable, startRedis, summarize } from './harness.mjs';
+import { startWarmWorkers } from './warm-workers.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, size: { type: 'string', default: '1GiB' } } });
 const rounds = Number(values.rounds);
+const loadAtStart = loadavg()
+  .map((value) => value.toFixed(2))
+  .join(' ');
 const root = new URL('..', import.meta.url).pathname;
 const dataDir = join(root, 'bench', 'data', `logs-${values.size}`);
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -54,47 +63,82 @@ const fromJsonLines = (text) =>
     })
     .join('');
 
-function startBackground(args, env) {
-  const child = fork(args[0], args.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return child;
+/** Every BullMQ flow worker started, so that all are stopped whatever fails. */
+const flowWorkers = [];
+
+/** The BullMQ flow's worker processes (2), for C (plain counting) or C′ (the job's map): resolves once they serve. */
+async function startFlowWorkers(redisUrl, jobArgs) {
+  const children = [];
+  for (let i = 0; i < 2; i++) {
+    const child = fork(join(root, 'bench/bullmq-flow.mjs'), ['worker', redisUrl, ...jobArgs], { stdio: 'ignore' });
+    children.push(child);
+    flowWorkers.push(child);
+    await new Promise((resolve) => child.once('message', resolve));
+  }
+  return children;
 }
 
+// The job as redmap's workers import it: compiled once by redmap's own compiler, from its cache after that.
+const { compileJob } = await import(join(root, 'dist/cli/job-compiler.js'));
+const { modulePath } = await compileJob(join(root, 'examples/log-errors/job.ts'));
+
 const redis = await startRedis();
-const background = [];
+let warm;
 try {
   const env = { REDIS_URL: redis.url, REDMAP_LOG_LEVEL: 'warn' };
-  // Warm processes, started once and kept across rounds: 2 redmap workers, 2 BullMQ workers.
-  background.push(startBackground([cli, 'worker', 'examples/log-errors/job.ts', '--processes', '2'], { ...env, REDMAP_PREFIX: 'warm' }));
-  for (let i = 0; i < 2; i++) background.push(startBackground([join(root, 'bench/bullmq-flow.mjs'), 'worker', redis.url], {}));
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  // Warm processes, started once and kept across rounds: 2 redmap workers, 2 BullMQ workers for C and 2 for C′.
+  warm = await startWarmWorkers(cli, 'examples/log-errors/job.ts', { processes: 2, prefix: 'warm', redisUrl: redis.url });
+  const flow = await startFlowWorkers(redis.url, []);
+  const flowWithJob = await startFlowWorkers(redis.url, ['--job', modulePath]);
 
   const python = (script) => () => measure('python3', [join(root, 'bench/python', script), ...files], { env: { PROCESSES: '2' } });
-  const redmap = (args, prefix) => () => {
-    const sample = measure(process.execPath, [cli, ...args, 'examples/log-errors/job.ts', ...files, '--quiet'], {
-      cwd: root,
-      env: { ...env, REDMAP_PREFIX: prefix },
+  const plain = (processes) => () =>
+    measure(process.execPath, [join(root, 'bench/plain-map.mjs'), modulePath, '--processes', String(processes), ...files]);
+  const bullmq = (workers, jobArgs) => () =>
+    measure(process.execPath, [join(root, 'bench/bullmq-flow.mjs'), 'submit', redis.url, ...jobArgs, ...files], {
       redis,
+      background: workers.map((child) => child.pid),
     });
-    return { ...sample, stdout: fromJsonLines(sample.stdout) };
-  };
+  const redmap =
+    (args, prefix, background = []) =>
+    () => {
+      const sample = measure(process.execPath, [cli, ...args, 'examples/log-errors/job.ts', ...files, '--quiet'], {
+        cwd: root,
+        env: { ...env, REDMAP_PREFIX: prefix },
+        redis,
+        background,
+      });
+      return { ...sample, stdout: fromJsonLines(sample.stdout) };
+    };
+  const A = 'A: plain Node script';
+  const A2 = 'A″: job’s map, 2 plain Node processes';
+  const WARM = 'redmap warm: submit --wait, 2 workers';
+  const COLD = 'redmap cold: run --workers 2';
   const variants = [
-    { name: 'A: plain Node script', run: () => measure(process.execPath, [join(root, 'bench/baseline-node.mjs'), ...files]) },
+    { name: A, run: () => measure(process.execPath, [join(root, 'bench/baseline-node.mjs'), ...files]) },
+    { name: 'A′: job’s map, 1 plain Node process', run: plain(1) },
+    { name: A2, run: plain(2) },
     { name: 'B(i): Python, one process', run: python('log_single.py') },
     { name: 'B(ii): Python, 2 processes, queues', run: python('log_queues.py') },
     { name: 'B(iii): Python, Pool.map map-reduce', run: python('log_pool.py') },
-    {
-      name: 'C: BullMQ flow, 2 warm workers',
-      run: () => measure(process.execPath, [join(root, 'bench/bullmq-flow.mjs'), 'submit', redis.url, ...files], { redis }),
-    },
-    { name: 'redmap cold: run --workers 2', run: redmap(['run', '--workers', '2'], 'cold') },
-    { name: 'redmap warm: submit --wait, 2 workers', run: redmap(['submit', '--wait'], 'warm') },
+    { name: 'C: BullMQ flow, 2 warm workers', run: bullmq(flow, []) },
+    { name: 'C′: BullMQ flow, job’s map, 2 warm workers', run: bullmq(flowWithJob, ['--job', modulePath]) },
+    { name: COLD, run: redmap(['run', '--workers', '2'], 'cold') },
+    { name: WARM, run: redmap(['submit', '--wait'], 'warm', [warm.pid]) },
     { name: 'redmap cold: run --workers 1', run: redmap(['run', '--workers', '1'], 'cold') },
   ];
   const samples = interleave(variants, rounds, (name, output) => {
-    if (output !== truth) {
-      process.stderr.write(`${name}: output differs from the GNU-tools pipeline\n`);
-      process.exit(1);
-    }
+    if (output === truth) return;
+    // Kept for a look, and thrown rather than exited, so the workers and Redis below are stopped on the way out.
+    const kept = join(root, 'bench', 'out', 'log-job-mismatch.txt');
+    mkdirSync(dirname(kept), { recursive: true });
+    writeFileSync(kept, output);
+    const [got, want] = [output.split('\n'), truth.split('\n')];
+    const at = want.findIndex((line, i) => got[i] !== line);
+    throw new Error(
+      `${name}: output differs from the GNU-tools pipeline: ${got.length - 1} lines against ${want.length - 1}, ` +
+        `first at line ${at + 1}: ${JSON.stringify(got[at])} where the pipeline has ${JSON.stringify(want[at])} (whole output in ${kept})`,
+    );
   });
   const summaries = Object.fromEntries(Object.entries(samples).map(([name, list]) => [name, summarize(list)]));
   const fastestPython = Math.min(
@@ -103,25 +147,37 @@ try {
       .map(([, s]) => s.wallMs.median),
   );
   const ratio = (name, base) => (base / summaries[name].wallMs.median).toFixed(2);
+  /** A″ over a redmap variant: of medians, and the range of the rounds' own ratios (each round ran both under one load). */
+  const efficiency = (name) => {
+    const perRound = samples[name].map((sample, i) => samples[A2][i].wallMs / sample.wallMs);
+    return `**${ratio(name, summaries[A2].wallMs.median)}** (rounds ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`;
+  };
+  const loads = Object.values(samples)
+    .flat()
+    .map((sample) => sample.loadAtStart)
+    .sort((a, b) => a - b);
   const m = machine();
   process.stdout.write(
     [
       `### Log job: ${(bytes / 2 ** 30).toFixed(2)} GiB, ${files.length} files, ${truth.split('\n').length - 1} result keys`,
       '',
-      `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}\` · ${new Date().toISOString().slice(0, 10)} · ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the end ${m.loadAverage}`,
+      `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the start ${loadAtStart}, at the end ${m.loadAverage}; 1-minute load when each command started: median ${loads[Math.floor(loads.length / 2)].toFixed(2)}, ${loads[0].toFixed(2)}–${loads.at(-1).toFixed(2)}`,
       '',
-      resultTable(summaries, 'A: plain Node script'),
+      resultTable(summaries, A, A2),
       '',
-      `Gates: warm is ${ratio('redmap warm: submit --wait, 2 workers', fastestPython)}x the fastest Python version (≥ 2) and ` +
-        `${ratio('redmap warm: submit --wait, 2 workers', summaries['A: plain Node script'].wallMs.median)}x baseline A (≥ 2.5); ` +
-        `cold is ${ratio('redmap cold: run --workers 2', fastestPython)}x the fastest Python version (≥ 1.5).`,
+      `Engine efficiency (A″'s wall time over redmap's, the same map on the same 2 processes' worth of CPU): warm ${efficiency(WARM)}, cold ${efficiency(COLD)}.`,
       '',
-      `Every output equalled the GNU-tools pipeline. ${rounds} interleaved rounds; CPU is user + system of the command and the processes it forked (warm workers and Redis are not in it: their CPU shows in the Redis column and not at all, respectively).`,
+      `Gates: warm is ${ratio(WARM, fastestPython)}x the fastest Python version (≥ 2) and ` +
+        `${ratio(WARM, summaries[A].wallMs.median)}x baseline A (≥ 2.5); ` +
+        `cold is ${ratio(COLD, fastestPython)}x the fastest Python version (≥ 1.5).`,
+      '',
+      `Every output equalled the GNU-tools pipeline. ${rounds} interleaved rounds; CPU is user + system of the command and the processes it forked, and for C, C′ and redmap warm that of their warm workers during the command; Redis's is in its own column.`,
       '',
     ].join('\n'),
   );
 } finally {
   // The background workers go before their Redis does, so they leave without connection errors.
-  await Promise.all(background.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGKILL'))));
+  await Promise.all(flowWorkers.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGKILL'))));
+  await warm?.stop();
   redis.stop();
 }

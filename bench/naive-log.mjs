@@ -23,6 +23,9 @@ export async function countErrors(file, counts = new Map()) {
 
 /** `COUNT KEY` lines sorted by key bytes, as `LC_ALL=C sort | uniq -c` gives them. */
 export function formatCounts(counts) {
-  const keys = [...counts.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return keys.map((key) => `${counts.get(key)} ${key}\n`).join('');
+  // Each key's UTF-8 bytes as one char each, compared as strings: byte order, without the
+  // Buffer per comparison that took 0.19 s for 22k keys.
+  const keys = [...counts.keys()].map((key) => ({ key, bytes: Buffer.from(key).toString('latin1') }));
+  keys.sort((a, b) => (a.bytes < b.bytes ? -1 : a.bytes > b.bytes ? 1 : 0));
+  return keys.map(({ key }) => `${counts.get(key)} ${key}\n`).join('');
 }
