@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
-const ROOTS = ['shared', 'producer', 'worker', 'reducer', 'cli'];
+const ROOTS = ['shared', 'producer', 'worker', 'reducer', 'runtime', 'cli'];
 const ASSET = /\.(lua|mjs|html|css|svg)$/;
 const SOURCE = /(?<!\.d|\.test)\.ts$/;
 /** Packages bundled into dist/vendor/NAME.js; everything else is imported from node_modules at run time. */

@@ -1,12 +1,13 @@
-// Lint: typescript-eslint's recommended rules, plus the architecture rule that roles
-// import shared/ and never each other (only index.ts and cli/ compose them), and no cycles.
+// Lint: typescript-eslint's recommended rules, plus the architecture: roles (producer/,
+// worker/, reducer/) import shared/ and never each other; runtime/ composes them and never
+// imports cli/; cli/ and index.ts sit on runtime/; no cycles.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-const role = (name, forbidden) => ({
+const layer = (name, forbidden, why) => ({
   files: [`${name}/**/*.ts`],
   rules: {
     'no-restricted-imports': [
@@ -14,7 +15,7 @@ const role = (name, forbidden) => ({
       {
         patterns: forbidden.map((other) => ({
           group: [`../${other}/*`, `../../${other}/*`, `**/${other}/*`],
-          message: `${name}/ must not import ${other}/: roles import shared/ only; compose them in cli/ or index.ts`,
+          message: `${name}/ must not import ${other}/: ${why}`,
         })),
       },
     ],
@@ -40,10 +41,11 @@ export default tseslint.config(
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
     },
   },
-  role('shared', ['producer', 'worker', 'reducer', 'cli']),
-  role('producer', ['worker', 'reducer', 'cli']),
-  role('worker', ['producer', 'reducer', 'cli']),
-  role('reducer', ['producer', 'worker', 'cli']),
+  layer('shared', ['producer', 'worker', 'reducer', 'runtime', 'cli'], 'shared/ is what the roles share and imports none of them'),
+  layer('producer', ['worker', 'reducer', 'runtime', 'cli'], 'roles import shared/ only; runtime/ composes them'),
+  layer('worker', ['producer', 'reducer', 'runtime', 'cli'], 'roles import shared/ only; runtime/ composes them'),
+  layer('reducer', ['producer', 'worker', 'runtime', 'cli'], 'roles import shared/ only; runtime/ composes them'),
+  layer('runtime', ['cli'], 'the command line sits on runtime/, never the other way'),
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: globals.node },

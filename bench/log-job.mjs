@@ -79,7 +79,7 @@ async function startFlowWorkers(redisUrl, jobArgs) {
 }
 
 // The job as redmap's workers import it: compiled once by redmap's own compiler, from its cache after that.
-const { compileJob } = await import(join(root, 'dist/cli/job-compiler.js'));
+const { compileJob } = await import(join(root, 'dist/shared/job/job-compiler.js'));
 const { modulePath } = await compileJob(join(root, 'examples/log-errors/job.ts'));
 
 const redis = await startRedis();

@@ -5,7 +5,7 @@
 import { readEnvironment, type Environment } from '../shared/config.js';
 import { UsageError } from '../shared/errors.js';
 import { createLogger, type LogFormat, type Logger } from '../shared/logger.js';
-import { DEFAULT_KEY_PREFIX } from '../shared/redis-keys.js';
+import { DEFAULT_KEY_PREFIX } from '../shared/redis/redis-keys.js';
 import { stringFlag, type ParsedArgs } from './args.js';
 import { resolveCliRedis, type CliRedis } from './redis-resolution.js';
 

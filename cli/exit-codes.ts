@@ -4,9 +4,9 @@
  * or misconfigured; 6 lost; 130 interrupted by Ctrl-C.
  */
 import { RedmapError } from '../shared/errors.js';
-import { isRedisFull } from '../shared/redis-connection.js';
-import { isAccessRefused } from '../shared/redis-errors.js';
-import type { RunState } from '../shared/run-state.js';
+import { isRedisFull } from '../shared/redis/redis-connection.js';
+import { isAccessRefused } from '../shared/redis/redis-errors.js';
+import type { RunState } from '../shared/run/run-state.js';
 
 export const EXIT = {
   done: 0,

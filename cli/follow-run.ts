@@ -4,15 +4,15 @@
  * exit code the run's end state maps to.
  */
 import { readResults } from '../reducer/read-results.js';
-import type { RedisClient } from '../shared/redis-connection.js';
-import { listFailures } from '../shared/run-failures.js';
-import type { RunSnapshot } from '../shared/run-record.js';
-import { RESULT_STATES } from '../shared/run-state.js';
+import type { RedisClient } from '../shared/redis/redis-connection.js';
+import { listFailures } from '../shared/run/run-failures.js';
+import type { RunSnapshot } from '../shared/run/run-record.js';
+import { RESULT_STATES } from '../shared/run/run-state.js';
 import type { CommandContext } from './context.js';
 import { EXIT, exitCodeForState } from './exit-codes.js';
 import { writeResults, type OutputFormat } from './output.js';
 import { createProgressReporter, type ProgressMode } from './progress.js';
-import { waitForRun } from './wait-for-run.js';
+import { waitForRun } from '../runtime/wait-for-run.js';
 
 export interface FollowOptions {
   format: OutputFormat;

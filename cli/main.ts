@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { RedmapError } from '../shared/errors.js';
-import { isRedisFull } from '../shared/redis-connection.js';
-import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
+import { isRedisFull } from '../shared/redis/redis-connection.js';
+import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
 import { parseCommandArgs, renderHelp, type CommandSpec, type ParsedArgs } from './args.js';
 import { createContext, type CommandContext } from './context.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';

@@ -4,8 +4,8 @@
  * few seconds, so the ETA follows the run's current speed.
  */
 import type { Logger } from '../shared/logger.js';
-import type { RunSnapshot } from '../shared/run-record.js';
-import { formatDuration } from '../shared/durations.js';
+import type { RunSnapshot } from '../shared/run/run-record.js';
+import { formatDuration } from '../shared/data/durations.js';
 import { etaMs, RateMeter } from './run-pace.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json' | 'off';

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { redisSettingsFrom, type Environment } from '../shared/config.js';
 import { RedisError } from '../shared/errors.js';
-import { connectRedis, describeRedis, parseRedisUrl, type RedisClient, type RedisSettings } from '../shared/redis-connection.js';
+import { connectRedis, describeRedis, parseRedisUrl, type RedisClient, type RedisSettings } from '../shared/redis/redis-connection.js';
 
 export interface CliRedis {
   settings: RedisSettings;

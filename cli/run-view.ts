@@ -4,12 +4,12 @@
  * limits in force, and the worker processes of its job seen in the last 10 s. How fast it
  * goes is worked out from samples the caller keeps (run-pace.ts).
  */
-import type { RedisClient } from '../shared/redis-connection.js';
-import { readRunSnapshot, type RunSnapshot } from '../shared/run-record.js';
-import { TERMINAL_STATES } from '../shared/run-state.js';
-import { toRunStatus, type RunStatus } from '../shared/run-status.js';
-import { readRunLimits, type RunLimits } from '../shared/throttle.js';
-import { listWorkers, type SeenWorker } from '../shared/worker-registry.js';
+import type { RedisClient } from '../shared/redis/redis-connection.js';
+import { readRunSnapshot, type RunSnapshot } from '../shared/run/run-record.js';
+import { TERMINAL_STATES } from '../shared/run/run-state.js';
+import { toRunStatus, type RunStatus } from '../shared/run/run-status.js';
+import { readRunLimits, type RunLimits } from '../shared/run/throttle.js';
+import { listWorkers, type SeenWorker } from '../shared/workers/worker-registry.js';
 import { averageRate, etaMs, type RateMeter } from './run-pace.js';
 
 export interface RunPace {

@@ -3,7 +3,7 @@
  * worker process starts with (in its environment) and the messages it sends back.
  */
 import { z } from 'zod';
-import { ISOLATION_MODES } from './isolation.js';
+import { ISOLATION_MODES } from '../worker/isolation/isolation.js';
 import type { MetricsSnapshot } from './metrics/metrics-snapshot.js';
 
 export const WORKER_CONFIG_ENV = 'REDMAP_WORKER_CONFIG';

@@ -5,12 +5,12 @@
  * message: no new tasks, running ones finish within the grace period, exit 0.
  */
 import { exitCodeForError } from './exit-codes.js';
-import { loadJobFile } from './job-loader.js';
-import { startWorker, type WorkerHandle } from './start-worker.js';
+import { loadJobFile } from '../shared/job/job-loader.js';
+import { startWorker, type WorkerHandle } from '../runtime/start-worker.js';
 import { readEnvironment } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
-import { resolveRedis } from './redis-option.js';
-import { isAccessRefused, toRedisError } from '../shared/redis-errors.js';
+import { resolveRedis } from '../runtime/redis-option.js';
+import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
 import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage } from './worker-config.js';
 
 const HEARTBEAT_MS = 1000;

@@ -3,11 +3,11 @@
  * the index of contributing tasks first, then their batches a group at a time. Tasks are
  * read in input order, so `reduce` sees values in the order one process would give them.
  */
-import { decodeBatch } from '../shared/batches.js';
-import { KeyGroups } from '../shared/key-groups.js';
-import { compareTaskIds } from '../shared/key-order.js';
-import type { RedisClient } from '../shared/redis-connection.js';
-import { runKeys } from '../shared/redis-keys.js';
+import { decodeBatch } from '../shared/data/batches.js';
+import { KeyGroups } from '../shared/data/key-groups.js';
+import { compareTaskIds } from '../shared/data/key-order.js';
+import type { RedisClient } from '../shared/redis/redis-connection.js';
+import { runKeys } from '../shared/redis/redis-keys.js';
 
 /** Index entries per LRANGE, and batches per pipelined read. */
 const INDEX_PAGE = 2000;

@@ -3,10 +3,10 @@
  * is already sorted, so a k-way merge over them streams the whole result with one page
  * per partition in memory.
  */
-import { decodeBatch } from '../shared/batches.js';
-import { compareUtf8 } from '../shared/key-order.js';
-import type { RedisClient } from '../shared/redis-connection.js';
-import { runKeys } from '../shared/redis-keys.js';
+import { decodeBatch } from '../shared/data/batches.js';
+import { compareUtf8 } from '../shared/data/key-order.js';
+import type { RedisClient } from '../shared/redis/redis-connection.js';
+import { runKeys } from '../shared/redis/redis-keys.js';
 
 export interface ResultEntry {
   key: string;

@@ -3,20 +3,20 @@
  * per key in key order, stage the sorted results under a key private to this attempt,
  * then commit the partition. The last partition's commit ends the run.
  */
-import { combineSignals } from '../shared/abort-signals.js';
-import { BatchEncoder } from '../shared/batches.js';
+import { combineSignals } from '../shared/tasks/abort-signals.js';
+import { BatchEncoder } from '../shared/data/batches.js';
 import { isNonRetryable, StagedOutputLostError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import type { Logger } from '../shared/logger.js';
-import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
-import type { RedisClient } from '../shared/redis-connection.js';
-import { runKeys } from '../shared/redis-keys.js';
-import { failRun, publishControl } from '../shared/run-control.js';
-import { readRunRecord, type RunRecord } from '../shared/run-record.js';
-import { retireRun } from '../shared/run-retention.js';
-import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
-import { retryWhileRedisFull } from '../shared/redis-backoff.js';
-import type { ReduceTaskPayload } from '../shared/task-queue.js';
+import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import type { RedisClient } from '../shared/redis/redis-connection.js';
+import { runKeys } from '../shared/redis/redis-keys.js';
+import { failRun, publishControl } from '../shared/run/run-control.js';
+import { readRunRecord, type RunRecord } from '../shared/run/run-record.js';
+import { retireRun } from '../shared/run/run-retention.js';
+import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
+import { retryWhileRedisFull } from '../shared/redis/redis-backoff.js';
+import type { ReduceTaskPayload } from '../shared/tasks/task-queue.js';
 import { readPartition } from './read-partition.js';
 import { reduceGroups } from './reduce-task.js';
 

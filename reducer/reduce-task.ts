@@ -3,10 +3,10 @@
  * in key order. The BullMQ adapter and the local runner both call it.
  */
 import { MapOutputError } from '../shared/errors.js';
-import type { Job, ReduceContext } from '../shared/job-definition.js';
-import { findJsonProblem } from '../shared/json-values.js';
-import type { KeyGroups } from '../shared/key-groups.js';
-import { sortUtf8 } from '../shared/key-order.js';
+import type { Job, ReduceContext } from '../shared/job/job-definition.js';
+import { findJsonProblem } from '../shared/data/json-values.js';
+import type { KeyGroups } from '../shared/data/key-groups.js';
+import { sortUtf8 } from '../shared/data/key-order.js';
 
 /** Calls `reduce` once per key, in UTF-8 byte order of the keys, yielding [key, result]. */
 export async function* reduceGroups(job: Job, groups: KeyGroups, ctx: ReduceContext): AsyncGenerator<[string, unknown]> {

@@ -3,8 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
-import { parseRedisUrl, redactUrl, urlHasPassword, type RedisSettings } from './redis-connection.js';
-import { DEFAULT_KEY_PREFIX } from './redis-keys.js';
+import { parseRedisUrl, redactUrl, urlHasPassword, type RedisSettings } from './redis/redis-connection.js';
+import { DEFAULT_KEY_PREFIX } from './redis/redis-keys.js';
 
 /** Environment variables redmap reads, with what each is for (shown in --help). */
 export const ENVIRONMENT_VARIABLES = {

@@ -4,11 +4,11 @@
  * and the commit only adopts it. Either way one small atomic step decides, so a second
  * commit of the same task is a no-op.
  */
-import { encodeBatches } from '../shared/batches.js';
-import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
-import type { RedisClient } from '../shared/redis-connection.js';
-import { execPipeline } from '../shared/pipelines.js';
-import { runKeys, type RunIncarnation } from '../shared/redis-keys.js';
+import { encodeBatches } from '../shared/data/batches.js';
+import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import type { RedisClient } from '../shared/redis/redis-connection.js';
+import { execPipeline } from '../shared/redis/pipelines.js';
+import { runKeys, type RunIncarnation } from '../shared/redis/redis-keys.js';
 import type { MapTaskOutput } from './map-task.js';
 
 const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', import.meta.url));

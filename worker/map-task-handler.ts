@@ -4,20 +4,20 @@
  * is split into single items when it has several, so one poison item does not sink its
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
-import { combineSignals } from '../shared/abort-signals.js';
+import { combineSignals } from '../shared/tasks/abort-signals.js';
 import { isNonRetryable, StagedOutputLostError, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
-import { loadLuaScript, replyStrings, runScript } from '../shared/lua-scripts.js';
-import { runKeys, itemTaskId } from '../shared/redis-keys.js';
-import { enqueueReduceTasks } from '../shared/reduce-trigger.js';
-import { publishControl, retireEnded } from '../shared/run-control.js';
-import { recordTaskFailure } from '../shared/run-failures.js';
-import type { RunRecord } from '../shared/run-record.js';
-import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/task-attempt.js';
+import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import { runKeys, itemTaskId } from '../shared/redis/redis-keys.js';
+import { enqueueReduceTasks } from '../shared/run/reduce-trigger.js';
+import { publishControl, retireEnded } from '../shared/run/run-control.js';
+import { recordTaskFailure } from '../shared/run/run-failures.js';
+import type { RunRecord } from '../shared/run/run-record.js';
+import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
 import type { Logger } from '../shared/logger.js';
-import { retryWhileRedisFull } from '../shared/redis-backoff.js';
-import type { Slots } from '../shared/slots.js';
-import { addMapTasks, type MapTaskPayload } from '../shared/task-queue.js';
+import { retryWhileRedisFull } from '../shared/redis/redis-backoff.js';
+import type { Slots } from './limits/slots.js';
+import { addMapTasks, type MapTaskPayload } from '../shared/tasks/task-queue.js';
 import { commitMapOutput } from './commit-map-output.js';
 import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutput } from './map-task.js';
 

@@ -3,14 +3,14 @@
  * [key, value] pairs out. The BullMQ adapter and the local runner both call it.
  */
 import { CallTimeoutError, MapOutputError } from '../shared/errors.js';
-import { parseInputItem } from '../shared/input-schema.js';
-import type { Job, MapContext, TaskLogger } from '../shared/job-definition.js';
-import { findJsonProblem, previewItem } from '../shared/json-values.js';
-import { KeyGroups } from '../shared/key-groups.js';
-import { partitionOf } from '../shared/partition.js';
-import { formatDuration } from '../shared/durations.js';
-import type { CallGate } from '../shared/limiter.js';
-import { itemTaskId } from '../shared/redis-keys.js';
+import { parseInputItem } from '../shared/job/input-schema.js';
+import type { Job, MapContext, TaskLogger } from '../shared/job/job-definition.js';
+import { findJsonProblem, previewItem } from '../shared/data/json-values.js';
+import { KeyGroups } from '../shared/data/key-groups.js';
+import { partitionOf } from './partition.js';
+import { formatDuration } from '../shared/data/durations.js';
+import type { CallGate } from './limits/limiter.js';
+import { itemTaskId } from '../shared/redis/redis-keys.js';
 
 export type { CallGate };
 

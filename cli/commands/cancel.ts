@@ -1,5 +1,5 @@
-import { cancelRun } from '../../shared/run-control.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { cancelRun } from '../../shared/run/run-control.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

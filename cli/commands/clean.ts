@@ -1,10 +1,10 @@
 import { UsageError } from '../../shared/errors.js';
-import { readRunRecord, type RunRecord } from '../../shared/run-record.js';
-import { cancelRun } from '../../shared/run-control.js';
-import { cleanRun } from '../../shared/run-retention.js';
-import { runIdsCreatedBefore } from '../../shared/runs-index.js';
-import { TERMINAL_STATES } from '../../shared/run-state.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { readRunRecord, type RunRecord } from '../../shared/run/run-record.js';
+import { cancelRun } from '../../shared/run/run-control.js';
+import { cleanRun } from '../../shared/run/run-retention.js';
+import { runIdsCreatedBefore } from '../../shared/run/runs-index.js';
+import { TERMINAL_STATES } from '../../shared/run/run-state.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

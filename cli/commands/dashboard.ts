@@ -1,6 +1,6 @@
 import { DASHBOARD_ENVIRONMENT_VARIABLES, readDashboardCredentials } from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { intFlag, LOG_OPTIONS, REDIS_OPTIONS, stringFlag, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { bindRefusal, isLoopbackHost } from '../dashboard/bind-policy.js';

@@ -1,6 +1,6 @@
-import { unknownRun } from '../../shared/run-control.js';
-import { listFailures } from '../../shared/run-failures.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { unknownRun } from '../../shared/run/run-control.js';
+import { listFailures } from '../../shared/run/run-failures.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

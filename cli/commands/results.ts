@@ -1,8 +1,8 @@
 import { readResults } from '../../reducer/read-results.js';
 import { RunError } from '../../shared/errors.js';
-import { unknownRun } from '../../shared/run-control.js';
-import { readRunRecord } from '../../shared/run-record.js';
-import { RESULT_STATES } from '../../shared/run-state.js';
+import { unknownRun } from '../../shared/run/run-control.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
+import { RESULT_STATES } from '../../shared/run/run-state.js';
 import { choiceFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

@@ -3,16 +3,16 @@
  * by `run` and `worker` (how workers behave). Each value is checked here so the error
  * names the flag as the user typed it.
  */
-import { formatDuration, parseDuration, parseRate, DURATION_HINT, RATE_HINT } from '../../shared/durations.js';
+import { formatDuration, parseDuration, parseRate, DURATION_HINT, RATE_HINT } from '../../shared/data/durations.js';
 import { UsageError } from '../../shared/errors.js';
-import { runIdSchema } from '../../shared/run-options.js';
+import { runIdSchema } from '../../shared/run/run-options.js';
 import type { SubmitOptions } from '../../producer/submit-run.js';
 import { choiceFlag, intFlag, numberFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
 import { cliInputSource, type InputFormat } from '../cli-inputs.js';
 import type { InputSource } from '../../producer/input-chunks.js';
-import type { RedisSettings } from '../../shared/redis-connection.js';
+import type { RedisSettings } from '../../shared/redis/redis-connection.js';
 import type { WorkerProcessConfig } from '../worker-config.js';
-import { ISOLATION_MODES } from '../isolation.js';
+import { ISOLATION_MODES } from '../../worker/isolation/isolation.js';
 
 export const INPUT_OPTIONS: Record<string, OptionSpec> = {
   'input-file': {

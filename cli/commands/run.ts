@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { jobFingerprint } from '../../shared/fingerprint.js';
-import { queueName } from '../../shared/redis-keys.js';
-import { resolveRunOptions } from '../../shared/run-options.js';
-import type { TaskQueues } from '../../shared/task-queue.js';
+import { jobFingerprint } from '../../shared/job/fingerprint.js';
+import { queueName } from '../../shared/redis/redis-keys.js';
+import { resolveRunOptions } from '../../shared/run/run-options.js';
+import type { TaskQueues } from '../../shared/tasks/task-queue.js';
 import {
   choiceFlag,
   intFlag,
@@ -15,7 +15,7 @@ import {
 } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { jobFilePath, loadJobFile } from '../job-loader.js';
+import { jobFilePath, loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
 import {
@@ -72,7 +72,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const submitOptions = submitOptionsFromFlags(args);
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
   if (args.values.local) {
-    const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../run-locally.js')]);
+    const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../../runtime/run-locally.js')]);
     await writeResults(toAsync(await runLocally(job, inputs, submitOptions)), format);
     return EXIT.done;
   }
@@ -154,9 +154,9 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
 async function loadSubmittingModules() {
   const [{ submitRun }, { TaskQueues }, { followRun }, { cancelRun }] = await Promise.all([
     import('../../producer/submit-run.js'),
-    import('../../shared/task-queue.js'),
+    import('../../shared/tasks/task-queue.js'),
     import('../follow-run.js'),
-    import('../../shared/run-control.js'),
+    import('../../shared/run/run-control.js'),
   ]);
   return { submitRun, TaskQueues, followRun, cancelRun };
 }

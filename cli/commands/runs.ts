@@ -1,5 +1,5 @@
-import { formatDuration } from '../../shared/durations.js';
-import { listRuns } from '../../shared/runs-index.js';
+import { formatDuration } from '../../shared/data/durations.js';
+import { listRuns } from '../../shared/run/runs-index.js';
 import { intFlag, LOG_OPTIONS, REDIS_OPTIONS, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,6 +1,6 @@
-import { formatDuration } from '../../shared/durations.js';
-import { TERMINAL_STATES, UNKNOWN_RUN_TEXT } from '../../shared/run-state.js';
-import { RECENTLY_SEEN_MS } from '../../shared/worker-registry.js';
+import { formatDuration } from '../../shared/data/durations.js';
+import { TERMINAL_STATES, UNKNOWN_RUN_TEXT } from '../../shared/run/run-state.js';
+import { RECENTLY_SEEN_MS } from '../../shared/workers/worker-registry.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

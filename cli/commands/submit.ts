@@ -1,12 +1,12 @@
 import { submitRun } from '../../producer/submit-run.js';
-import { jobFingerprint } from '../../shared/fingerprint.js';
-import { queueName } from '../../shared/redis-keys.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { jobFingerprint } from '../../shared/job/fingerprint.js';
+import { queueName } from '../../shared/redis/redis-keys.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { choiceFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT, exitCodeForState } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
-import { loadJobFile } from '../job-loader.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
 import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags } from './run-flags.js';
 import { OUTPUT_OPTIONS } from './run.js';

@@ -1,9 +1,9 @@
-import { formatRate, parseRate, RATE_HINT } from '../../shared/durations.js';
+import { formatRate, parseRate, RATE_HINT } from '../../shared/data/durations.js';
 import { UsageError } from '../../shared/errors.js';
-import { JOB_NAME_PATTERN } from '../../shared/job-definition.js';
-import { unknownRun } from '../../shared/run-control.js';
-import { readRunRecord } from '../../shared/run-record.js';
-import { readRunLimits, throttleJob, throttleRun, type LimitChange, type ScopeLimits } from '../../shared/throttle.js';
+import { JOB_NAME_PATTERN } from '../../shared/job/job-definition.js';
+import { unknownRun } from '../../shared/run/run-control.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
+import { readRunLimits, throttleJob, throttleRun, type LimitChange, type ScopeLimits } from '../../shared/run/throttle.js';
 import { LOG_OPTIONS, REDIS_OPTIONS, stringFlag, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,7 +1,7 @@
 import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, stringFlag, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { loadJobFile } from '../job-loader.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
 import { Supervisor } from '../supervisor.js';
 import type { MachineMetrics } from '../metrics/machine-metrics.js';
 import { serveMetrics } from '../metrics/metrics-server.js';

@@ -5,18 +5,18 @@
  * retry and throttle. The HTTP side is dashboard-server.ts.
  */
 import { z } from 'zod';
-import { parseRate, RATE_HINT } from '../../shared/durations.js';
+import { parseRate, RATE_HINT } from '../../shared/data/durations.js';
 import { UsageError } from '../../shared/errors.js';
-import { previewItem } from '../../shared/json-values.js';
-import type { RedisClient } from '../../shared/redis-connection.js';
-import { runKeys } from '../../shared/redis-keys.js';
-import { cancelRun, retryRun } from '../../shared/run-control.js';
-import { listFailures } from '../../shared/run-failures.js';
-import { readRunSnapshot, type RunSnapshot } from '../../shared/run-record.js';
-import { RETRYABLE_STATES, TERMINAL_STATES, type RunState } from '../../shared/run-state.js';
-import { listRuns } from '../../shared/runs-index.js';
-import type { TaskQueues } from '../../shared/task-queue.js';
-import { throttleRun, type LimitChange } from '../../shared/throttle.js';
+import { previewItem } from '../../shared/data/json-values.js';
+import type { RedisClient } from '../../shared/redis/redis-connection.js';
+import { runKeys } from '../../shared/redis/redis-keys.js';
+import { cancelRun, retryRun } from '../../shared/run/run-control.js';
+import { listFailures } from '../../shared/run/run-failures.js';
+import { readRunSnapshot, type RunSnapshot } from '../../shared/run/run-record.js';
+import { RETRYABLE_STATES, TERMINAL_STATES, type RunState } from '../../shared/run/run-state.js';
+import { listRuns } from '../../shared/run/runs-index.js';
+import type { TaskQueues } from '../../shared/tasks/task-queue.js';
+import { throttleRun, type LimitChange } from '../../shared/run/throttle.js';
 import { RateMeter } from '../run-pace.js';
 import { readRunView, type RunView } from '../run-view.js';
 import { ProgressHistory, type ProgressSample } from './progress-history.js';

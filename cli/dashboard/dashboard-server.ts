@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { DashboardCredentials } from '../../shared/config.js';
 import { RedisError, RedmapError, RunError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { RUN_ID_PATTERN } from '../../shared/run-options.js';
+import { RUN_ID_PATTERN } from '../../shared/run/run-options.js';
 import { DashboardApi, type DashboardDeps } from './dashboard-api.js';
 import { newToken, refuseRequest, TOKEN_HEADER } from './request-guard.js';
 

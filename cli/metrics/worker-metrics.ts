@@ -4,7 +4,7 @@
  * on the machine (machine-metrics.ts) and serves them.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TaskOutcome, WorkerObserver } from '../../shared/worker-observer.js';
+import type { TaskOutcome, WorkerObserver } from '../../shared/workers/worker-observer.js';
 import type { MetricsSnapshot } from './metrics-snapshot.js';
 
 /** Outcomes each counter counts; the duration histogram keeps every outcome as a label. */

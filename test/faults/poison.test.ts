@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runsIndexKey } from '../../shared/redis-keys.js';
+import { runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { runCli } from '../support/cli.js';
 import {
   callStarts,

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
-import { runKeys } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { runKeys } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import {
   expectWithSchedule,

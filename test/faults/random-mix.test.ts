@@ -10,8 +10,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
-import { runKeys, runsIndexKey } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { startCli } from '../support/cli.js';
 import {
   callsInFlight,

@@ -6,8 +6,8 @@
  */
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
-import { runKeys, runsIndexKey } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import { expectWithSchedule, FaultSchedule, signal, startSupervisedWorkers, waitFor } from '../support/faults.js';
 import { wordCountLines } from '../support/ground-truth.js';

@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { runKeys, runsIndexKey } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import {
   callsInFlight,

@@ -6,7 +6,7 @@
  * renewing the lease, and the cap holds throughout.
  */
 import { describe, expect, it } from 'vitest';
-import { LEASE_MS } from '../../shared/limiter.js';
+import { LEASE_MS } from '../../worker/limits/limiter.js';
 import { runCli } from '../support/cli.js';
 import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
 import { greatestOverlap, type CallSpan } from '../support/overlap.js';

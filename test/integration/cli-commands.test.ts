@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { readRunSnapshot } from '../../shared/run-record.js';
-import { runsIndexKey } from '../../shared/redis-keys.js';
+import { readRunSnapshot } from '../../shared/run/run-record.js';
+import { runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { openRun, type ResultEntry } from '../../index.js';
-import { loadJobFile } from '../../cli/job-loader.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch } from '../support/faults.js';
 import { countWords, wordCountLines } from '../support/ground-truth.js';

@@ -6,21 +6,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineJob, NonRetryableError, submitRun, z } from '../../index.js';
-import { loadLuaScript, replyStrings, runScript, type LuaScript } from '../../shared/lua-scripts.js';
-import { jobLimiterKeys, runKeys } from '../../shared/redis-keys.js';
-import { failRun, retryRun } from '../../shared/run-control.js';
-import { recordTaskFailure } from '../../shared/run-failures.js';
-import { readRunRecord } from '../../shared/run-record.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { loadLuaScript, replyStrings, runScript, type LuaScript } from '../../shared/redis/lua-scripts.js';
+import { jobLimiterKeys, runKeys } from '../../shared/redis/redis-keys.js';
+import { failRun, retryRun } from '../../shared/run/run-control.js';
+import { recordTaskFailure } from '../../shared/run/run-failures.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { commitByHand, mapStoredTask } from '../support/commit-by-hand.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { startTestWorker } from '../support/workers.js';
 
 const script = (path: string): LuaScript => loadLuaScript(new URL(`../../${path}`, import.meta.url));
 const sealRunScript = script('producer/seal-run.lua');
-const cancelRunScript = script('shared/cancel-run.lua');
-const retryRunScript = script('shared/retry-run.lua');
-const failRunScript = script('shared/fail-run.lua');
+const cancelRunScript = script('shared/run/cancel-run.lua');
+const retryRunScript = script('shared/run/retry-run.lua');
+const failRunScript = script('shared/run/fail-run.lua');
 const createRunScript = script('producer/create-run.lua');
 
 let poisoned = true;
@@ -137,7 +137,7 @@ describe("the limiter's admission sent twice", () => {
     const prefix = testPrefix();
     const client = await openClient();
     const scope = jobLimiterKeys(prefix, 'resent-admission');
-    const acquire = script('shared/acquire-slot.lua');
+    const acquire = script('worker/limits/acquire-slot.lua');
     try {
       await client.hset(scope.limits, 'concurrency', 1);
       const keys = [scope.limits, scope.slots, scope.bucket, scope.starts];

@@ -5,10 +5,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { loadJobFile } from '../../cli/job-loader.js';
-import { jobFingerprint } from '../../shared/fingerprint.js';
-import { queueName, queuePrefix, runKeys } from '../../shared/redis-keys.js';
-import { readRunSnapshot } from '../../shared/run-record.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
+import { jobFingerprint } from '../../shared/job/fingerprint.js';
+import { queueName, queuePrefix, runKeys } from '../../shared/redis/redis-keys.js';
+import { readRunSnapshot } from '../../shared/run/run-record.js';
 import { startCli } from '../support/cli.js';
 import { waitFor } from '../support/faults.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';

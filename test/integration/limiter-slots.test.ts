@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { submitRun } from '../../index.js';
-import { loadJobFile } from '../../cli/job-loader.js';
-import { jobLimiterKeys } from '../../shared/redis-keys.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
+import { jobLimiterKeys } from '../../shared/redis/redis-keys.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 import { startTestWorker } from '../support/workers.js';

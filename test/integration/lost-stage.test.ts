@@ -5,8 +5,8 @@
  * deletes the staged key in that window, as the lost write would have.
  */
 import { describe, expect, it } from 'vitest';
-import { readRunRecord } from '../../shared/run-record.js';
-import { runsIndexKey } from '../../shared/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
+import { runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { runCli } from '../support/cli.js';
 import { startSupervisedWorkers } from '../support/faults.js';
 import { wideOutputSums, wordCountLines } from '../support/ground-truth.js';

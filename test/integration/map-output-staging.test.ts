@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { submitRun, type ResultEntry } from '../../index.js';
-import { runKeys } from '../../shared/redis-keys.js';
+import { runKeys } from '../../shared/redis/redis-keys.js';
 import wide from '../fixtures/jobs/wide-output.js';
 import { wideOutputSums } from '../support/ground-truth.js';
 import { commitByHand, mapStoredTask } from '../support/commit-by-hand.js';

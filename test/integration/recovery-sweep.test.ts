@@ -7,9 +7,9 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { defineJob, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
-import { queuePrefix, runKeys, mapJobId } from '../../shared/redis-keys.js';
-import { readRunRecord, readRunSnapshot } from '../../shared/run-record.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { queuePrefix, runKeys, mapJobId } from '../../shared/redis/redis-keys.js';
+import { readRunRecord, readRunSnapshot } from '../../shared/run/run-record.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import type { CommitOutcome } from '../../worker/commit-map-output.js';
 import { commitByHand } from '../support/commit-by-hand.js';
 import { countWords } from '../support/ground-truth.js';

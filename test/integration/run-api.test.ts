@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineJob, openRun, runLocally, submitRun, z, type ResultEntry, type RunHandle, type RunStatus } from '../../index.js';
-import { runsIndexKey } from '../../shared/redis-keys.js';
-import { readRunSnapshot } from '../../shared/run-record.js';
+import { runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { readRunSnapshot } from '../../shared/run/run-record.js';
 import { seededRandom } from '../support/faults.js';
 import { countWords } from '../support/ground-truth.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';

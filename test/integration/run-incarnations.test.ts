@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineJob, NonRetryableError, submitRun, z, type ResultEntry } from '../../index.js';
-import { activeRunsKey, runKeys } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
-import { cleanRun } from '../../shared/run-retention.js';
-import { retryRun } from '../../shared/run-control.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { activeRunsKey, runKeys } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
+import { cleanRun } from '../../shared/run/run-retention.js';
+import { retryRun } from '../../shared/run/run-control.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 import { countWords } from '../support/ground-truth.js';

@@ -1,5 +1,5 @@
 /**
- * What an ended run leaves in Redis (shared/run-retention.ts). A cancelled run can never be
+ * What an ended run leaves in Redis (shared/run/run-retention.ts). A cancelled run can never be
  * retried: its intermediate output (stored inputs, map output and its indexes, staged
  * output) goes at once. A failed run keeps it for `retry`, under the retention TTL. Either
  * way everything left expires after the run's retention.
@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { submitRun, type RunHandle, type WorkerHandle } from '../../index.js';
-import { activeRunsKey, runKeys, type RunKeys } from '../../shared/redis-keys.js';
+import { activeRunsKey, runKeys, type RunKeys } from '../../shared/redis/redis-keys.js';
 import wide from '../fixtures/jobs/wide-output.js';
 import { commitByHand } from '../support/commit-by-hand.js';
 import { waitFor } from '../support/faults.js';

@@ -7,10 +7,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { defineJob, NonRetryableError, submitRun, z } from '../../index.js';
-import { jobFingerprint } from '../../shared/fingerprint.js';
-import { readRunRecord } from '../../shared/run-record.js';
-import { openTaskQueue, TASK_PAYLOAD_VERSION } from '../../shared/task-queue.js';
-import { listWorkers } from '../../shared/worker-registry.js';
+import { jobFingerprint } from '../../shared/job/fingerprint.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
+import { openTaskQueue, TASK_PAYLOAD_VERSION } from '../../shared/tasks/task-queue.js';
+import { listWorkers } from '../../shared/workers/worker-registry.js';
 import { runCli, startCli } from '../support/cli.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';

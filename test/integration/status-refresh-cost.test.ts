@@ -10,9 +10,9 @@ import { DashboardApi } from '../../cli/dashboard/dashboard-api.js';
 import { RateMeter } from '../../cli/run-pace.js';
 import { readRunView } from '../../cli/run-view.js';
 import { defineJob, startWorker, submitRun, z } from '../../index.js';
-import { connectRedis, parseRedisUrl, type RedisClient } from '../../shared/redis-connection.js';
-import { readRunSnapshot } from '../../shared/run-record.js';
-import { TaskQueues } from '../../shared/task-queue.js';
+import { connectRedis, parseRedisUrl, type RedisClient } from '../../shared/redis/redis-connection.js';
+import { readRunSnapshot } from '../../shared/run/run-record.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 

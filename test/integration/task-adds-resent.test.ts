@@ -6,9 +6,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseRedisUrl, redisOptions } from '../../shared/redis-connection.js';
-import { mapJobId, queuePrefix, reduceJobId } from '../../shared/redis-keys.js';
-import { addMapTasks, addReduceTasks, TaskQueues, type TaskTarget } from '../../shared/task-queue.js';
+import { parseRedisUrl, redisOptions } from '../../shared/redis/redis-connection.js';
+import { mapJobId, queuePrefix, reduceJobId } from '../../shared/redis/redis-keys.js';
+import { addMapTasks, addReduceTasks, TaskQueues, type TaskTarget } from '../../shared/tasks/task-queue.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { startReplyDroppingProxy, type ReplyDroppingProxy } from '../support/reply-dropping-proxy.js';
 import { release, track } from '../support/resources.js';

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LEASE_MS } from '../../shared/limiter.js';
-import { jobLimiterKeys } from '../../shared/redis-keys.js';
+import { LEASE_MS } from '../../worker/limits/limiter.js';
+import { jobLimiterKeys } from '../../shared/redis/redis-keys.js';
 import { startCli } from '../support/cli.js';
 import { readLedger, scratch, signal, startSupervisedWorkers } from '../support/faults.js';
 import { leaseExpiries } from '../support/limiter-steps.js';

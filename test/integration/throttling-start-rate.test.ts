@@ -4,9 +4,9 @@
  * those refused attempts must not count as starts, nor spend the run's rate tokens.
  */
 import { describe, expect, it } from 'vitest';
-import { Limiter } from '../../shared/limiter.js';
+import { Limiter } from '../../worker/limits/limiter.js';
 import { silentLogger } from '../../shared/logger.js';
-import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis-keys.js';
+import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
 import { type CallSpan } from '../support/overlap.js';

@@ -4,8 +4,8 @@
  * measures the map calls themselves (their recorded start and end), not the limiter.
  */
 import { describe, expect, it } from 'vitest';
-import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis-keys.js';
-import { throttleRun } from '../../shared/throttle.js';
+import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { throttleRun } from '../../shared/run/throttle.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch, signal, startSupervisedWorkers } from '../support/faults.js';
 import { busiestWindow, greatestOverlap, type CallSpan } from '../support/overlap.js';

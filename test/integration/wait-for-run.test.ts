@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineJob, submitRun, z } from '../../index.js';
-import { waitForRun } from '../../cli/wait-for-run.js';
-import { runKeys } from '../../shared/redis-keys.js';
-import { publishControl } from '../../shared/run-control.js';
+import { waitForRun } from '../../runtime/wait-for-run.js';
+import { runKeys } from '../../shared/redis/redis-keys.js';
+import { publishControl } from '../../shared/run/run-control.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 
 const job = defineJob({ name: 'wait-news', input: z.string(), map: () => [], reduce: () => 0 });

@@ -8,8 +8,8 @@ import type { Job } from '../../index.js';
 import { commitMapOutput, type CommitOutcome } from '../../worker/commit-map-output.js';
 import { mapItems, type MapTaskOutput } from '../../worker/map-task.js';
 import { silentLogger } from '../../shared/logger.js';
-import { runKeys } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { runKeys } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 
 export interface HandAttempt {
   prefix: string;

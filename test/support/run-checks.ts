@@ -7,9 +7,9 @@
  */
 import type { Redis } from 'ioredis';
 import { runLocally, type ResultEntry } from '../../index.js';
-import { loadJobFile } from '../../cli/job-loader.js';
-import { runKeys } from '../../shared/redis-keys.js';
-import { readRunRecord } from '../../shared/run-record.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
+import { runKeys } from '../../shared/redis/redis-keys.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { readResults } from '../../reducer/read-results.js';
 import { expectWithSchedule, type FaultSchedule } from './faults.js';
 

@@ -9,12 +9,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { loadLuaScript } from '../../shared/lua-scripts.js';
+import { loadLuaScript } from '../../shared/redis/lua-scripts.js';
 import { REPO_ROOT } from './cli.js';
 
-/** Where redmap's scripts live; shared/lua/ holds the pieces they `--@include`, never run alone. */
-const SCRIPT_FOLDERS = ['producer', 'worker', 'reducer', 'shared'];
-const INCLUDE_FOLDER = join(REPO_ROOT, 'shared', 'lua');
+/** Where redmap's scripts live; shared/redis/lua/ holds the pieces they `--@include`, never run alone. */
+const SCRIPT_FOLDERS = ['producer', 'worker', 'reducer', 'runtime', 'shared'];
+const INCLUDE_FOLDER = join(REPO_ROOT, 'shared', 'redis', 'lua');
 
 /** sha → name (the file name without `.lua`) of every script of redmap, as loadLuaScript expands it. */
 export function redmapScripts(): Map<string, string> {

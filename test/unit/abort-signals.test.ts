@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { combineSignals } from '../../shared/abort-signals.js';
+import { combineSignals } from '../../shared/tasks/abort-signals.js';
 
 describe('combineSignals', () => {
   it('aborts with the reason of whichever source aborts first', () => {

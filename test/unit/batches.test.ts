@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BATCH_TARGET_SIZE, BatchEncoder, decodeBatch, encodeBatches } from '../../shared/batches.js';
+import { BATCH_TARGET_SIZE, BatchEncoder, decodeBatch, encodeBatches } from '../../shared/data/batches.js';
 
 function pairsOfSize(count: number, valueLength: number): Array<[string, unknown]> {
   return Array.from({ length: count }, (_, i) => [`key-${i}`, 'v'.repeat(valueLength)]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatRate, parseDuration, parseRate } from '../../shared/durations.js';
+import { formatDuration, formatRate, parseDuration, parseRate } from '../../shared/data/durations.js';
 
 describe('parseDuration', () => {
   it.each([

@@ -12,7 +12,7 @@ import {
   TaskStalledError,
   UsageError,
 } from '../../shared/errors.js';
-import { RUN_STATES } from '../../shared/run-state.js';
+import { RUN_STATES } from '../../shared/run/run-state.js';
 
 describe('exit codes', () => {
   it('follow the command-line contract', () => {

@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { describe, expect, it } from 'vitest';
 import { z } from '../../index.js';
 import { InputError } from '../../shared/errors.js';
-import { validateInputItem } from '../../shared/input-schema.js';
+import { validateInputItem } from '../../shared/job/input-schema.js';
 
 async function inputErrorFrom(promise: Promise<unknown>): Promise<InputError> {
   const error = await promise.then(

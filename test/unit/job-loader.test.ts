@@ -1,5 +1,5 @@
 /**
- * Job files compiled into one module (cli/job-compiler.ts): local modules bundled with their
+ * Job files compiled into one module (shared/job/job-compiler.ts): local modules bundled with their
  * own import.meta, the cache reused only while every file is unchanged, errors that name the
  * file and line.
  */
@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JobDefinitionError } from '../../index.js';
-import { compileJob } from '../../cli/job-compiler.js';
-import { loadJobFile } from '../../cli/job-loader.js';
-import { fingerprintModule } from '../../shared/fingerprint.js';
+import { compileJob } from '../../shared/job/job-compiler.js';
+import { loadJobFile } from '../../shared/job/job-loader.js';
+import { fingerprintModule } from '../../shared/job/fingerprint.js';
 
 const cacheHome = mkdtempSync(join(tmpdir(), 'redmap-cache-'));
 const cacheDir = join(cacheHome, 'redmap', 'jobs');

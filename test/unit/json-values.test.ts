@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findJsonProblem, previewItem } from '../../shared/json-values.js';
+import { findJsonProblem, previewItem } from '../../shared/data/json-values.js';
 
 class Point {
   constructor(

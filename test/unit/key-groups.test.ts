@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyGroups } from '../../shared/key-groups.js';
+import { KeyGroups } from '../../shared/data/key-groups.js';
 
 const sum = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareTaskIds, compareUtf8, sortUtf8 } from '../../shared/key-order.js';
+import { compareTaskIds, compareUtf8, sortUtf8 } from '../../shared/data/key-order.js';
 import { ASCII, ASTRAL, CJK, HIGH_BMP, LATIN_1, WELL_FORMED_RANGES, randomStrings } from './random-strings.js';
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

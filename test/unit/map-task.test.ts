@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defineJob, z } from '../../index.js';
 import type { Job, JobSpec, MapContext } from '../../index.js';
 import { CallTimeoutError, InputError, MapOutputError } from '../../shared/errors.js';
-import { partitionOf } from '../../shared/partition.js';
+import { partitionOf } from '../../worker/partition.js';
 import { ItemFailure, mapItems, type MapItemsOptions } from '../../worker/map-task.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, partitionOf } from '../../shared/partition.js';
+import { fnv1a32, partitionOf } from '../../worker/partition.js';
 import { ASCII, EMOJI, LATIN_1, LONE_SURROGATES, WELL_FORMED_RANGES, randomStrings } from './random-strings.js';
 
 /** FNV-1a 32-bit over the bytes Node writes for the string: the definition other languages implement. */

@@ -10,7 +10,7 @@ import {
   redactUrl,
   redisOptions,
   type RedisSettings,
-} from '../../shared/redis-connection.js';
+} from '../../shared/redis/redis-connection.js';
 
 function usageErrorFrom(url: string): UsageError {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RedisError } from '../../shared/errors.js';
-import { isAccessRefused, toRedisError } from '../../shared/redis-errors.js';
+import { isAccessRefused, toRedisError } from '../../shared/redis/redis-errors.js';
 
 const target = { where: 'rediss://worker:***@queue.internal:6380', username: 'worker' };
 

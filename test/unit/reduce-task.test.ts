@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineJob, z } from '../../index.js';
 import type { Job, ReduceContext } from '../../index.js';
 import { MapOutputError } from '../../shared/errors.js';
-import { KeyGroups } from '../../shared/key-groups.js';
+import { KeyGroups } from '../../shared/data/key-groups.js';
 import { reduceGroups } from '../../reducer/reduce-task.js';
 import { randomStrings, WELL_FORMED_RANGES } from './random-strings.js';
 

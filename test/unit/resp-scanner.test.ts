@@ -4,7 +4,7 @@
  * below is written out by hand with its frame ends, and fed split at every byte.
  */
 import { describe, expect, it } from 'vitest';
-import { RespScanner } from '../../test/support/resp-scanner.js';
+import { RespScanner } from '../support/resp-scanner.js';
 
 /** Frames as they travel, each with what the scanner must say of it. */
 const REPLIES: { bytes: string; push: boolean }[] = [

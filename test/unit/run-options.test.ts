@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../shared/errors.js';
-import { RUN_OPTION_DEFAULTS, resolveRunOptions, type RunDefaults } from '../../shared/run-options.js';
+import { RUN_OPTION_DEFAULTS, resolveRunOptions, type RunDefaults } from '../../shared/run/run-options.js';
 
 type Given = RunDefaults & { partitions?: number };
 

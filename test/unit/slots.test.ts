@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Slots } from '../../shared/slots.js';
+import { Slots } from '../../worker/limits/slots.js';
 
 describe('Slots', () => {
   it('hands out at most its size at once, then serves waiters in arrival order', async () => {

@@ -1,0 +1,343 @@
+/**
+ * The worker runtime: one BullMQ worker on a job version's queue, serving both map and
+ * reduce tasks (the composition of worker/ and reducer/ happens here), plus the control
+ * channel that aborts a cancelled run's calls, and the recovery sweep.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setMaxListeners } from 'node:events';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
+import { z } from 'zod';
+import { resolveRedis, type RedisOption } from './redis-option.js';
+import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
+import { IsolatePool, ISOLATION_MODES, type IsolationMode } from '../worker/isolation/isolation.js';
+import { combineSignals } from '../shared/tasks/abort-signals.js';
+import { Slots } from '../worker/limits/slots.js';
+import { InvalidOptionError } from '../shared/errors.js';
+import { handleReduceTask } from '../reducer/reduce-task-handler.js';
+import { jobFingerprint } from '../shared/job/fingerprint.js';
+import type { Job } from '../shared/job/job-definition.js';
+import { Limiter } from '../worker/limits/limiter.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis/redis-connection.js';
+import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis/redis-keys.js';
+import { parseControlMessage } from '../shared/run/run-control.js';
+import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from './recovery-sweep.js';
+import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/tasks/task-attempt.js';
+import { combineObservers, type TaskOutcome, type WorkerObserver } from '../shared/workers/worker-observer.js';
+import { countRunOutcomes } from './run-counters.js';
+import { showWorkerPresence } from './worker-presence.js';
+import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/tasks/task-queue.js';
+import { durationSchema, parseOption, positiveIntSchema } from '../shared/data/validation.js';
+
+export interface StartWorkerOptions {
+  /** Redis URL or settings. Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  redis?: RedisOption;
+  /** Key prefix shared by producers and workers. Default "redmap". */
+  prefix?: string;
+  /** Tasks this process runs at once. Default 2. */
+  concurrency?: number;
+  /** How long a task stays locked to this worker without renewal (e.g. "30s"). Default 30s. */
+  lockDuration?: string | number;
+  /** How often workers look for tasks whose worker died (e.g. "30s"). Default 30s. */
+  stalledInterval?: string | number;
+  /** Handed to pino-style logging; silent by default. */
+  logger?: Logger;
+  /** Told about every task and map call, for metrics. */
+  observer?: WorkerObserver;
+  /** Recovery sweep timings, or false to leave the sweep to other workers. */
+  sweep?: Partial<SweepTimings> | false;
+  /**
+   * Where map calls run: `none` (this thread, the default), `thread` or `process`. Only an
+   * isolated call can be stopped when it never yields: hard call timeouts need isolation.
+   */
+  isolation?: IsolationMode;
+}
+
+export interface WorkerHandle {
+  /** The job version's queue this worker serves. */
+  readonly queue: string;
+  readonly fingerprint: string;
+  /** Tasks running right now. */
+  readonly activeTasks: number;
+  /**
+   * Stops taking tasks and waits for running ones; after `graceMs` (default 30s) running
+   * tasks are abandoned, to be taken over by another worker once their lock expires.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+const optionsSchema = z.object({
+  prefix: z.string().min(1).default(DEFAULT_KEY_PREFIX),
+  concurrency: positiveIntSchema.max(1000).default(2),
+  lockDuration: durationSchema.pipe(z.number().min(1000, 'expected at least 1s')).default(30_000),
+  stalledInterval: durationSchema.pipe(z.number().min(100, 'expected at least 100ms')).default(30_000),
+  isolation: z.enum(ISOLATION_MODES).default('none'),
+});
+
+/**
+ * Tasks a worker holds per task it maps (--concurrency): while some map, the others read
+ * their inputs or commit, so round trips to Redis overlap with work instead of adding to it.
+ * Over a 4 ms round trip a chunked run kept ~75% of its speed holding twice --concurrency and
+ * ~83% holding three times (bench/RESULTS.md); no more, as a held task is one no other worker
+ * can take.
+ */
+const TASKS_HELD_PER_SLOT = 3;
+
+/** How long released tasks may take to go back to the queue before the worker stops anyway. */
+const RELEASE_WAIT_MS = 5000;
+
+/** BullMQ's own stall limit is set out of reach: redmap counts stalls itself (--max-stalls) and records the failure. */
+const BULLMQ_MAX_STALLED_COUNT = 1_000_000;
+
+export async function startWorker(job: Job, options: StartWorkerOptions = {}): Promise<WorkerHandle> {
+  const settings = parseOption('options', optionsSchema, {
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDuration,
+    stalledInterval: options.stalledInterval,
+    isolation: options.isolation,
+  });
+  const log = options.logger ?? silentLogger();
+  const redis = resolveRedis(options.redis);
+  const fingerprint = await jobFingerprint(job);
+  const queue = queueName(job.name, fingerprint);
+  const client = await connectRedis(redis, { name: `redmap:worker:${job.name}` });
+  const queues = new TaskQueues(client, settings.prefix);
+  const limiter = new Limiter(client, settings.prefix, job.name, log);
+  await limiter.start(job.limits);
+  const control = await subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
+  const shutdown = new AbortController();
+  const draining = new AbortController();
+  // Every task the worker holds listens on these, and it holds TASKS_HELD_PER_SLOT times --concurrency.
+  setMaxListeners(0, shutdown.signal, draining.signal);
+
+  const isolates = isolatePool(job, settings.isolation, log);
+  // Spawned only when a task first needs it.
+  const quarantinePool =
+    job.modulePath === undefined
+      ? undefined
+      : new IsolatePool('process', { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
+  const deps: MapHandlerDeps = {
+    client,
+    queues,
+    prefix: settings.prefix,
+    job,
+    log,
+    runs: new RunCache(client, settings.prefix),
+    identity: { host: hostname(), pid: process.pid },
+    runSignal: control.runSignal,
+    invoke: isolates,
+    gateFor: (run, runLimited) => limiter.gateFor(run, runLimited),
+    observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
+    quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
+    mapSlots: new Slots(settings.concurrency),
+    draining: draining.signal,
+  };
+
+  // Counted here: BullMQ's Worker does not say how many tasks it runs right now.
+  let tasksInFlight = 0;
+  const worker = new Worker(
+    queue,
+    async (task, token, signal) => {
+      tasksInFlight++;
+      const taskSignal = combineSignals(signal, shutdown.signal);
+      try {
+        return await processTask(deps, fingerprint, task, token, taskSignal.signal);
+      } finally {
+        taskSignal.dispose();
+        tasksInFlight--;
+      }
+    },
+    {
+      connection: client,
+      prefix: queuePrefix(settings.prefix),
+      concurrency: settings.concurrency * TASKS_HELD_PER_SLOT,
+      lockDuration: settings.lockDuration,
+      stalledInterval: settings.stalledInterval,
+      maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
+      name: `${hostname()}:${process.pid}`,
+    },
+  );
+  worker.on('error', (error) => reportWorkerError(log, error));
+  await worker.waitUntilReady();
+
+  const sweep =
+    options.sweep === false
+      ? undefined
+      : new RecoverySweep({ client, queues, prefix: settings.prefix, queue, log }, { ...DEFAULT_SWEEP_TIMINGS, ...options.sweep });
+  sweep?.start();
+  const activeTasks = (): number => tasksInFlight;
+  const presence = await showWorkerPresence({
+    client,
+    prefix: settings.prefix,
+    job: job.name,
+    fingerprint,
+    queue,
+    concurrency: settings.concurrency,
+    activeTasks,
+    observer: options.observer,
+    log,
+  });
+  log.info({ queue, concurrency: settings.concurrency }, 'worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    queue,
+    fingerprint,
+    get activeTasks() {
+      return activeTasks();
+    },
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const graceMs = closeOptions.graceMs ?? 30_000;
+        const graceful = worker.close();
+        // Tasks held but not started go back to the queue now, for other workers.
+        draining.abort(new Error('worker draining'));
+        // Past the grace period, running tasks are released: back to the queue at once, no attempt used.
+        const finished = await Promise.race([graceful.then(() => true), sleep(graceMs).then(() => false)]);
+        if (!finished) {
+          shutdown.abort(new Error('worker shutting down'));
+          await Promise.race([graceful, sleep(RELEASE_WAIT_MS)]);
+        }
+        isolates?.close();
+        quarantinePool?.close();
+        limiter.stop();
+        await sweep?.stop();
+        await presence.stop();
+        await control.close();
+        await queues.close();
+        await client.quit().catch(() => client.disconnect());
+        log.info({ queue }, 'worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function isolatePool(job: Job, mode: IsolationMode, log: Logger): IsolatePool | undefined {
+  if (mode === 'none') return undefined;
+  if (job.modulePath === undefined) {
+    throw new InvalidOptionError('isolation', `isolation: ${mode} needs the job to be defined in a module file, which isolates load`);
+  }
+  return new IsolatePool(mode, { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
+}
+
+async function processTask(
+  deps: MapHandlerDeps,
+  fingerprint: string,
+  task: QueueJob,
+  token: string | undefined,
+  signal: AbortSignal,
+): Promise<string> {
+  const parsed = taskPayloadSchema.safeParse(task.data);
+  if (!parsed.success) {
+    deps.observer?.taskEnded?.({
+      phase: task.name === 'reduce' ? 'reduce' : 'map',
+      runId: '',
+      job: deps.job.name,
+      outcome: 'refused',
+      durationMs: 0,
+    });
+    throw new UnrecoverableError(
+      `task ${task.id} has an invalid payload and is refused: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
+  }
+  const payload: TaskPayload = parsed.data;
+  if (payload.fp !== fingerprint) {
+    deps.observer?.taskEnded?.({ phase: payload.kind, runId: payload.run, job: deps.job.name, outcome: 'refused', durationMs: 0 });
+    throw new UnrecoverableError(`task ${task.id} belongs to job version ${payload.fp}; this worker runs ${fingerprint} and refuses it`);
+  }
+  const attempt = {
+    attemptId: randomBytes(12).toString('base64url'),
+    attempt: task.attemptsMade + 1,
+    maxAttempts: task.opts.attempts ?? 1,
+    stalls: task.stalledCounter ?? 0,
+    signal,
+  };
+  const event = { phase: payload.kind, runId: payload.run, job: deps.job.name } as const;
+  const started = Date.now();
+  const ended = (outcome: TaskOutcome): void => deps.observer?.taskEnded?.({ ...event, outcome, durationMs: Date.now() - started });
+  deps.observer?.taskStarted?.(event);
+  try {
+    const result =
+      payload.kind === 'map'
+        ? await handleMapTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>)
+        : await handleReduceTask(deps, { ...attempt, payload } satisfies TaskAttempt<typeof payload>);
+    ended(result);
+    return result;
+  } catch (error) {
+    if (error instanceof TaskFailedForGood) {
+      ended('failed');
+      throw new UnrecoverableError(error.message);
+    }
+    if (error instanceof TaskReleased && token) {
+      ended('released');
+      // Handing the task back is not a failed attempt: BullMQ expects these errors after such a move.
+      if (error.delayMs > 0) {
+        await task.moveToDelayed(Date.now() + error.delayMs, token);
+        throw new DelayedError(error.message);
+      }
+      await task.moveToWait(token);
+      throw new WaitingError(error.message);
+    }
+    ended('retried');
+    throw error;
+  }
+}
+
+interface ControlSubscription {
+  runSignal(runId: string): AbortSignal;
+  close(): Promise<void>;
+}
+
+/** Listens for cancel messages, and gives each run an AbortSignal that fires on them. */
+async function subscribeControl(client: RedisClient, prefix: string, log: Logger, onLimits: () => void): Promise<ControlSubscription> {
+  const subscriber = duplicateClient(client, 'redmap:control');
+  subscriber.on('error', () => {});
+  const controllers = new Map<string, AbortController>();
+  const controllerFor = (runId: string): AbortController => {
+    let controller = controllers.get(runId);
+    if (!controller) {
+      if (controllers.size >= 1024) controllers.delete(controllers.keys().next().value!);
+      controller = new AbortController();
+      setMaxListeners(0, controller.signal);
+      controllers.set(runId, controller);
+    }
+    return controller;
+  };
+  subscriber.on('message', (_channel: string, text: string) => {
+    const message = parseControlMessage(text);
+    if (message?.type === 'limits') onLimits();
+    if (message?.type === 'cancel') {
+      log.info({ runId: message.run }, 'run cancelled or failed; aborting its calls');
+      controllerFor(message.run).abort(new Error(`run ${message.run} was cancelled`));
+      // Calls running now keep the aborted signal; a run that is retried later starts afresh.
+      controllers.delete(message.run);
+    }
+  });
+  await subscriber.subscribe(controlChannel(prefix));
+  return {
+    runSignal: (runId) => controllerFor(runId).signal,
+    close: async () => {
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}
+
+let lastFullRedisReport = 0;
+
+/** BullMQ's own errors: the worker keeps running; a full Redis is said plainly, once in a while. */
+function reportWorkerError(log: Logger, error: Error): void {
+  if (!isRedisFull(error)) {
+    log.warn({ err: error }, 'worker error (it keeps running)');
+    return;
+  }
+  if (Date.now() - lastFullRedisReport < 30_000) return;
+  lastFullRedisReport = Date.now();
+  log.error({}, 'Redis is out of memory (maxmemory reached): no task can start or finish; backing off until it has room again');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,145 @@
+/**
+ * Tasks in BullMQ: the payload schema (checked whenever a task is read back), the
+ * options every task carries, and adding map and reduce tasks by their ids.
+ *
+ * BullMQ calls queue items "jobs"; redmap calls them tasks, and keeps BullMQ's types
+ * behind this module and the worker runtime.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { sendAgainWhenAborted } from '../redis/pipelines.js';
+import type { RedisClient } from '../redis/redis-connection.js';
+import { mapJobId, queuePrefix, reduceJobId, type RunIncarnation } from '../redis/redis-keys.js';
+import type { RunOptions } from '../run/run-options.js';
+
+export const TASK_PAYLOAD_VERSION = 2;
+
+export const taskPayloadSchema = z.discriminatedUnion('kind', [
+  z.object({
+    v: z.literal(TASK_PAYLOAD_VERSION),
+    kind: z.literal('map'),
+    /** Fingerprint of the job version the task belongs to; a worker of another version refuses it. */
+    fp: z.string().min(1),
+    run: z.string().min(1).max(64),
+    /** The run's incarnation: a task of a run cleaned since never acts on a new run of the same id. */
+    inc: z.string().min(1).max(64),
+    gen: z.number().int().min(1),
+    task: z.string().regex(/^c\d+(\.\d+)?$/),
+  }),
+  z.object({
+    v: z.literal(TASK_PAYLOAD_VERSION),
+    kind: z.literal('reduce'),
+    fp: z.string().min(1),
+    run: z.string().min(1).max(64),
+    inc: z.string().min(1).max(64),
+    gen: z.number().int().min(1),
+    partition: z.number().int().min(0),
+  }),
+]);
+
+export type TaskPayload = z.infer<typeof taskPayloadSchema>;
+export type MapTaskPayload = Extract<TaskPayload, { kind: 'map' }>;
+export type ReduceTaskPayload = Extract<TaskPayload, { kind: 'reduce' }>;
+
+/** How long BullMQ keeps a failed task (redmap keeps its own failure report with the run). */
+const KEEP_FAILED_TASKS = { count: 10_000 };
+
+export function taskOptions(options: Pick<RunOptions, 'attempts' | 'backoff' | 'retentionMs'>): JobsOptions {
+  return {
+    attempts: options.attempts,
+    backoff: { type: options.backoff.type, delay: options.backoff.delayMs, jitter: 0.5 },
+    removeOnComplete: true,
+    removeOnFail: { ...KEEP_FAILED_TASKS, age: Math.ceil(options.retentionMs / 1000) },
+  };
+}
+
+/** Opens the BullMQ queue of one job version on an existing connection. */
+export function openTaskQueue(connection: RedisClient, prefix: string, name: string): Queue {
+  return new Queue(name, { connection, prefix: queuePrefix(prefix), skipMetasUpdate: false });
+}
+
+/** The run a task is added for: its id and incarnation, job version, queue and options. */
+export interface TaskTarget extends RunIncarnation {
+  fingerprint: string;
+  queue: string;
+  options: Pick<RunOptions, 'attempts' | 'backoff' | 'retentionMs'>;
+}
+
+export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generation: number, taskIds: readonly string[]): Promise<void> {
+  if (taskIds.length === 0) return;
+  const options = taskOptions(run.options);
+  await addTasks(
+    queues.get(run.queue),
+    taskIds.map((task) => ({
+      name: 'map',
+      data: {
+        v: TASK_PAYLOAD_VERSION,
+        kind: 'map',
+        fp: run.fingerprint,
+        run: run.id,
+        inc: run.incarnation,
+        gen: generation,
+        task,
+      } satisfies TaskPayload,
+      opts: { ...options, jobId: mapJobId(run, generation, task) },
+    })),
+  );
+}
+
+export async function addReduceTasks(
+  queues: TaskQueues,
+  run: TaskTarget,
+  generation: number,
+  partitions: readonly number[],
+): Promise<void> {
+  if (partitions.length === 0) return;
+  const options = taskOptions(run.options);
+  await addTasks(
+    queues.get(run.queue),
+    partitions.map((partition) => ({
+      name: 'reduce',
+      data: {
+        v: TASK_PAYLOAD_VERSION,
+        kind: 'reduce',
+        fp: run.fingerprint,
+        run: run.id,
+        inc: run.incarnation,
+        gen: generation,
+        partition,
+      } satisfies TaskPayload,
+      opts: { ...options, jobId: reduceJobId(run, generation, partition) },
+    })),
+  );
+}
+
+/**
+ * addBulk is a pipeline, and ioredis aborts its unanswered rest when the connection closes
+ * midway. Every task carries its id, so the batch is sent again: ids still queued are no-ops.
+ */
+async function addTasks(queue: Queue, tasks: Parameters<Queue['addBulk']>[0]): Promise<void> {
+  await sendAgainWhenAborted(() => queue.addBulk(tasks));
+}
+
+/** The queues a process adds tasks to, opened once each on one connection. */
+export class TaskQueues {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: RedisClient,
+    private readonly prefix: string,
+  ) {}
+
+  get(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = openTaskQueue(this.connection, this.prefix, name);
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Array.from(this.queues.values(), (queue) => queue.close()));
+    this.queues.clear();
+  }
+}
