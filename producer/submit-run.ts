@@ -12,7 +12,7 @@ import type { Logger } from '../shared/logger.js';
 import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/redis/redis-keys.js';
-import { enqueueReduceTasks } from '../shared/run/reduce-trigger.js';
+import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
 import { failRun, retireEnded } from '../shared/run/run-control.js';
 import { isRunState, TERMINAL_STATES, type RunState } from '../shared/run/run-state.js';
 import { resolveRunOptions, runIdSchema, runOptionsSchema, type RunDefaults, type RunOptions } from '../shared/run/run-options.js';
@@ -314,9 +314,7 @@ async function sealRun(
   );
   if (outcome === 'inactive') return endedState(run.id, detail);
   if (outcome === 'failed') await retireEnded(deps.client, deps.prefix, run.id);
-  if (outcome === 'flipped') {
-    await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, Number(detail));
-  }
+  if (outcome === 'flipped') await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
   return undefined;
 }
 

@@ -21,7 +21,7 @@ import type { Logger } from '../shared/logger.js';
 import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { mapJobId, reduceJobId, runKeys, runsIndexKey, sweepLeaseKey, activeRunsKey } from '../shared/redis/redis-keys.js';
-import { enqueueReduceTasks } from '../shared/run/reduce-trigger.js';
+import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
 import { failRun, pendingTasks, publishControl, retireEnded } from '../shared/run/run-control.js';
 import { recordTaskFailure } from '../shared/run/run-failures.js';
 import { readRunRecord, type RunRecord } from '../shared/run/run-record.js';
@@ -156,19 +156,19 @@ export class RecoverySweep {
       return;
     }
     log.warn({ runId: run.id, generation: run.generation }, 'recovery: enqueueing reduce tasks that are missing');
-    await enqueueReduceTasks(client, queues, prefix, run, run.generation);
+    await enqueueDueReduceTasks(client, queues, prefix, run, { again: true });
     this.requeuedAt.set(run.id, now);
   }
 
   private async repairMapping(run: RunRecord, now: number): Promise<void> {
     const { client, queues, prefix, log } = this.deps;
     const keys = runKeys(prefix, run.id);
-    const [outcome, generation] = replyStrings(
+    const [outcome] = replyStrings(
       await runScript(client, checkMapPhaseScript, [keys.meta, keys.committed, keys.failed, keys.replies], [newRequestId()]),
     );
     if (outcome === 'flipped') {
       log.warn({ runId: run.id }, 'recovery: every map task was settled but the run had not moved on; reducing now');
-      await enqueueReduceTasks(client, queues, prefix, run, Number(generation));
+      await enqueueDueReduceTasks(client, queues, prefix, run);
       return;
     }
     if (this.isStalled(run, now)) {
@@ -212,7 +212,7 @@ export class RecoverySweep {
           at: Date.now(),
         });
         recorded++;
-        if (outcome.outcome === 'flipped') await enqueueReduceTasks(client, queues, prefix, run, outcome.generation);
+        if (outcome.outcome === 'flipped') await enqueueDueReduceTasks(client, queues, prefix, run);
         if (outcome.outcome === 'run_failed') {
           await publishControl(client, prefix, { type: 'cancel', run: run.id });
           await retireEnded(client, prefix, run.id);

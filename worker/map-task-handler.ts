@@ -9,7 +9,7 @@ import { isNonRetryable, StagedOutputLostError, TaskStalledError } from '../shar
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
 import { runKeys, itemTaskId } from '../shared/redis/redis-keys.js';
-import { enqueueReduceTasks } from '../shared/run/reduce-trigger.js';
+import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
 import { publishControl, retireEnded } from '../shared/run/run-control.js';
 import { recordTaskFailure } from '../shared/run/run-failures.js';
 import type { RunRecord } from '../shared/run/run-record.js';
@@ -55,7 +55,7 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
     log.debug({}, 'task skipped: its run ended, vanished or moved on, or the task is settled');
     // A worker that flipped the run to reducing may have died before enqueueing the reduce tasks.
     if (run && task?.incarnation === inc && task.state === 'reducing' && task.reduceEnqueued !== task.generation) {
-      await ensureReduceEnqueued(deps, run);
+      await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
     }
     return 'skipped';
   }
@@ -154,14 +154,15 @@ async function commitOutput(
       await failpoint('after-flip');
       deps.observer?.itemsMapped?.({ phase: 'map', runId: run.id, job: deps.job.name, items: itemCount });
       log.info({}, 'all map tasks settled; enqueueing reduce tasks');
-      await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, committed.generation);
+      await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
       return 'committed';
     case 'committed':
       await failpoint('after-map-commit', taskId);
       deps.observer?.itemsMapped?.({ phase: 'map', runId: run.id, job: deps.job.name, items: itemCount });
       return 'committed';
     case 'settled':
-      if (committed.state === 'reducing') await ensureReduceEnqueued(deps, run);
+      // The worker that flipped the run may have died before enqueueing the reduce tasks.
+      if (committed.state === 'reducing') await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
       return 'duplicate';
     case 'stage_lost':
       throw new StagedOutputLostError(run.id, taskId, committed.found, committed.expected);
@@ -275,17 +276,9 @@ async function recordFailure(
     pid: deps.identity.pid,
     at: Date.now(),
   });
-  if (recorded.outcome === 'flipped') await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, recorded.generation);
+  if (recorded.outcome === 'flipped') await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
   if (recorded.outcome === 'run_failed') {
     await publishControl(deps.client, deps.prefix, { type: 'cancel', run: run.id });
     await retireEnded(deps.client, deps.prefix, run.id);
-  }
-}
-
-/** After a duplicate commit in `reducing`: the flipping worker may have died before enqueueing. */
-async function ensureReduceEnqueued(deps: HandlerDeps, run: RunRecord): Promise<void> {
-  const [generation, enqueued] = await deps.client.hmget(runKeys(deps.prefix, run.id).meta, 'gen', 'reduceEnqueued');
-  if (generation !== null && generation !== enqueued) {
-    await enqueueReduceTasks(deps.client, deps.queues, deps.prefix, run, Number(generation));
   }
 }

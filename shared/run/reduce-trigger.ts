@@ -1,9 +1,17 @@
 /**
- * Enqueues the reduce tasks of a run that has flipped to `reducing`. Whoever sees the flip
- * calls it (the committing worker, the sealing producer, retry, the recovery sweep);
- * BullMQ ids are not enough to make that idempotent, because BullMQ forgets an id once a
- * finished task is removed: partitions already reduced in the generation are skipped, and
- * a reduce task that runs again anyway finds its partition committed and does nothing.
+ * Where the reduce fires. The decision is taken in Lua, once: `finishMapPhaseIfDone`
+ * (shared/redis/lua/map-phase.lua) flips a sealed run whose map tasks are all settled to
+ * `reducing` and marks the generation's reduce tasks due, inside whichever script settled
+ * the last task (seal, commit, final failure, retry, the sweep's check). That script
+ * answers `flipped`, and its caller then calls `enqueueDueReduceTasks`, the one function
+ * that puts reduce tasks in the queue.
+ *
+ * The flip and the enqueue are two steps, so a caller may die between them: a duplicate map
+ * task that finds its run reducing and the recovery sweep call the same function, which
+ * reads from the record whether anything is still due. BullMQ ids do not make a second
+ * enqueue harmless (BullMQ forgets an id once a finished task is removed), so partitions
+ * already reduced in the generation are skipped, and a reduce task that runs again anyway
+ * finds its partition committed and does nothing.
  */
 import { loadLuaScript, runScript } from '../redis/lua-scripts.js';
 import type { RedisClient } from '../redis/redis-connection.js';
@@ -13,16 +21,28 @@ import { addReduceTasks, type TaskQueues, type TaskTarget } from '../tasks/task-
 
 const markReduceEnqueuedScript = loadLuaScript(new URL('./mark-reduce-enqueued.lua', import.meta.url));
 
-export async function enqueueReduceTasks(
+export type ReduceTarget = TaskTarget & { options: Pick<RunRecord['options'], 'partitions'> };
+
+/**
+ * Enqueues the reduce tasks of the run's current generation when the run is `reducing` and
+ * they are not marked enqueued yet; with `again`, also when they are (the sweep, when they
+ * seem lost). Returns the generation enqueued, or undefined when nothing was due.
+ */
+export async function enqueueDueReduceTasks(
   client: RedisClient,
   queues: TaskQueues,
   prefix: string,
-  run: TaskTarget & { options: Pick<RunRecord['options'], 'partitions'> },
-  generation: number,
-): Promise<void> {
+  run: ReduceTarget,
+  { again = false }: { again?: boolean } = {},
+): Promise<number | undefined> {
   const keys = runKeys(prefix, run.id);
+  const [incarnation, state, gen, enqueued] = await client.hmget(keys.meta, 'inc', 'state', 'gen', 'reduceEnqueued');
+  if (incarnation !== run.incarnation || state !== 'reducing' || gen === null) return undefined;
+  if (enqueued === gen && !again) return undefined;
+  const generation = Number(gen);
   const reduced = new Set(await client.smembers(keys.reduced(generation)));
   const due = Array.from({ length: run.options.partitions }, (_, p) => p).filter((p) => !reduced.has(String(p)));
   await addReduceTasks(queues, run, generation, due);
   await runScript(client, markReduceEnqueuedScript, [keys.meta], [run.incarnation, generation]);
+  return generation;
 }

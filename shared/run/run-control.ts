@@ -9,7 +9,7 @@ import { loadLuaScript, newRequestId, replyStrings, runScript } from '../redis/l
 import type { RedisClient } from '../redis/redis-connection.js';
 import { activeRunsKey, controlChannel, mapJobId, runKeys, runsIndexKey, type RunIncarnation } from '../redis/redis-keys.js';
 import { keysKeptOnRetry, retireRun } from './run-retention.js';
-import { enqueueReduceTasks } from './reduce-trigger.js';
+import { enqueueDueReduceTasks } from './reduce-trigger.js';
 import { readRunRecord, type RunRecord } from './run-record.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from '../tasks/task-queue.js';
 import { TERMINAL_STATES, UNKNOWN_RUN_TEXT } from './run-state.js';
@@ -146,7 +146,7 @@ export async function retryRun(client: RedisClient, queues: TaskQueues, prefix: 
   const generation = Number(detail);
   await dropGenerationResults(client, prefix, before);
   await enqueuePendingTasks(client, queues, prefix, before, generation);
-  if (outcome === 'flipped') await enqueueReduceTasks(client, queues, prefix, before, generation);
+  if (outcome === 'flipped') await enqueueDueReduceTasks(client, queues, prefix, before);
   return generation;
 }
 
