@@ -20,7 +20,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../shared/logger.js';
 import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
-import { mapJobId, reduceJobId, runKeys, runsIndexKey, sweepLeaseKey, activeRunsKey } from '../shared/redis/redis-keys.js';
+import { mapTaskQueueId, reduceTaskQueueId, runKeys, runsIndexKey, sweepLeaseKey, activeRunsKey } from '../shared/redis/redis-keys.js';
 import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
 import { failRun, pendingTasks, publishControl, retireEnded } from '../shared/run/run-control.js';
 import { recordTaskFailure } from '../shared/run/run-failures.js';
@@ -146,7 +146,7 @@ export class RecoverySweep {
     const reduced = new Set(await client.smembers(runKeys(prefix, run.id).reduced(run.generation)));
     for (let partition = 0; partition < run.options.partitions; partition++) {
       if (reduced.has(String(partition))) continue;
-      const failed = await queueFailure(queue, reduceJobId(run, run.generation, partition));
+      const failed = await queueFailure(queue, reduceTaskQueueId(run, run.generation, partition));
       if (failed === undefined) continue;
       // BullMQ failed the reduce task for good without redmap hearing of it: the run cannot finish.
       const message = `reduce of partition ${partition} failed for good: ${failed.reason}`;
@@ -189,13 +189,13 @@ export class RecoverySweep {
     let added = 0;
     let recorded = 0;
     for await (const pending of pendingTasks(client, prefix, run.id)) {
-      const jobIds = pending.map((task) => mapJobId(run, run.generation, task));
-      const states = await Promise.all(jobIds.map((id) => queue.getJobState(id)));
+      const queueIds = pending.map((task) => mapTaskQueueId(run, run.generation, task));
+      const states = await Promise.all(queueIds.map((id) => queue.getJobState(id)));
       const missing = pending.filter((_, i) => states[i] === 'unknown');
       await addMapTasks(queues, run, run.generation, missing);
       added += missing.length;
       for (const [i, task] of pending.entries()) {
-        const failed = states[i] === 'failed' ? await queueFailure(queue, jobIds[i]!) : undefined;
+        const failed = states[i] === 'failed' ? await queueFailure(queue, queueIds[i]!) : undefined;
         if (!failed) continue;
         const items = JSON.parse((await client.hget(keys.inputs, task)) ?? '[]') as unknown[];
         const outcome = await recordTaskFailure(client, prefix, run, run.generation, {
@@ -242,10 +242,10 @@ export class RecoverySweep {
 }
 
 /** Why and after how many attempts BullMQ failed a task for good, or undefined when it did not (the task is elsewhere, or gone). */
-async function queueFailure(queue: Queue, jobId: string): Promise<{ reason: string; attempts: number } | undefined> {
-  if ((await queue.getJobState(jobId)) !== 'failed') return undefined;
-  const job = await queue.getJob(jobId);
-  return { reason: job?.failedReason || 'failed for good in the queue', attempts: job?.attemptsMade ?? 0 };
+async function queueFailure(queue: Queue, queueId: string): Promise<{ reason: string; attempts: number } | undefined> {
+  if ((await queue.getJobState(queueId)) !== 'failed') return undefined;
+  const task = await queue.getJob(queueId);
+  return { reason: task?.failedReason || 'failed for good in the queue', attempts: task?.attemptsMade ?? 0 };
 }
 
 async function serverTime(client: RedisClient): Promise<number> {

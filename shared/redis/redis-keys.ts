@@ -128,13 +128,13 @@ export interface RunIncarnation {
 }
 
 /**
- * BullMQ job ids carry the run, its incarnation and the generation: a retry adds new ids a
- * kept failed job cannot swallow, and a task of a cleaned run can never take the id of the
- * same task in a new run of the same id.
+ * A task's id in its queue (BullMQ's "job id") carries the run, its incarnation and the
+ * generation: a retry adds new ids a kept failed task cannot swallow, and a task of a cleaned
+ * run can never take the id of the same task in a new run of the same id.
  */
-export const mapJobId = (run: RunIncarnation, generation: number, taskId: string): string =>
+export const mapTaskQueueId = (run: RunIncarnation, generation: number, taskId: string): string =>
   `${run.id}.${run.incarnation}.g${generation}.${taskId}`;
-export const reduceJobId = (run: RunIncarnation, generation: number, partition: number): string =>
+export const reduceTaskQueueId = (run: RunIncarnation, generation: number, partition: number): string =>
   `${run.id}.${run.incarnation}.g${generation}.r${partition}`;
 
 /** SCAN pattern for the BullMQ keys of every incarnation of a run's tasks in its job's queue (run ids hold no dot). */

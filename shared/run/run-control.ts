@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { RunError } from '../errors.js';
 import { loadLuaScript, newRequestId, replyStrings, runScript } from '../redis/lua-scripts.js';
 import type { RedisClient } from '../redis/redis-connection.js';
-import { activeRunsKey, controlChannel, mapJobId, runKeys, runsIndexKey, type RunIncarnation } from '../redis/redis-keys.js';
+import { activeRunsKey, controlChannel, mapTaskQueueId, runKeys, runsIndexKey, type RunIncarnation } from '../redis/redis-keys.js';
 import { keysKeptOnRetry, retireRun } from './run-retention.js';
 import { enqueueDueReduceTasks } from './reduce-trigger.js';
 import { readRunRecord, type RunRecord } from './run-record.js';
@@ -74,7 +74,7 @@ async function dropWaitingTasks(client: RedisClient, queues: TaskQueues, prefix:
     const [next, entries] = await client.hscan(runKeys(prefix, runId).inputs, cursor, 'COUNT', 500);
     cursor = next;
     const tasks = entries.filter((_, i) => i % 2 === 0);
-    await Promise.all(tasks.map((task) => queue.remove(mapJobId(run, run.generation, task)).catch(() => 0)));
+    await Promise.all(tasks.map((task) => queue.remove(mapTaskQueueId(run, run.generation, task)).catch(() => 0)));
   } while (cursor !== '0');
 }
 

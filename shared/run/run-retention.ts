@@ -104,14 +104,14 @@ export async function cleanRun(
   let tasks = 0;
   if (queueName !== undefined) {
     const queue = queues.get(queueName);
-    const jobIds = new Set<string>();
+    const queueIds = new Set<string>();
     const keyPrefix = `${queue.opts.prefix}:${queueName}:`;
     for await (const key of scanKeys(client, runTasksPattern(prefix, queueName, runId))) {
-      jobIds.add(key.slice(keyPrefix.length).split(':')[0]!);
+      queueIds.add(key.slice(keyPrefix.length).split(':')[0]!);
     }
-    for (const jobId of jobIds) {
+    for (const queueId of queueIds) {
       // A task a worker holds right now is locked; it finds its run gone and finishes at once.
-      const removed = await queue.remove(jobId).catch(() => 0);
+      const removed = await queue.remove(queueId).catch(() => 0);
       tasks += removed ? 1 : 0;
     }
     await client.srem(activeRunsKey(prefix, queueName), runId);

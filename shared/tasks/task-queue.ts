@@ -9,19 +9,28 @@ import { Queue, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { sendAgainWhenAborted } from '../redis/pipelines.js';
 import type { RedisClient } from '../redis/redis-connection.js';
-import { mapJobId, queuePrefix, reduceJobId, type RunIncarnation } from '../redis/redis-keys.js';
+import { mapTaskQueueId, queuePrefix, reduceTaskQueueId, type RunIncarnation } from '../redis/redis-keys.js';
 import type { RunOptions } from '../run/run-options.js';
 
 export const TASK_PAYLOAD_VERSION = 2;
 
+/**
+ * A task's payload, as BullMQ stores it with the task (short names: one copy per task in Redis).
+ * - `v`: the payload format version (TASK_PAYLOAD_VERSION); another version is refused.
+ * - `kind`: `map` (one chunk of inputs) or `reduce` (one partition).
+ * - `fp`: fingerprint of the job version the task belongs to; a worker of another version refuses it.
+ * - `run`: the run id.
+ * - `inc`: the run's incarnation: a task of a run cleaned since never acts on a new run of the same id.
+ * - `gen`: the run's generation (raised by `retry`): a task of an earlier generation is stale.
+ * - `task` (map): the map task's id: `c<chunk>` for a chunk, `c<chunk>.<item>` for one item of a split chunk.
+ * - `partition` (reduce): the partition it reduces, from 0.
+ */
 export const taskPayloadSchema = z.discriminatedUnion('kind', [
   z.object({
     v: z.literal(TASK_PAYLOAD_VERSION),
     kind: z.literal('map'),
-    /** Fingerprint of the job version the task belongs to; a worker of another version refuses it. */
     fp: z.string().min(1),
     run: z.string().min(1).max(64),
-    /** The run's incarnation: a task of a run cleaned since never acts on a new run of the same id. */
     inc: z.string().min(1).max(64),
     gen: z.number().int().min(1),
     task: z.string().regex(/^c\d+(\.\d+)?$/),
@@ -81,7 +90,7 @@ export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generatio
         gen: generation,
         task,
       } satisfies TaskPayload,
-      opts: { ...options, jobId: mapJobId(run, generation, task) },
+      opts: { ...options, jobId: mapTaskQueueId(run, generation, task) },
     })),
   );
 }
@@ -107,7 +116,7 @@ export async function addReduceTasks(
         gen: generation,
         partition,
       } satisfies TaskPayload,
-      opts: { ...options, jobId: reduceJobId(run, generation, partition) },
+      opts: { ...options, jobId: reduceTaskQueueId(run, generation, partition) },
     })),
   );
 }

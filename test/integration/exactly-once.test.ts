@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { defineJob, submitRun, z, type ResultEntry } from '../../index.js';
 import { commitMapOutput } from '../../worker/commit-map-output.js';
 import { mapItems } from '../../worker/map-task.js';
-import { reduceJobId, runKeys } from '../../shared/redis/redis-keys.js';
+import { reduceTaskQueueId, runKeys } from '../../shared/redis/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run/run-record.js';
 import { addReduceTasks, TaskQueues } from '../../shared/tasks/task-queue.js';
 import { runCli } from '../support/cli.js';
@@ -138,7 +138,7 @@ describe('exactly-once effect', () => {
       // BullMQ removed the finished reduce tasks, so the same ids are new tasks to it.
       await addReduceTasks(queues, record, record.generation, [0, 1]);
       // A finished task is removed (or failed): its handler, in this process, has returned.
-      const sentAgain = [0, 1].map((partition) => reduceJobId(record, record.generation, partition));
+      const sentAgain = [0, 1].map((partition) => reduceTaskQueueId(record, record.generation, partition));
       await waitFor(
         'the reduce tasks sent again to finish',
         async () => {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { mapJobId, queuePrefix, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { mapTaskQueueId, queuePrefix, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
@@ -68,13 +68,13 @@ describe('a run with failures', () => {
         const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
         try {
           // BullMQ keeps the failed task (removeOnFail by count and age) under its generation-1 id.
-          expect(await queue.getJobState(mapJobId(record, 1, 'c0'))).toBe('failed');
+          expect(await queue.getJobState(mapTaskQueueId(record, 1, 'c0'))).toBe('failed');
           writeFileSync(cure, '');
           const retried = await runCli(['retry', runId, '--wait', '--quiet'], { env });
           expect(retried.code).toBe(0);
           expect(retried.stderr).toMatch(/is mapping again \(generation 2\)/);
           expect(retried.stdout).toBe('{"key":"slow","value":30}\n{"key":"throw","value":1}\n');
-          expect(await queue.getJobState(mapJobId(record, 1, 'c0'))).toBe('failed');
+          expect(await queue.getJobState(mapTaskQueueId(record, 1, 'c0'))).toBe('failed');
           expect((await readRunRecord(client, prefix, runId))?.generation).toBe(2);
         } finally {
           await queue.close();
@@ -209,7 +209,7 @@ describe('a worker asked to stop', () => {
       const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
       try {
         // A worker holds more tasks than it maps: the second waits for the first one's slot.
-        const held = mapJobId(record, 1, 'c1');
+        const held = mapTaskQueueId(record, 1, 'c1');
         await waitFor('the second task to be held', async () => ((await queue.getJobState(held)) === 'active' ? true : undefined));
         workers.kill('SIGTERM');
         const stopped = await workers.result;
@@ -240,7 +240,7 @@ describe('a worker asked to stop', () => {
       const record = (await readRunRecord(client, prefix, runId))!;
       const queue = new Queue(record.queue, { connection: client, prefix: queuePrefix(prefix) });
       try {
-        const task = (await queue.getJob(mapJobId(record, 1, 'c0')))!;
+        const task = (await queue.getJob(mapTaskQueueId(record, 1, 'c0')))!;
         expect(await task.getState()).toBe('waiting');
         expect(task.attemptsMade).toBe(0);
       } finally {

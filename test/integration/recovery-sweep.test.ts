@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { defineJob, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
-import { queuePrefix, runKeys, mapJobId } from '../../shared/redis/redis-keys.js';
+import { queuePrefix, runKeys, mapTaskQueueId } from '../../shared/redis/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run/run-record.js';
 import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import type { CommitOutcome } from '../../worker/commit-map-output.js';
@@ -43,7 +43,7 @@ async function commitEveryTaskByHand(
   for (const task of TASKS) last = await commitByHand(client, { prefix, job, runId: run.id, taskId: task, attemptId: `t-${task}` });
   const record = (await readRunRecord(client, prefix, run.id))!;
   const queue = queues.get(record.queue);
-  for (const task of TASKS) await queue.remove(mapJobId(record, 1, task));
+  for (const task of TASKS) await queue.remove(mapTaskQueueId(record, 1, task));
   expect(await queue.getJobCounts('wait', 'active', 'delayed')).toEqual({ wait: 0, active: 0, delayed: 0 });
   return last;
 }
@@ -122,8 +122,8 @@ describe('the recovery sweep', () => {
     try {
       const record = (await readRunRecord(client, prefix, run.id))!;
       // As after a Redis rollback: the task is gone from the queue, its inputs are still stored.
-      expect(await queues.get(record.queue).remove(mapJobId(record, 1, 'c1'))).toBe(1);
-      expect(await client.exists(`${queuePrefix(prefix)}:${record.queue}:${mapJobId(record, 1, 'c1')}`)).toBe(0);
+      expect(await queues.get(record.queue).remove(mapTaskQueueId(record, 1, 'c1'))).toBe(1);
+      expect(await client.exists(`${queuePrefix(prefix)}:${record.queue}:${mapTaskQueueId(record, 1, 'c1')}`)).toBe(0);
 
       const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
       try {

@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRedisUrl, redisOptions } from '../../shared/redis/redis-connection.js';
-import { mapJobId, queuePrefix, reduceJobId } from '../../shared/redis/redis-keys.js';
+import { mapTaskQueueId, queuePrefix, reduceTaskQueueId } from '../../shared/redis/redis-keys.js';
 import { addMapTasks, addReduceTasks, TaskQueues, type TaskTarget } from '../../shared/tasks/task-queue.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { startReplyDroppingProxy, type ReplyDroppingProxy } from '../support/reply-dropping-proxy.js';
@@ -74,7 +74,7 @@ describe('adding tasks across a cut connection', () => {
     // The cut landed after the first reply came: ioredis aborted the rest of the pipeline.
     expect(open.proxy?.drops()).toMatchObject([{ name: 'addStandardJob', kind: 'bullmq', replySeen: true }]);
     for (const task of ['c0', 'c1', 'c2']) {
-      expect(JSON.parse((await direct.hget(taskKey(mapJobId(RUN, 1, task)), 'data')) ?? '{}')).toMatchObject({ kind: 'map', task });
+      expect(JSON.parse((await direct.hget(taskKey(mapTaskQueueId(RUN, 1, task)), 'data')) ?? '{}')).toMatchObject({ kind: 'map', task });
     }
     expect(await direct.llen(`${queuePrefix(PREFIX)}:${QUEUE}:wait`)).toBe(3);
   });
@@ -84,7 +84,7 @@ describe('adding tasks across a cut connection', () => {
     await addReduceTasks(queues, RUN, 2, [0, 1, 2, 3]);
     expect(open.proxy?.drops()).toMatchObject([{ name: 'addStandardJob', replySeen: true }]);
     for (const partition of [0, 1, 2, 3]) {
-      expect(await direct.hget(taskKey(reduceJobId(RUN, 2, partition)), 'name')).toBe('reduce');
+      expect(await direct.hget(taskKey(reduceTaskQueueId(RUN, 2, partition)), 'name')).toBe('reduce');
     }
     expect(await direct.llen(`${queuePrefix(PREFIX)}:${QUEUE}:wait`)).toBe(4);
   });
