@@ -3,6 +3,8 @@
  * option specs, so `--help` never drifts from what is accepted.
  */
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
+import { formatIssues, numberSchema, wholeNumberSchema } from '../shared/data/validation.js';
 import { ENVIRONMENT_VARIABLES } from '../shared/config.js';
 import { UsageError } from '../shared/errors.js';
 
@@ -96,30 +98,41 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** A whole-number flag, checked against a range; the message names the flag. */
-export function intFlag(args: ParsedArgs, name: string, range: { min: number; max?: number }): number | undefined {
+/**
+ * A flag checked by an option's own schema, so its bounds are written once: the text is read
+ * as a whole number (`int`), a number or as it is (`text`, for durations, rates and the like),
+ * then parsed. The message names the flag, says what the schema expects and what was given.
+ */
+export function optionFlag<S extends z.ZodType>(
+  args: ParsedArgs,
+  name: string,
+  read: 'int' | 'number' | 'text',
+  schema: S,
+): z.output<S> | undefined {
   const text = stringFlag(args, name);
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
-    throw new UsageError(`--${name}: expected a whole number, got ${JSON.stringify(text)}`);
+  let value: unknown = text;
+  if (read === 'int') {
+    value = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+      throw new UsageError(`--${name}: expected a whole number, got ${JSON.stringify(text)}`);
+    }
+  } else if (read === 'number') {
+    value = text.trim() === '' ? Number.NaN : Number(text);
   }
-  if (value < range.min || (range.max !== undefined && value > range.max)) {
-    const bounds = range.max === undefined ? `at least ${range.min}` : `between ${range.min} and ${range.max}`;
-    throw new UsageError(`--${name}: expected a whole number ${bounds}, got ${value}`);
-  }
-  return value;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new UsageError(`--${name}: ${formatIssues(parsed.error.issues)}, got ${read === 'int' ? String(value) : JSON.stringify(text)}`);
+}
+
+/** A whole-number flag, checked against a range; the message names the flag. */
+export function intFlag(args: ParsedArgs, name: string, range: { min: number; max?: number }): number | undefined {
+  return optionFlag(args, name, 'int', wholeNumberSchema(range));
 }
 
 /** A decimal flag between bounds. */
 export function numberFlag(args: ParsedArgs, name: string, range: { min: number; max: number }): number | undefined {
-  const text = stringFlag(args, name);
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < range.min || value > range.max) {
-    throw new UsageError(`--${name}: expected a number between ${range.min} and ${range.max}, got ${JSON.stringify(text)}`);
-  }
-  return value;
+  return optionFlag(args, name, 'number', numberSchema(range));
 }
 
 /** A flag whose value must be one of `choices`. */

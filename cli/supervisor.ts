@@ -80,7 +80,7 @@ export class Supervisor {
   }
 
   /** Asks every worker to drain, and kills those still running after the grace period. */
-  async stop(graceMs = this.options.config.graceMs): Promise<void> {
+  async stop(graceMs = this.options.config.grace): Promise<void> {
     this.stopping = true;
     clearInterval(this.watchdog);
     const exits = this.slots.map(async (slot) => {

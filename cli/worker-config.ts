@@ -3,19 +3,15 @@
  * worker process starts with (in its environment) and the messages it sends back.
  */
 import { z } from 'zod';
-import { ISOLATION_MODES } from '../worker/isolation/isolation.js';
+import { graceSchema, workerOptionsSchema } from '../runtime/worker-options.js';
 import type { MetricsSnapshot } from './metrics/metrics-snapshot.js';
 
 export const WORKER_CONFIG_ENV = 'REDMAP_WORKER_CONFIG';
 
-export const workerProcessConfigSchema = z.object({
+/** The worker's options (durations in ms), and what only a worker process needs besides. */
+export const workerProcessConfigSchema = workerOptionsSchema.extend({
   jobPath: z.string(),
-  prefix: z.string(),
-  concurrency: z.number().int().min(1),
-  lockDurationMs: z.number().int().min(1000),
-  stalledIntervalMs: z.number().int().min(100),
-  graceMs: z.number().int().min(0),
-  isolation: z.enum(ISOLATION_MODES),
+  grace: graceSchema,
   logLevel: z.string(),
   logFormat: z.enum(['pretty', 'json']),
   sweepIntervalMs: z.number().int().min(100).optional(),
@@ -24,7 +20,7 @@ export const workerProcessConfigSchema = z.object({
   /** Whether to collect Prometheus metrics and send them with each heartbeat. */
   metrics: z.boolean().optional(),
 });
-export type WorkerProcessConfig = z.infer<typeof workerProcessConfigSchema>;
+export type WorkerProcessConfig = z.output<typeof workerProcessConfigSchema>;
 
 export type SupervisorMessage =
   | { type: 'ready'; queue: string; fingerprint: string }

@@ -11,7 +11,8 @@ import { readEnvironment } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { resolveRedis } from '../runtime/redis-option.js';
 import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
-import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage } from './worker-config.js';
+import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
+import { workerOptionsSchema, type WorkerOptions } from '../runtime/worker-options.js';
 
 const HEARTBEAT_MS = 1000;
 
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const stop = (reason: string): void => {
     if (draining) return;
     log.info({ reason }, 'draining: no new tasks; running ones may finish');
-    draining = (handle?.close({ graceMs: config.graceMs }) ?? Promise.resolve()).finally(() => process.exit(0));
+    draining = (handle?.close({ graceMs: config.grace }) ?? Promise.resolve()).finally(() => process.exit(0));
   };
   // Ctrl-C reaches the whole process group: the first signal drains, a second one exits at once.
   const onSignal = (signal: string): void => {
@@ -55,12 +56,8 @@ async function main(): Promise<void> {
     readEnvironment(); // fails early on an unreadable REDIS_PASSWORD_FILE
     const { job } = await loadJobFile(config.jobPath);
     handle = await startWorker(job, {
+      ...pickWorkerOptions(config),
       redis: resolveRedis(undefined),
-      prefix: config.prefix,
-      concurrency: config.concurrency,
-      lockDuration: config.lockDurationMs,
-      stalledInterval: config.stalledIntervalMs,
-      isolation: config.isolation,
       logger: log,
       observer: metrics?.observer,
       sweep: {
@@ -79,6 +76,12 @@ async function main(): Promise<void> {
   send({ type: 'ready', queue: handle.queue, fingerprint: handle.fingerprint });
   // Keeps the process alive between tasks; the drain ends it with process.exit.
   setInterval(() => {}, 1 << 30);
+}
+
+/** The config's worker options, every one of them, as startWorker takes them. */
+function pickWorkerOptions(config: WorkerProcessConfig): WorkerOptions {
+  const names = workerOptionsSchema.keyof().options;
+  return Object.fromEntries(names.map((name) => [name, config[name]]));
 }
 
 void main();

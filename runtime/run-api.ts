@@ -1,9 +1,11 @@
 /**
  * `submitRun` and `openRun` of the public API: a run as a handle with its id, status,
- * completion and results. Composes the producer (submit) and the reducer (results).
+ * completion and results. Composes the producer (enqueue) and the reducer (results). The
+ * CLI's `run` and `submit` are built on `submitRunOn` and `runHandleOn`, the same work on a
+ * connection the caller keeps.
  */
 import { hostname } from 'node:os';
-import { submitRun as submitToQueue, type SubmitOptions } from '../producer/submit-run.js';
+import { enqueueRun, type SubmitOptions, type SubmittedRun } from '../producer/enqueue-run.js';
 import type { InputSource } from '../producer/input-chunks.js';
 import { readResults, type ResultEntry } from '../reducer/read-results.js';
 import { RunError } from '../shared/errors.js';
@@ -44,23 +46,45 @@ export interface RunHandle {
 
 /** Submits a run of `job` over `inputs` (an array, iterable or async iterable). */
 export async function submitRun(job: Job, inputs: InputSource, options: SubmitRunOptions = {}): Promise<RunHandle> {
+  const client = await connectRedis(resolveRedis(options.redis), { name: `redmap:producer:${hostname()}` });
+  try {
+    const submitted = await submitRunOn(client, job, inputs, options);
+    return runHandle(client, options.prefix ?? DEFAULT_KEY_PREFIX, submitted.runId, true);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+}
+
+export interface SubmitOnOptions extends SubmitOptions {
+  /** Key prefix shared by producers and workers. Default "redmap". */
+  prefix?: string;
+  logger?: Logger;
+}
+
+/**
+ * What `submitRun` does, on a connection the caller keeps open (the CLI's `run` and
+ * `submit`): resolves once every input is enqueued, with what submitting saw.
+ */
+export async function submitRunOn(
+  client: RedisClient,
+  job: Job,
+  inputs: InputSource,
+  options: SubmitOnOptions = {},
+): Promise<SubmittedRun> {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const log = options.logger ?? silentLogger();
-  const client = await connectRedis(resolveRedis(options.redis), { name: `redmap:producer:${hostname()}` });
   const queues = new TaskQueues(client, prefix);
   try {
     const fingerprint = await jobFingerprint(job);
-    const submitted = await submitToQueue(
+    return await enqueueRun(
       { client, queues, prefix, log },
       { job, fingerprint, queue: queueName(job.name, fingerprint) },
       inputs,
       options,
     );
-    return runHandle(client, queues, prefix, submitted.runId);
-  } catch (error) {
+  } finally {
     await queues.close();
-    client.disconnect();
-    throw error;
   }
 }
 
@@ -72,10 +96,16 @@ export async function openRun(runId: string, options: ConnectionOptions = {}): P
     client.disconnect();
     throw unknownRun(runId);
   }
-  return runHandle(client, new TaskQueues(client, prefix), prefix, runId);
+  return runHandle(client, prefix, runId, true);
 }
 
-function runHandle(client: RedisClient, queues: TaskQueues, prefix: string, id: string): RunHandle {
+/** A handle on a run over a connection the caller keeps: its `close()` leaves the connection open. */
+export function runHandleOn(client: RedisClient, prefix: string, runId: string): RunHandle {
+  return runHandle(client, prefix, runId, false);
+}
+
+function runHandle(client: RedisClient, prefix: string, id: string, ownsConnection: boolean): RunHandle {
+  const queues = new TaskQueues(client, prefix);
   let last: RunStatus | undefined;
   return {
     id,
@@ -108,7 +138,7 @@ function runHandle(client: RedisClient, queues: TaskQueues, prefix: string, id: 
     },
     async close() {
       await queues.close();
-      await client.quit().catch(() => client.disconnect());
+      if (ownsConnection) await client.quit().catch(() => client.disconnect());
     },
   };
 }

@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
-import { z } from 'zod';
 import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
-import { IsolatePool, ISOLATION_MODES, type IsolationMode } from '../worker/isolation/isolation.js';
+import { IsolatePool, type IsolationMode } from '../worker/isolation/isolation.js';
 import { combineSignals } from '../shared/tasks/abort-signals.js';
 import { Slots } from '../worker/limits/slots.js';
 import { InvalidOptionError } from '../shared/errors.js';
@@ -20,7 +19,7 @@ import type { Job } from '../shared/job/job-definition.js';
 import { Limiter } from '../worker/limits/limiter.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis/redis-connection.js';
-import { controlChannel, DEFAULT_KEY_PREFIX, queueName, queuePrefix } from '../shared/redis/redis-keys.js';
+import { controlChannel, queueName, queuePrefix } from '../shared/redis/redis-keys.js';
 import { parseControlMessage } from '../shared/run/run-control.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from './recovery-sweep.js';
 import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/tasks/task-attempt.js';
@@ -28,30 +27,19 @@ import { combineObservers, type TaskOutcome, type WorkerObserver } from '../shar
 import { countRunOutcomes } from './run-counters.js';
 import { showWorkerPresence } from './worker-presence.js';
 import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/tasks/task-queue.js';
-import { durationSchema, parseOption, positiveIntSchema } from '../shared/data/validation.js';
+import { parseOptions } from '../shared/data/validation.js';
+import { WORKER_OPTION_DEFAULTS, workerOptionsSchema, type WorkerOptions } from './worker-options.js';
 
-export interface StartWorkerOptions {
+/** The worker options (prefix, concurrency, lockDuration, stalledInterval, isolation: worker-options.ts), plus Redis, logging and hooks. */
+export interface StartWorkerOptions extends WorkerOptions {
   /** Redis URL or settings. Default: REDIS_URL, else redis://127.0.0.1:6379. */
   redis?: RedisOption;
-  /** Key prefix shared by producers and workers. Default "redmap". */
-  prefix?: string;
-  /** Tasks this process runs at once. Default 2. */
-  concurrency?: number;
-  /** How long a task stays locked to this worker without renewal (e.g. "30s"). Default 30s. */
-  lockDuration?: string | number;
-  /** How often workers look for tasks whose worker died (e.g. "30s"). Default 30s. */
-  stalledInterval?: string | number;
   /** Handed to pino-style logging; silent by default. */
   logger?: Logger;
   /** Told about every task and map call, for metrics. */
   observer?: WorkerObserver;
   /** Recovery sweep timings, or false to leave the sweep to other workers. */
   sweep?: Partial<SweepTimings> | false;
-  /**
-   * Where map calls run: `none` (this thread, the default), `thread` or `process`. Only an
-   * isolated call can be stopped when it never yields: hard call timeouts need isolation.
-   */
-  isolation?: IsolationMode;
 }
 
 export interface WorkerHandle {
@@ -66,14 +54,6 @@ export interface WorkerHandle {
    */
   close(options?: { graceMs?: number }): Promise<void>;
 }
-
-const optionsSchema = z.object({
-  prefix: z.string().min(1).default(DEFAULT_KEY_PREFIX),
-  concurrency: positiveIntSchema.max(1000).default(2),
-  lockDuration: durationSchema.pipe(z.number().min(1000, 'expected at least 1s')).default(30_000),
-  stalledInterval: durationSchema.pipe(z.number().min(100, 'expected at least 100ms')).default(30_000),
-  isolation: z.enum(ISOLATION_MODES).default('none'),
-});
 
 /**
  * Tasks a worker holds per task it maps (--concurrency): while some map, the others read
@@ -91,13 +71,7 @@ const RELEASE_WAIT_MS = 5000;
 const BULLMQ_MAX_STALLED_COUNT = 1_000_000;
 
 export async function startWorker(job: Job, options: StartWorkerOptions = {}): Promise<WorkerHandle> {
-  const settings = parseOption('options', optionsSchema, {
-    prefix: options.prefix,
-    concurrency: options.concurrency,
-    lockDuration: options.lockDuration,
-    stalledInterval: options.stalledInterval,
-    isolation: options.isolation,
-  });
+  const settings = parseOptions(workerOptionsSchema, options);
   const log = options.logger ?? silentLogger();
   const redis = resolveRedis(options.redis);
   const fingerprint = await jobFingerprint(job);
@@ -190,7 +164,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     },
     close(closeOptions = {}) {
       closing ??= (async () => {
-        const graceMs = closeOptions.graceMs ?? 30_000;
+        const graceMs = closeOptions.graceMs ?? WORKER_OPTION_DEFAULTS.grace;
         const graceful = worker.close();
         // Tasks held but not started go back to the queue now, for other workers.
         draining.abort(new Error('worker draining'));

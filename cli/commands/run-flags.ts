@@ -3,16 +3,22 @@
  * by `run` and `worker` (how workers behave). Each value is checked here so the error
  * names the flag as the user typed it.
  */
-import { formatDuration, parseDuration, parseRate, DURATION_HINT, RATE_HINT } from '../../shared/data/durations.js';
-import { UsageError } from '../../shared/errors.js';
-import { runIdSchema } from '../../shared/run/run-options.js';
-import type { SubmitOptions } from '../../producer/submit-run.js';
-import { choiceFlag, intFlag, numberFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
+import { formatDuration } from '../../shared/data/durations.js';
+import type { z } from 'zod';
+import { durationSchema } from '../../shared/data/validation.js';
+import { chunkCountSchema, RUN_OPTION_DEFAULTS, RUN_OPTION_FIELDS, SUBMIT_OPTION_FIELDS } from '../../shared/run/run-options.js';
+import type { SubmitOptions } from '../../producer/enqueue-run.js';
+import { choiceFlag, optionFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
 import { cliInputSource, type InputFormat } from '../cli-inputs.js';
 import type { InputSource } from '../../producer/input-chunks.js';
 import type { RedisSettings } from '../../shared/redis/redis-connection.js';
-import type { WorkerProcessConfig } from '../worker-config.js';
+import { workerProcessConfigSchema, type WorkerProcessConfig } from '../worker-config.js';
+import { graceSchema, WORKER_OPTION_DEFAULTS, workerOptionsSchema } from '../../runtime/worker-options.js';
 import { ISOLATION_MODES } from '../../worker/isolation/isolation.js';
+
+const RUN = RUN_OPTION_DEFAULTS;
+const WORKER = WORKER_OPTION_DEFAULTS;
+const HIGH_WATER_MARK = SUBMIT_OPTION_FIELDS.highWaterMark.parse(undefined);
 
 export const INPUT_OPTIONS: Record<string, OptionSpec> = {
   'input-file': {
@@ -40,19 +46,27 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
     description: 'input items per map task (default: auto, about 256 tasks; 1000 items per task for long inputs)',
   },
   partitions: { type: 'string', value: 'P', description: "reduce partitions (default: the job's, else 8)" },
-  attempts: { type: 'string', value: 'N', description: 'attempts per task before it fails for good (default 3)' },
+  attempts: { type: 'string', value: 'N', description: `attempts per task before it fails for good (default ${RUN.attempts})` },
   backoff: {
     type: 'string',
     value: 'SPEC',
-    description: 'delay between attempts: exponential:1s (the default) or fixed:500ms, with jitter',
+    description: `delay between attempts: ${RUN.backoff} (the default) or fixed:500ms, with jitter`,
   },
-  'call-timeout': { type: 'string', value: 'DURATION', description: 'limit per map call, from when it holds its slot (default 10m)' },
-  'max-failed-tasks': { type: 'string', value: 'N', description: 'tasks that may fail for good before the run fails (default 0)' },
+  'call-timeout': {
+    type: 'string',
+    value: 'DURATION',
+    description: `limit per map call, from when it holds its slot (default ${RUN.callTimeout})`,
+  },
+  'max-failed-tasks': {
+    type: 'string',
+    value: 'N',
+    description: `tasks that may fail for good before the run fails (default ${RUN.maxFailedTasks})`,
+  },
   'max-failed-ratio': { type: 'string', value: 'R', description: 'or a share of all tasks that may fail, e.g. 0.01' },
   'max-stalls': {
     type: 'string',
     value: 'N',
-    description: 'times a task may lose its worker (crash, kill, freeze) before it fails (default 3)',
+    description: `times a task may lose its worker (crash, kill, freeze) before it fails (default ${RUN.maxStalls})`,
   },
   'global-concurrency': {
     type: 'string',
@@ -60,38 +74,45 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
     description: "at most G of this run's map calls in flight across every machine (below the job's own limits)",
   },
   rate: { type: 'string', value: 'RATE', description: "at most this many of this run's map calls started, evenly, e.g. 200/s or 50/m" },
-  retention: { type: 'string', value: 'DURATION', description: 'how long an ended run is kept (default 7d)' },
-  'high-water-mark': { type: 'string', value: 'N', description: 'waiting tasks above which submitting holds back (default 5000)' },
+  retention: { type: 'string', value: 'DURATION', description: `how long an ended run is kept (default ${RUN.retention})` },
+  'high-water-mark': {
+    type: 'string',
+    value: 'N',
+    description: `waiting tasks above which submitting holds back (default ${HIGH_WATER_MARK})`,
+  },
 };
 
 export const WORKER_OPTIONS: Record<string, OptionSpec> = {
   isolation: {
     type: 'string',
     value: 'MODE',
-    description:
-      'where map calls run: none (in the worker, the default), thread or process; only isolated calls can be stopped at their timeout',
+    description: `where map calls run: none (in the worker${WORKER.isolation === 'none' ? ', the default' : ''}), thread or process; only isolated calls can be stopped at their timeout`,
   },
   concurrency: {
     type: 'string',
     value: 'C',
-    description: 'tasks each worker process maps at once (default 2); it holds twice as many more, reading and committing',
+    description: `tasks each worker process maps at once (default ${WORKER.concurrency}); it holds twice as many more, reading and committing`,
   },
   'lock-duration': {
     type: 'string',
     value: 'DURATION',
-    description: 'how long a task stays locked to a worker between renewals (default 30s)',
+    description: `how long a task stays locked to a worker between renewals (default ${formatDuration(WORKER.lockDuration)})`,
   },
   'stalled-interval': {
     type: 'string',
     value: 'DURATION',
-    description: 'how often workers look for tasks whose worker died (default 30s)',
+    description: `how often workers look for tasks whose worker died (default ${formatDuration(WORKER.stalledInterval)})`,
   },
   'heartbeat-timeout': {
     type: 'string',
     value: 'DURATION',
     description: 'kill a worker process silent for this long (default: the lock duration; at least 2s)',
   },
-  grace: { type: 'string', value: 'DURATION', description: 'on shutdown, how long running tasks may take to finish (default 30s)' },
+  grace: {
+    type: 'string',
+    value: 'DURATION',
+    description: `on shutdown, how long running tasks may take to finish (default ${formatDuration(WORKER.grace)})`,
+  },
 };
 
 /** Worker processes beat every second: a timeout shorter than two beats would kill healthy ones. */
@@ -103,50 +124,34 @@ export function heartbeatTimeoutFlag(args: ParsedArgs, lockDurationMs: number): 
 }
 
 export function durationFlag(args: ParsedArgs, name: string, minMs = 0): number | undefined {
-  const text = stringFlag(args, name);
-  if (text === undefined) return undefined;
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < minMs) {
-    const floor = minMs > 1 ? `, at least ${formatDuration(minMs)}` : '';
-    throw new UsageError(`--${name}: expected ${DURATION_HINT}${floor}, got ${JSON.stringify(text)}`);
-  }
-  return ms;
+  return optionFlag(args, name, 'text', durationSchema(minMs));
 }
 
-export function rateFlag(args: ParsedArgs, name: string): string | undefined {
-  const text = stringFlag(args, name);
-  if (text === undefined) return undefined;
-  const rate = parseRate(text);
-  if (!rate || rate.count <= 0) throw new UsageError(`--${name}: expected ${RATE_HINT}, above zero, got ${JSON.stringify(text)}`);
-  return text;
+/** A flag checked by `schema` but passed on as the text given: run options take backoffs and rates as text. */
+function checkedTextFlag(args: ParsedArgs, name: string, schema: z.ZodType): string | undefined {
+  return optionFlag(args, name, 'text', schema) === undefined ? undefined : stringFlag(args, name);
 }
 
+/** The run flags, each checked by its option's own schema (shared/run/run-options.ts). */
 export function submitOptionsFromFlags(args: ParsedArgs): SubmitOptions {
-  const runId = stringFlag(args, 'run-id');
-  if (runId !== undefined && !runIdSchema.safeParse(runId).success) {
-    throw new UsageError(`--run-id: expected 1-64 letters, digits, "_" or "-", got ${JSON.stringify(runId)}`);
-  }
-  const backoff = stringFlag(args, 'backoff');
-  if (backoff !== undefined && !/^(exponential|fixed):/.test(backoff)) {
-    throw new UsageError(`--backoff: expected exponential:DURATION or fixed:DURATION, got ${JSON.stringify(backoff)}`);
-  }
-  if (backoff !== undefined && parseDuration(backoff.slice(backoff.indexOf(':') + 1)) === undefined) {
-    throw new UsageError(`--backoff: the delay must be ${DURATION_HINT}, got ${JSON.stringify(backoff)}`);
-  }
+  const run = RUN_OPTION_FIELDS;
+  const submit = SUBMIT_OPTION_FIELDS;
+  const runId = optionFlag(args, 'run-id', 'text', submit.runId);
+  const backoff = checkedTextFlag(args, 'backoff', run.backoff);
   return {
     runId,
-    chunkSize: intFlag(args, 'chunk-size', { min: 1, max: 1_000_000 }),
-    partitions: intFlag(args, 'partitions', { min: 1, max: 4096 }),
-    attempts: intFlag(args, 'attempts', { min: 1, max: 100 }),
+    chunkSize: optionFlag(args, 'chunk-size', 'int', chunkCountSchema),
+    partitions: optionFlag(args, 'partitions', 'int', submit.partitions),
+    attempts: optionFlag(args, 'attempts', 'int', run.attempts),
     backoff,
-    callTimeout: durationFlag(args, 'call-timeout', 1),
-    maxFailedTasks: intFlag(args, 'max-failed-tasks', { min: 0 }),
-    maxFailedRatio: numberFlag(args, 'max-failed-ratio', { min: 0, max: 1 }),
-    maxStalls: intFlag(args, 'max-stalls', { min: 0, max: 1000 }),
-    retention: durationFlag(args, 'retention', 1000),
-    highWaterMark: intFlag(args, 'high-water-mark', { min: 1 }),
-    concurrency: intFlag(args, 'global-concurrency', { min: 1, max: 100_000 }),
-    rate: rateFlag(args, 'rate'),
+    callTimeout: optionFlag(args, 'call-timeout', 'text', run.callTimeout),
+    maxFailedTasks: optionFlag(args, 'max-failed-tasks', 'int', run.maxFailedTasks),
+    maxFailedRatio: optionFlag(args, 'max-failed-ratio', 'number', run.maxFailedRatio),
+    maxStalls: optionFlag(args, 'max-stalls', 'int', run.maxStalls),
+    retention: optionFlag(args, 'retention', 'text', run.retention),
+    highWaterMark: optionFlag(args, 'high-water-mark', 'int', submit.highWaterMark),
+    concurrency: optionFlag(args, 'global-concurrency', 'int', run.concurrency),
+    rate: checkedTextFlag(args, 'rate', run.rate),
   };
 }
 
@@ -166,24 +171,27 @@ export function argumentInputCount(args: ParsedArgs, inputs: string[]): number |
   return inputs.length;
 }
 
-/** The settings a forked worker process runs with, from the worker flags. */
+/**
+ * The settings a forked worker process runs with, from the worker flags: each flag is checked
+ * by its option's field of the worker options schema, which also fills in the defaults.
+ */
 export function workerConfigFromFlags(
   args: ParsedArgs,
   ctx: { prefix: string; logLevel: string; logFormat: 'pretty' | 'json' },
   jobPath: string,
 ): WorkerProcessConfig {
-  const lockDurationMs = durationFlag(args, 'lock-duration', 1000) ?? 30_000;
-  return {
+  const worker = workerOptionsSchema.shape;
+  return workerProcessConfigSchema.parse({
     jobPath,
     prefix: ctx.prefix,
-    concurrency: intFlag(args, 'concurrency', { min: 1, max: 1000 }) ?? 2,
-    lockDurationMs,
-    stalledIntervalMs: durationFlag(args, 'stalled-interval', 100) ?? 30_000,
-    graceMs: durationFlag(args, 'grace') ?? 30_000,
-    isolation: choiceFlag(args, 'isolation', ISOLATION_MODES) ?? 'none',
+    lockDuration: optionFlag(args, 'lock-duration', 'text', worker.lockDuration),
+    concurrency: optionFlag(args, 'concurrency', 'int', worker.concurrency),
+    stalledInterval: optionFlag(args, 'stalled-interval', 'text', worker.stalledInterval),
+    grace: optionFlag(args, 'grace', 'text', graceSchema),
+    isolation: choiceFlag(args, 'isolation', ISOLATION_MODES),
     logLevel: ctx.logLevel,
     logFormat: ctx.logFormat,
-  };
+  });
 }
 
 /** Environment for worker processes: where Redis is, with its secrets, never on their command line. */

@@ -1,8 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { jobFingerprint } from '../../shared/job/fingerprint.js';
-import { queueName } from '../../shared/redis/redis-keys.js';
 import { resolveRunOptions } from '../../shared/run/run-options.js';
-import type { TaskQueues } from '../../shared/tasks/task-queue.js';
 import {
   choiceFlag,
   intFlag,
@@ -81,7 +78,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   // Workers of a `run` log warnings only, unless asked: the progress line is what people watch.
   const workerLogLevel = stringFlag(args, 'log-level') ?? ctx.environment.logLevel ?? 'warn';
   const workerConfig = { ...workerConfigFromFlags(args, ctx, path), logLevel: workerLogLevel };
-  const heartbeatTimeoutMs = heartbeatTimeoutFlag(args, workerConfig.lockDurationMs);
+  const heartbeatTimeoutMs = heartbeatTimeoutFlag(args, workerConfig.lockDuration);
   const redis = await openCliRedis(ctx, args, true, 'run');
   ctx.log.debug({ redis: redis.url, source: redis.source }, 'using Redis');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
@@ -98,7 +95,6 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   started.catch(() => {}); // a failure to start is reported below, after the job file's own errors
   let stopped: Promise<void> | undefined;
   const stopWorkers = (graceMs: number): Promise<void> => (stopped ??= supervisor.stop(graceMs));
-  let queues: TaskQueues | undefined;
   const interrupted = new AbortController();
   let runId: string | undefined;
   let interrupts = 0;
@@ -116,16 +112,14 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const modules = loadSubmittingModules();
   modules.catch(() => {}); // awaited below
   try {
-    const [{ job }, { submitRun, TaskQueues, followRun }] = await Promise.all([loadJobFile(path), modules]);
-    queues = new TaskQueues(redis.client, ctx.prefix);
+    const [{ job }, { submitRunOn, followRun }] = await Promise.all([loadJobFile(path), modules]);
     resolveRunOptions(job.defaults, submitOptions, job.partitions); // bad values fail before anything is submitted
-    const fingerprint = await jobFingerprint(job);
-    const submitted = submitRun(
-      { client: redis.client, queues, prefix: ctx.prefix, log: ctx.log },
-      { job, fingerprint, queue: queueName(job.name, fingerprint) },
-      inputs,
-      { ...submitOptions, onCreated: (id) => (runId = id) },
-    );
+    const submitted = submitRunOn(redis.client, job, inputs, {
+      ...submitOptions,
+      prefix: ctx.prefix,
+      logger: ctx.log,
+      onCreated: (id) => (runId = id),
+    });
     await Promise.all([started, submitted]);
     if (interrupted.signal.aborted) throw interrupted.signal.reason;
     // Once the run has ended the workers have nothing left to do: they exit while the results print.
@@ -133,32 +127,27 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
       format,
       quiet: Boolean(args.values.quiet),
       signal: interrupted.signal,
-      onEnded: () => void stopWorkers(workerConfig.graceMs),
+      onEnded: () => void stopWorkers(workerConfig.grace),
     });
     return exitCode;
   } catch (error) {
     if (!interrupted.signal.aborted) throw error;
-    if (runId && queues) {
-      const { cancelRun } = await modules;
-      await cancelRun(redis.client, ctx.prefix, runId, queues).catch(() => {});
+    if (runId) {
+      const run = (await modules).runHandleOn(redis.client, ctx.prefix, runId);
+      await run.cancel().catch(() => {});
+      await run.close();
     }
     return EXIT.interrupted;
   } finally {
-    await stopWorkers(interrupted.signal.aborted ? 2000 : workerConfig.graceMs);
+    await stopWorkers(interrupted.signal.aborted ? 2000 : workerConfig.grace);
     process.off('SIGINT', onInterrupt);
-    await queues?.close();
     await redis.client.quit().catch(() => redis.client.disconnect());
   }
 }
 
 async function loadSubmittingModules() {
-  const [{ submitRun }, { TaskQueues }, { followRun }, { cancelRun }] = await Promise.all([
-    import('../../producer/submit-run.js'),
-    import('../../shared/tasks/task-queue.js'),
-    import('../follow-run.js'),
-    import('../../shared/run/run-control.js'),
-  ]);
-  return { submitRun, TaskQueues, followRun, cancelRun };
+  const [{ submitRunOn, runHandleOn }, { followRun }] = await Promise.all([import('../../runtime/run-api.js'), import('../follow-run.js')]);
+  return { submitRunOn, runHandleOn, followRun };
 }
 
 /**

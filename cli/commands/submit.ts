@@ -1,7 +1,4 @@
-import { submitRun } from '../../producer/submit-run.js';
-import { jobFingerprint } from '../../shared/job/fingerprint.js';
-import { queueName } from '../../shared/redis/redis-keys.js';
-import { TaskQueues } from '../../shared/tasks/task-queue.js';
+import { submitRunOn } from '../../runtime/run-api.js';
 import { choiceFlag, LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT, exitCodeForState } from '../exit-codes.js';
@@ -41,27 +38,22 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
   const { job } = await loadJobFile(jobFile!);
   const wait = Boolean(args.values.wait);
   const redis = await openCliRedis(ctx, args, true, 'submit');
-  const queues = new TaskQueues(redis.client, ctx.prefix);
   const detached = new AbortController();
   const onInterrupt = (): void => detached.abort();
   process.on('SIGINT', onInterrupt);
   try {
-    const fingerprint = await jobFingerprint(job);
-    const submitted = await submitRun(
-      { client: redis.client, queues, prefix: ctx.prefix, log: ctx.log },
-      { job, fingerprint, queue: queueName(job.name, fingerprint) },
-      inputs,
-      {
-        ...options,
-        onCreated: (runId) => wait && ctx.say(`run ${runId}`),
-        onBackpressure: (waiting, queued, mark) =>
-          ctx.say(
-            waiting
-              ? `${queued} tasks are waiting in the queue (high-water mark ${mark}): holding back until workers take some (start them with: redmap worker ${jobFile})`
-              : 'workers are taking tasks again; enqueueing the rest',
-          ),
-      },
-    );
+    const submitted = await submitRunOn(redis.client, job, inputs, {
+      ...options,
+      prefix: ctx.prefix,
+      logger: ctx.log,
+      onCreated: (runId) => wait && ctx.say(`run ${runId}`),
+      onBackpressure: (waiting, queued, mark) =>
+        ctx.say(
+          waiting
+            ? `${queued} tasks are waiting in the queue (high-water mark ${mark}): holding back until workers take some (start them with: redmap worker ${jobFile})`
+            : 'workers are taking tasks again; enqueueing the rest',
+        ),
+    });
     if (!wait) {
       process.stdout.write(`${submitted.runId}\n`);
       if (!submitted.endedEarly) return EXIT.done;
@@ -79,7 +71,6 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
     }
   } finally {
     process.off('SIGINT', onInterrupt);
-    await queues.close();
     await redis.client.quit().catch(() => redis.client.disconnect());
   }
 }

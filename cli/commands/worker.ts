@@ -48,7 +48,7 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   if (metricsPort === undefined && stringFlag(args, 'metrics-host') !== undefined)
     throw new UsageError('--metrics-host needs --metrics-port');
   const config = { ...workerConfigFromFlags(args, ctx, path), metrics: metricsPort !== undefined };
-  const heartbeatTimeoutMs = heartbeatTimeoutFlag(args, config.lockDurationMs);
+  const heartbeatTimeoutMs = heartbeatTimeoutFlag(args, config.lockDuration);
   const redis = await openCliRedis(ctx, args, true, 'worker-supervisor');
   ctx.say(`using Redis at ${redis.url} (${redis.source})`);
   await redis.client.quit();

@@ -15,6 +15,7 @@ import { listFailures } from '../../shared/run/run-failures.js';
 import { readRunSnapshot, type RunSnapshot } from '../../shared/run/run-record.js';
 import { RETRYABLE_STATES, TERMINAL_STATES, type RunState } from '../../shared/run/run-state.js';
 import { listRuns } from '../../shared/run/runs-index.js';
+import { RUN_OPTION_FIELDS } from '../../shared/run/run-options.js';
 import type { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { throttleRun, type LimitChange } from '../../shared/run/throttle.js';
 import { RateMeter } from '../run-pace.js';
@@ -146,7 +147,7 @@ export class DashboardApi {
 /** A new limit, "none" to remove one, or absent to keep it; the page sends what the form holds. */
 const limitChangeSchema = z
   .object({
-    concurrency: z.union([z.int().min(1).max(100_000), z.literal('none')]).optional(),
+    concurrency: z.union([RUN_OPTION_FIELDS.concurrency, z.literal('none')]).optional(),
     rate: z.string().max(32).optional(),
   })
   .strict();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_HINT, parseDuration, parseRate, RATE_HINT, type Rate } from './durations.js';
+import { DURATION_HINT, formatDuration, parseDuration, parseRate, RATE_HINT, type Rate } from './durations.js';
 import { InvalidOptionError } from '../errors.js';
 
 /** "option: expected …, got …" for each zod issue, joined into one line. */
@@ -19,6 +19,16 @@ export function parseOption<T extends z.ZodType>(option: string, schema: T, valu
   throw new InvalidOptionError(option, `${option}: ${formatIssues(parsed.error.issues)} (got ${show(value)})`);
 }
 
+/**
+ * Parses each option of `values` with its field of `schema`, so that an error names the one
+ * option that is wrong and the value given for it; options the schema does not know are left out.
+ */
+export function parseOptions<T extends z.ZodRawShape>(schema: z.ZodObject<T>, values: object): z.output<z.ZodObject<T>> {
+  const given = values as Record<string, unknown>;
+  const entries = Object.entries(schema.shape).map(([name, field]) => [name, parseOption(name, field as z.ZodType, given[name])]);
+  return Object.fromEntries(entries) as z.output<z.ZodObject<T>>;
+}
+
 /** A value as a short string for error messages. */
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
@@ -31,16 +41,36 @@ export function show(value: unknown): string {
   }
 }
 
-/** Milliseconds, given as a number of ms or a string such as "30s". */
-export const durationSchema = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * Milliseconds, given as a number of ms or a string such as "30s", of at least `minMs`. One
+ * message for every failure, saying the form and the floor: the API and the CLI flags show it.
+ */
+export function durationSchema(minMs = 0) {
+  const floor = minMs > 1 ? `, at least ${formatDuration(minMs)}` : minMs === 1 ? ', above zero' : '';
+  const expected = `expected ${DURATION_HINT}${floor}`;
+  return z.union([z.number(), z.string()], { error: expected }).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value : parseDuration(value);
+    if (ms === undefined || !Number.isSafeInteger(ms) || ms < minMs) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** A whole number within bounds; the message says the bounds. */
+export function wholeNumberSchema(bounds: { min: number; max?: number }) {
+  const range = bounds.max === undefined ? `at least ${bounds.min}` : `between ${bounds.min} and ${bounds.max}`;
+  const expected = `expected a whole number ${range}`;
+  const schema = z.number({ error: expected }).int(expected).min(bounds.min, expected);
+  return bounds.max === undefined ? schema : schema.max(bounds.max, expected);
+}
+
+/** A number (not necessarily whole) between bounds. */
+export function numberSchema(bounds: { min: number; max: number }) {
+  const expected = `expected a number between ${bounds.min} and ${bounds.max}`;
+  return z.number({ error: expected }).min(bounds.min, expected).max(bounds.max, expected);
+}
 
 /** A rate such as "200/s", with a count above zero. */
 export const rateSchema = z.string().transform((value, ctx): Rate => {
@@ -52,4 +82,4 @@ export const rateSchema = z.string().transform((value, ctx): Rate => {
   return rate;
 });
 
-export const positiveIntSchema = z.number().int('expected a whole number').min(1, 'expected at least 1');
+export const positiveIntSchema = wholeNumberSchema({ min: 1 });

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { z } from 'zod';
 import { JobDefinitionError } from '../errors.js';
-import { runDefaultsSchema, type RunDefaults } from '../run/run-options.js';
+import { partitionsSchema, runDefaultsSchema, type RunDefaults } from '../run/run-options.js';
 import { jobLimitsSchema, type JobLimits } from './limits.js';
 import { formatIssues } from '../data/validation.js';
 
@@ -85,7 +85,7 @@ const jobSpecSchema = z.object({
   map: z.custom(isFunction, 'must be a function'),
   combine: z.custom(isFunction, 'must be a function').optional(),
   reduce: z.custom(isFunction, 'must be a function'),
-  partitions: z.number().int().min(1).max(4096).default(8),
+  partitions: partitionsSchema.default(8),
   itemConcurrency: z.number().int().min(1).max(1000).default(1),
   limits: jobLimitsSchema.default({}),
   defaults: runDefaultsSchema.default({}),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from '../data/durations.js';
+import { DURATION_HINT, parseDuration } from '../data/durations.js';
 import { InvalidOptionError } from '../errors.js';
-import { durationSchema, parseOption, positiveIntSchema, rateSchema } from '../data/validation.js';
+import { durationSchema, numberSchema, parseOption, rateSchema, wholeNumberSchema } from '../data/validation.js';
 
 /** Every per-run option with its default. Job `defaults` and submit options use these names. */
 export const RUN_OPTION_DEFAULTS = {
@@ -24,29 +24,77 @@ export interface Backoff {
 
 const backoffSchema = z.string().transform((value, ctx): Backoff => {
   const match = /^(exponential|fixed):(.+)$/.exec(value.trim());
-  const delayMs = match ? parseDuration(match[2]!) : undefined;
-  if (!match || delayMs === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected exponential:DURATION or fixed:DURATION, e.g. exponential:1s' });
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'expected exponential:DURATION or fixed:DURATION' });
+    return z.NEVER;
+  }
+  const delayMs = parseDuration(match[2]!);
+  if (delayMs === undefined) {
+    ctx.addIssue({ code: 'custom', message: `the delay must be ${DURATION_HINT}` });
     return z.NEVER;
   }
   return { type: match[1] as Backoff['type'], delayMs };
 });
 
-const chunkSizeSchema = z.union([z.literal('auto'), positiveIntSchema.max(1_000_000)]);
+/** Input items per map task, when given as a number. */
+export const chunkCountSchema = wholeNumberSchema({ min: 1, max: 1_000_000 });
+const chunkSizeSchema = z.union([z.literal('auto'), chunkCountSchema], {
+  error: 'expected "auto" or a whole number between 1 and 1000000',
+});
 
-/** Per-run settings as a job's `defaults` or a caller gives them (strings for durations and rates). */
+/** Reduce partitions of a job or a run. */
+export const partitionsSchema = wholeNumberSchema({ min: 1, max: 4096 });
+
+/**
+ * Each per-run option as a caller, a job's `defaults` or a CLI flag gives it, with its bounds:
+ * written once, read by `resolveRunOptions`, the stored form below and the `run`/`submit` flags.
+ */
+export const RUN_OPTION_FIELDS = {
+  attempts: wholeNumberSchema({ min: 1, max: 100 }),
+  backoff: backoffSchema,
+  callTimeout: durationSchema(1),
+  maxFailedTasks: wholeNumberSchema({ min: 0 }),
+  maxFailedRatio: numberSchema({ min: 0, max: 1 }),
+  maxStalls: wholeNumberSchema({ min: 0, max: 1000 }),
+  retention: durationSchema(1000),
+  chunkSize: chunkSizeSchema,
+  /** A cap on this run's map calls in flight, below the job-wide limit. */
+  concurrency: wholeNumberSchema({ min: 1, max: 100_000 }),
+  /** A cap on this run's map call starts, e.g. "50/s". */
+  rate: rateSchema,
+};
+
+/**
+ * The options of a submit beyond the run's own settings: the run's id, its partitions, and
+ * how far ahead of the workers it enqueues.
+ */
+export const SUBMIT_OPTION_FIELDS = {
+  runId: runIdSchema,
+  partitions: partitionsSchema,
+  /** Waiting tasks in the job's queue above which submitting holds back. Default 5000. */
+  highWaterMark: wholeNumberSchema({ min: 1 }).default(5000),
+};
+
+const fields = RUN_OPTION_FIELDS;
+const durationInput = z.union([z.string(), z.number()]);
+
+/**
+ * Per-run settings as a job's `defaults` or a caller gives them (strings for durations and
+ * rates). Numbers are checked here; durations, rates and the backoff when a run is
+ * submitted (`resolveRunOptions`), as they always were.
+ */
 export const runDefaultsSchema = z
   .object({
-    attempts: positiveIntSchema.max(100).optional(),
+    attempts: fields.attempts.optional(),
     backoff: z.string().optional(),
-    callTimeout: z.union([z.string(), z.number()]).optional(),
-    maxFailedTasks: z.number().int().min(0).optional(),
-    maxFailedRatio: z.number().min(0).max(1).optional(),
-    maxStalls: z.number().int().min(0).max(1000).optional(),
-    retention: z.union([z.string(), z.number()]).optional(),
-    chunkSize: chunkSizeSchema.optional(),
+    callTimeout: durationInput.optional(),
+    maxFailedTasks: fields.maxFailedTasks.optional(),
+    maxFailedRatio: fields.maxFailedRatio.optional(),
+    maxStalls: fields.maxStalls.optional(),
+    retention: durationInput.optional(),
+    chunkSize: fields.chunkSize.optional(),
     /** A cap on this run's map calls in flight, below the job-wide limit. */
-    concurrency: positiveIntSchema.optional(),
+    concurrency: fields.concurrency.optional(),
     /** A cap on this run's map call starts, e.g. "50/s". */
     rate: z.string().optional(),
   })
@@ -56,20 +104,22 @@ export type RunDefaults = z.input<typeof runDefaultsSchema>;
 
 /** Run options after defaults are applied and strings are parsed; stored with the run. */
 export const runOptionsSchema = z.object({
-  attempts: positiveIntSchema.max(100),
+  attempts: fields.attempts,
   backoff: z.object({ type: z.enum(['exponential', 'fixed']), delayMs: z.number().int().min(0) }),
-  callTimeoutMs: z.number().int().min(1),
-  maxFailedTasks: z.number().int().min(0),
-  maxFailedRatio: z.number().min(0).max(1).optional(),
-  maxStalls: z.number().int().min(0),
-  retentionMs: z.number().int().min(1000),
-  chunkSize: chunkSizeSchema,
-  partitions: positiveIntSchema.max(4096),
-  concurrency: positiveIntSchema.optional(),
+  callTimeoutMs: fields.callTimeout,
+  maxFailedTasks: fields.maxFailedTasks,
+  maxFailedRatio: fields.maxFailedRatio.optional(),
+  maxStalls: fields.maxStalls,
+  retentionMs: fields.retention,
+  chunkSize: fields.chunkSize,
+  partitions: partitionsSchema,
+  concurrency: fields.concurrency.optional(),
   rate: z.object({ count: z.number().positive(), periodMs: z.number().int().positive() }).optional(),
 });
 
 export type RunOptions = z.output<typeof runOptionsSchema>;
+
+type FieldName = keyof typeof RUN_OPTION_FIELDS;
 
 /**
  * Merges caller options over the job's defaults over redmap's defaults, checking each
@@ -84,24 +134,27 @@ export function resolveRunOptions(
   const unknown = Object.keys(jobDefaults).find((name) => !(name in shape));
   if (unknown !== undefined)
     throw new InvalidOptionError(unknown, `defaults: unknown option "${unknown}"; known: ${Object.keys(shape).join(', ')}`);
-  const merged = { ...RUN_OPTION_DEFAULTS, ...dropUndefined(jobDefaults), ...dropUndefined(pickRunOptions(given)) };
+  const merged: Partial<Record<FieldName, unknown>> = {
+    ...RUN_OPTION_DEFAULTS,
+    ...dropUndefined(jobDefaults),
+    ...dropUndefined(pickRunOptions(given)),
+  };
   // Each value is checked on its own, so an error names that option and the value given.
-  const option = <T extends z.ZodType>(name: keyof typeof merged, schema: T): z.output<T> => parseOption(name, schema, merged[name]);
-  const maxFailedRatio = option('maxFailedRatio', shape.maxFailedRatio);
-  const concurrency = option('concurrency', shape.concurrency);
-  const rate = option('rate', shape.rate);
+  const option = <N extends FieldName>(name: N) => parseOption(name, fields[name], merged[name]) as z.output<(typeof fields)[N]>;
+  const optional = <N extends FieldName>(name: N): z.output<(typeof fields)[N]> | undefined =>
+    merged[name] === undefined ? undefined : option(name);
   return {
-    attempts: option('attempts', shape.attempts.unwrap()),
-    backoff: option('backoff', backoffSchema),
-    callTimeoutMs: option('callTimeout', durationSchema.pipe(z.number().min(1, 'expected more than 0ms'))),
-    maxFailedTasks: option('maxFailedTasks', shape.maxFailedTasks.unwrap()),
-    maxFailedRatio,
-    maxStalls: option('maxStalls', shape.maxStalls.unwrap()),
-    retentionMs: option('retention', durationSchema.pipe(z.number().min(1000, 'expected at least 1s'))),
-    chunkSize: option('chunkSize', chunkSizeSchema),
-    partitions: parseOption('partitions', positiveIntSchema.max(4096), given.partitions ?? jobPartitions),
-    concurrency,
-    rate: rate === undefined ? undefined : parseOption('rate', rateSchema, rate),
+    attempts: option('attempts'),
+    backoff: option('backoff'),
+    callTimeoutMs: option('callTimeout'),
+    maxFailedTasks: option('maxFailedTasks'),
+    maxFailedRatio: optional('maxFailedRatio'),
+    maxStalls: option('maxStalls'),
+    retentionMs: option('retention'),
+    chunkSize: option('chunkSize'),
+    partitions: parseOption('partitions', partitionsSchema, given.partitions ?? jobPartitions),
+    concurrency: optional('concurrency'),
+    rate: optional('rate'),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Submitting a run: write its record, validate and chunk its inputs, add map tasks in
+ * Enqueueing a run (the producer's part of submitting it): write its record, validate and chunk its inputs, add map tasks in
  * batches while holding back above a high-water mark, then seal it with its total.
  * Re-submitting a run id left in `submitting` by a crash adds only what is missing.
  */
@@ -15,17 +15,15 @@ import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/red
 import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
 import { failRun, retireEnded } from '../shared/run/run-control.js';
 import { isRunState, TERMINAL_STATES, type RunState } from '../shared/run/run-state.js';
-import { resolveRunOptions, runIdSchema, runOptionsSchema, type RunDefaults, type RunOptions } from '../shared/run/run-options.js';
+import { resolveRunOptions, runOptionsSchema, SUBMIT_OPTION_FIELDS, type RunDefaults, type RunOptions } from '../shared/run/run-options.js';
 import { addMapTasks, type TaskQueues, type TaskTarget } from '../shared/tasks/task-queue.js';
-import { parseOption, positiveIntSchema } from '../shared/data/validation.js';
+import { parseOption } from '../shared/data/validation.js';
 import { autoChunkSize, chunkItems, isRereadable, openSource, peekItemCount, type InputSource } from './input-chunks.js';
 
 const createRunScript = loadLuaScript(new URL('./create-run.lua', import.meta.url));
 const enqueueTasksScript = loadLuaScript(new URL('./enqueue-tasks.lua', import.meta.url));
 const sealRunScript = loadLuaScript(new URL('./seal-run.lua', import.meta.url));
 
-/** Tasks waiting in a job's queue above which the producer holds back. */
-export const DEFAULT_HIGH_WATER_MARK = 5000;
 /**
  * Tasks and bytes of input per enqueue round trip. The first batch is small so workers start
  * at once; each next one is twice as large, up to BATCH_TASKS.
@@ -49,7 +47,8 @@ export interface ProducerDeps {
   log: Logger;
 }
 
-export interface JobVersion {
+/** What a run is enqueued for: the job, its version's fingerprint and that version's queue. */
+export interface SubmitTarget {
   job: Job;
   fingerprint: string;
   queue: string;
@@ -84,15 +83,15 @@ export function generateRunId(now = new Date()): string {
   return `${stamp.slice(0, 8)}-${stamp.slice(8)}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function submitRun(
+export async function enqueueRun(
   deps: ProducerDeps,
-  version: JobVersion,
+  version: SubmitTarget,
   inputs: InputSource,
   options: SubmitOptions = {},
 ): Promise<SubmittedRun> {
   const { job } = version;
-  const runId = options.runId === undefined ? generateRunId() : parseOption('runId', runIdSchema, options.runId);
-  const highWaterMark = parseOption('highWaterMark', positiveIntSchema, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const runId = options.runId === undefined ? generateRunId() : parseOption('runId', SUBMIT_OPTION_FIELDS.runId, options.runId);
+  const highWaterMark = parseOption('highWaterMark', SUBMIT_OPTION_FIELDS.highWaterMark, options.highWaterMark);
   const { runOptions, items: stream, validated } = await prepareInputs(job, inputs, options);
   const created = await createRun(deps, version, runId, runOptions);
   options.onCreated?.(runId);
@@ -208,7 +207,7 @@ async function prepareInputs(
 
 async function createRun(
   deps: ProducerDeps,
-  version: JobVersion,
+  version: SubmitTarget,
   runId: string,
   options: RunOptions,
 ): Promise<{ resumed: boolean; chunkSize: number; options: RunOptions; incarnation: string }> {
