@@ -5,6 +5,7 @@
  * commit of the same task is a no-op.
  */
 import { encodeBatches } from '../shared/data/batches.js';
+import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { execPipeline } from '../shared/redis/pipelines.js';
@@ -46,6 +47,7 @@ export async function commitMapOutput(request: CommitRequest): Promise<CommitOut
   const inline = size <= INLINE_LIMIT;
   const staged = keys.mapStage(attemptId);
   if (!inline) await stageBatches(client, staged, encoded);
+  await failpoint('before-map-commit', taskId);
 
   const outputKeys: string[] = [];
   const args: Array<string | number> = [

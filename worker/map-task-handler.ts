@@ -136,7 +136,6 @@ async function commitOutput(
   log: Logger,
 ): Promise<MapTaskResult> {
   const taskId = attempt.payload.task;
-  await failpoint('before-map-commit', taskId);
   const committed = await retryWhileRedisFull(`committing task ${taskId}`, log, attempt.signal, () =>
     commitMapOutput({
       client: deps.client,
