@@ -30,6 +30,18 @@ export type IsolateReply =
   | { type: 'result'; output: unknown }
   | { type: 'error'; error: { name: string; message: string; stack?: string; code?: unknown } };
 
+/** An error thrown in an isolate, rebuilt on this side with its name, message, stack and code. */
+export class IsolateError extends Error {
+  readonly code: unknown;
+
+  constructor(thrown: Extract<IsolateReply, { type: 'error' }>['error']) {
+    super(thrown.message);
+    this.name = thrown.name;
+    if (thrown.stack !== undefined) this.stack = thrown.stack;
+    this.code = thrown.code;
+  }
+}
+
 const ENTRY = new URL(`./isolate-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const THREAD_BOOTSTRAP = new URL('./isolate-thread.mjs', import.meta.url);
 
@@ -143,7 +155,7 @@ function isolateOver(
       if (reply.type === 'ready') return markReady();
       const call = pending;
       pending = undefined;
-      const error = reply.type === 'error' ? Object.assign(new Error(reply.error.message), reply.error) : undefined;
+      const error = reply.type === 'error' ? new IsolateError(reply.error) : undefined;
       if (!call && error) return failReady(error); // the job failed to load
       if (reply.type === 'result') call?.resolve(reply.output);
       else call?.reject(error!);
