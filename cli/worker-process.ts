@@ -8,7 +8,7 @@ import { exitCodeForError } from './exit-codes.js';
 import { onStopSignals } from './stop-signals.js';
 import { loadJobFile } from '../shared/job/job-loader.js';
 import { startWorker, type WorkerHandle } from '../runtime/start-worker.js';
-import { readEnvironment } from '../shared/config.js';
+import { readEnvironment, readHandoff } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { resolveRedis } from '../runtime/redis-option.js';
 import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
@@ -21,7 +21,7 @@ function send(message: SupervisorMessage): void {
 }
 
 async function main(): Promise<void> {
-  const config = workerProcessConfigSchema.parse(JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}'));
+  const config = workerProcessConfigSchema.parse(readHandoff(WORKER_CONFIG_ENV));
   const log = createLogger({ format: config.logFormat, level: config.logLevel, base: { pid: process.pid } });
   // prom-client is loaded only when metrics are asked for: it adds ~30 ms to every start.
   const metrics = config.metrics ? (await import('./metrics/worker-metrics.js')).createWorkerMetrics() : undefined;

@@ -9,6 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { childEnvironment } from '../../shared/config.js';
 import type { MapContext } from '../../shared/job/job-definition.js';
 import type { LogFormat } from '../../shared/logger.js';
 import type { MapCallPlace, MapInvoker } from '../map-task.js';
@@ -41,6 +42,9 @@ export class IsolateError extends Error {
     this.code = thrown.code;
   }
 }
+
+/** The variable a process isolate finds its setup in. */
+export const ISOLATE_SETUP_ENV = 'REDMAP_ISOLATE';
 
 const ENTRY = new URL(`./isolate-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const THREAD_BOOTSTRAP = new URL('./isolate-thread.mjs', import.meta.url);
@@ -204,7 +208,7 @@ function threadIsolate(setup: IsolateSetup): Isolate {
 
 function processIsolate(setup: IsolateSetup): Isolate {
   const child: ChildProcess = fork(ENTRY, [], {
-    env: { ...process.env, REDMAP_ISOLATE: JSON.stringify(setup) },
+    env: childEnvironment({ [ISOLATE_SETUP_ENV]: JSON.stringify(setup) }),
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
