@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const ROOTS = ['shared', 'producer', 'worker', 'reducer', 'runtime', 'cli'];
-const ASSET = /\.(lua|mjs|html|css|svg)$/;
+const ASSET = /\.(lua|mjs|html|css|svg)$|\.d\.mts$/;
 const SOURCE = /(?<!\.d|\.test)\.ts$/;
 /** Packages bundled into dist/vendor/NAME.js; everything else is imported from node_modules at run time. */
 const VENDORED = ['bullmq', 'ioredis', 'zod', 'pino'];

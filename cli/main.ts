@@ -9,6 +9,7 @@ import { isRedisFull } from '../shared/redis/redis-connection.js';
 import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
 import { parseCommandArgs, renderHelp, type CommandSpec, type ParsedArgs } from './args.js';
 import { createContext, type CommandContext } from './context.js';
+import { debugRequested } from '../shared/config.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { noteReaderLeft, readerLeft } from './output.js';
 
@@ -141,7 +142,7 @@ function report(error: unknown): void {
         ? error.message
         : String(error);
   process.stderr.write(`redmap: ${message}\n`);
-  if (!(error instanceof RedmapError) && process.env.REDMAP_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  if (!(error instanceof RedmapError) && debugRequested()) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
 }
 
 // A reader of stdout that goes away (`| head`) had what it wanted: the commands stop writing

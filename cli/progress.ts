@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../shared/logger.js';
 import type { RunSnapshot } from '../shared/run/run-record.js';
-import { formatDuration } from '../shared/data/durations.js';
+import { formatCount, formatDuration } from '../shared/data/formats.mjs';
 import { etaMs, RateMeter } from './run-pace.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json' | 'off';
@@ -78,11 +78,4 @@ function describe(snapshot: RunSnapshot, itemsPerSecond: number): { text: string
       failed: snapshot.failedTasks,
     },
   };
-}
-
-export function formatCount(value: number): string {
-  if (value >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
-  if (value >= 1e4) return `${(value / 1e3).toFixed(0)}k`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
-  return value >= 10 ? String(Math.round(value)) : value.toFixed(value % 1 === 0 ? 0 : 1);
 }

@@ -7,9 +7,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { redisSettingsFrom, type Environment } from '../shared/config.js';
+import { cacheHome, redisSettingsFrom, type Environment } from '../shared/config.js';
 import { RedisError } from '../shared/errors.js';
 import { connectRedis, describeRedis, parseRedisUrl, type RedisClient, type RedisSettings } from '../shared/redis/redis-connection.js';
 
@@ -36,8 +35,8 @@ export interface ResolveOptions {
 
 const LOCAL_DEFAULT = 'redis://127.0.0.1:6379';
 
-export function privateRedisDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'redmap', 'redis');
+export function privateRedisDir(env?: NodeJS.ProcessEnv): string {
+  return join(cacheHome(env), 'redmap', 'redis');
 }
 
 export async function resolveCliRedis(environment: Environment, options: ResolveOptions): Promise<CliRedis> {

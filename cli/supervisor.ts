@@ -23,6 +23,16 @@ const HEALTHY_AFTER_MS = 30_000;
  */
 const FIRST_BEAT_TIMEOUT_MS = 30_000;
 
+/** Worker processes that could not start; `exitCode` is what the command exits with (cli/main.ts reads it). */
+export class WorkerStartError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
 export interface SupervisorOptions {
   processes: number;
   config: WorkerProcessConfig;
@@ -132,7 +142,7 @@ export class Supervisor {
           log.debug({ pid: child.pid, queue: message.queue }, 'worker process ready');
           resolve();
         } else if (message.type === 'fatal' && !ready) {
-          fatal = Object.assign(new Error(message.message), { exitCode: message.exitCode });
+          fatal = new WorkerStartError(message.message, message.exitCode);
         }
       });
       child.on('exit', (code, signal) => {
@@ -142,9 +152,7 @@ export class Supervisor {
         const ranFor = Date.now() - slot.startedAt;
         slot.failures = ranFor > HEALTHY_AFTER_MS ? 1 : slot.failures + 1;
         if (!ready && slot.failures > MAX_FAILED_STARTS) {
-          return reject(
-            Object.assign(new Error(`worker processes keep dying before they are ready (code ${code}, signal ${signal})`), { exitCode: 1 }),
-          );
+          return reject(new WorkerStartError(`worker processes keep dying before they are ready (code ${code}, signal ${signal})`, 1));
         }
         const delay = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** (slot.failures - 1));
         log.warn({ pid: child.pid, code, signal, restartInMs: delay }, 'worker process died; starting a replacement');

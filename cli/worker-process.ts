@@ -5,9 +5,10 @@
  * message: no new tasks, running ones finish within the grace period, exit 0.
  */
 import { exitCodeForError } from './exit-codes.js';
+import { onStopSignals } from './stop-signals.js';
 import { loadJobFile } from '../shared/job/job-loader.js';
 import { startWorker, type WorkerHandle } from '../runtime/start-worker.js';
-import { readEnvironment } from '../shared/config.js';
+import { readEnvironment, readHandoff } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { resolveRedis } from '../runtime/redis-option.js';
 import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
@@ -21,7 +22,7 @@ function send(message: SupervisorMessage): void {
 }
 
 async function main(): Promise<void> {
-  const config = workerProcessConfigSchema.parse(JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}'));
+  const config = workerProcessConfigSchema.parse(readHandoff(WORKER_CONFIG_ENV));
   const log = createLogger({ format: config.logFormat, level: config.logLevel, base: { pid: process.pid } });
   // prom-client is loaded only when metrics are asked for: it adds ~30 ms to every start.
   const metrics = config.metrics ? (await import('./metrics/worker-metrics.js')).createWorkerMetrics() : undefined;
@@ -32,23 +33,15 @@ async function main(): Promise<void> {
   void beat();
   setInterval(() => void beat(), HEARTBEAT_MS).unref();
   let draining: Promise<void> | undefined;
-  let signals = 0;
   const stop = (reason: string): void => {
     if (draining) return;
     log.info({ reason }, 'draining: no new tasks; running ones may finish');
     draining = (handle?.close({ graceMs: config.grace }) ?? Promise.resolve()).finally(() => process.exit(0));
   };
-  // Ctrl-C reaches the whole process group: the first signal drains, a second one exits at once.
-  const onSignal = (signal: string): void => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ signal }, 'second signal; exiting at once');
-      process.exit(130);
-    }
-    stop(signal);
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  onStopSignals(['SIGTERM', 'SIGINT'], {
+    first: (signal) => stop(signal),
+    again: (signal) => log.warn({ signal }, 'second signal; exiting at once'),
+  });
   process.on('message', (message: { type?: string }) => message?.type === 'shutdown' && stop('shutdown requested'));
   process.on('disconnect', () => stop('supervisor went away'));
 

@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, InvalidOptionError, RunError } from '../shared/errors.js';
 import { validateInputItem } from '../shared/job/input-schema.js';
 import type { Job } from '../shared/job/job-definition.js';
@@ -35,10 +36,6 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const FLUSH_AFTER_MS = 200;
 /** How often a producer holding back for workers says it is still there (an abandoned submit is told from a slow one). */
 const PRODUCER_BEAT_MS = 10_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export interface ProducerDeps {
   client: RedisClient;

@@ -13,7 +13,7 @@ import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { runKeys } from '../shared/redis/redis-keys.js';
 import { failRun, publishControl } from '../shared/run/run-control.js';
 import { readRunRecord, type RunRecord } from '../shared/run/run-record.js';
-import { retireRun } from '../shared/run/run-retention.js';
+import { ORPHAN_STAGE_TTL_MS, retireRun } from '../shared/run/run-retention.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
 import { retryWhileRedisFull } from '../shared/redis/redis-backoff.js';
 import type { ReduceTaskPayload } from '../shared/tasks/task-queue.js';
@@ -25,8 +25,6 @@ const stageResultsScript = loadLuaScript(new URL('./stage-results.lua', import.m
 
 /** Staged result batches per write. */
 const STAGE_WRITE_BATCHES = 16;
-/** A staged result nobody commits (its attempt died) expires by itself. */
-const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type ReduceTaskResult = 'committed' | 'finished' | 'duplicate' | 'skipped';
 

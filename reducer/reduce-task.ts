@@ -19,6 +19,7 @@ export async function* reduceGroups(job: Job, groups: KeyGroups, ctx: ReduceCont
     if (problem) {
       throw new MapOutputError(
         `job "${job.name}": reduce returned a result for key ${JSON.stringify(key)} that cannot be stored: ${problem}`,
+        { runId: ctx.runId, taskId: ctx.taskId, attempt: ctx.attempt },
       );
     }
     yield [key, result];

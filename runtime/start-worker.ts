@@ -4,6 +4,7 @@
  * channel that aborts a cancelled run's calls, and the recovery sweep.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
@@ -169,10 +170,10 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
         // Tasks held but not started go back to the queue now, for other workers.
         draining.abort(new Error('worker draining'));
         // Past the grace period, running tasks are released: back to the queue at once, no attempt used.
-        const finished = await Promise.race([graceful.then(() => true), sleep(graceMs).then(() => false)]);
+        const finished = await Promise.race([graceful.then(() => true), sleep(graceMs, undefined, { ref: false }).then(() => false)]);
         if (!finished) {
           shutdown.abort(new Error('worker shutting down'));
-          await Promise.race([graceful, sleep(RELEASE_WAIT_MS)]);
+          await Promise.race([graceful, sleep(RELEASE_WAIT_MS, undefined, { ref: false })]);
         }
         isolates?.close();
         quarantinePool?.close();
@@ -310,8 +311,4 @@ function reportWorkerError(log: Logger, error: Error): void {
   if (Date.now() - lastFullRedisReport < 30_000) return;
   lastFullRedisReport = Date.now();
   log.error({}, 'Redis is out of memory (maxmemory reached): no task can start or finish; backing off until it has room again');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

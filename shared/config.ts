@@ -2,6 +2,8 @@
  * The one place that reads the environment. Everything else receives typed settings.
  */
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseRedisUrl, redactUrl, urlHasPassword, type RedisSettings } from './redis/redis-connection.js';
 import { DEFAULT_KEY_PREFIX } from './redis/redis-keys.js';
@@ -100,4 +102,24 @@ export function readDashboardCredentials(env: NodeJS.ProcessEnv = process.env): 
     if (password === undefined) throw new UsageError(`REDMAP_DASHBOARD_PASSWORD_FILE: ${file} is empty`);
   }
   return password === undefined ? undefined : { user: nonEmpty(env.REDMAP_DASHBOARD_USER) ?? 'redmap', password };
+}
+
+/** The user's cache folder: `$XDG_CACHE_HOME`, else `~/.cache` (compiled jobs, the private redis-server). */
+export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.XDG_CACHE_HOME || join(homedir(), '.cache');
+}
+
+/** REDMAP_DEBUG set: the command line prints the stack of an unexpected error. */
+export function debugRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.REDMAP_DEBUG);
+}
+
+/** This process's environment with `extra` on top: what a child process (a worker, an isolate) starts with. */
+export function childEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
+/** The JSON a parent process handed this one in the variable `name` (`{}` when unset). */
+export function readHandoff(name: string, env: NodeJS.ProcessEnv = process.env): unknown {
+  return JSON.parse(env[name] ?? '{}');
 }

@@ -80,24 +80,50 @@ export class NonRetryableError extends RedmapError {
   }
 }
 
+/** Where a task's error happened, as far as the code that raised it knows. */
+export interface TaskErrorOptions extends RedmapErrorOptions {
+  runId?: string;
+  /** The map task (`c3`) or reduce partition (`r1`). */
+  taskId?: string;
+  /** The input item's position in its task. */
+  item?: number;
+  attempt?: number;
+}
+
+/** An error of one task, with the run, task, item and attempt it happened in where known. */
+export abstract class TaskError extends RedmapError {
+  readonly runId: string | undefined;
+  readonly taskId: string | undefined;
+  readonly item: number | undefined;
+  readonly attempt: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: TaskErrorOptions = {}) {
+    super(code, message, options);
+    this.runId = options.runId;
+    this.taskId = options.taskId;
+    this.item = options.item;
+    this.attempt = options.attempt;
+  }
+}
+
 /** A key or value emitted by `map` or `combine` that cannot be stored; never retried. */
-export class MapOutputError extends RedmapError {
-  constructor(message: string, options?: RedmapErrorOptions) {
+export class MapOutputError extends TaskError {
+  constructor(message: string, options?: TaskErrorOptions) {
     super('MAP_OUTPUT_INVALID', message, options);
   }
 }
 
 /** A map call that ran past its call timeout. */
-export class CallTimeoutError extends RedmapError {
-  constructor(message: string) {
-    super('CALL_TIMEOUT', message);
+export class CallTimeoutError extends TaskError {
+  constructor(message: string, options?: TaskErrorOptions) {
+    super('CALL_TIMEOUT', message, options);
   }
 }
 
 /** A task whose worker died or stopped answering more often than allowed. */
-export class TaskStalledError extends RedmapError {
-  constructor(message: string) {
-    super('TASK_STALLED', message);
+export class TaskStalledError extends TaskError {
+  constructor(message: string, options?: TaskErrorOptions) {
+    super('TASK_STALLED', message, options);
   }
 }
 

@@ -10,6 +10,7 @@ import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scri
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { execPipeline } from '../shared/redis/pipelines.js';
 import { runKeys, type RunIncarnation } from '../shared/redis/redis-keys.js';
+import { ORPHAN_STAGE_TTL_MS } from '../shared/run/run-retention.js';
 import type { MapTaskOutput } from './map-task.js';
 
 const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', import.meta.url));
@@ -18,8 +19,6 @@ const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', impor
 const INLINE_LIMIT = 512 * 1024;
 /** Bytes per pipelined round trip while staging. */
 const STAGE_PIPELINE_BYTES = 4 * 1024 * 1024;
-/** Staged output nobody adopts (its attempt died) expires by itself. */
-const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type CommitOutcome =
   | { outcome: 'committed' | 'flipped'; generation: number }

@@ -23,21 +23,19 @@
 -- {'inactive', state} (state '' for another incarnation) or {'lost'}.
 --@include map-phase
 --@include once
+--@include map-task-pending
 local meta, committed, failed, inputs, stages, staged, replies = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local incarnation, gen, attemptId, task, items, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local FIRST_OUTPUT_KEY = 8
 
 local done = rememberedReply(replies, attemptId)
 if done then return done end
-local fields = redis.call('HMGET', meta, 'state', 'inc', 'gen')
-local state = fields[1]
 local function discard()
   if mode == 'staged' then redis.call('UNLINK', staged) end
 end
-if not state then discard(); return {'lost'} end
-if fields[2] ~= incarnation then discard(); return {'inactive', ''} end
-if fields[3] ~= gen or (state ~= 'submitting' and state ~= 'mapping') then discard(); return {'inactive', state} end
-if redis.call('HEXISTS', inputs, task) == 0 or redis.call('SISMEMBER', failed, task) == 1 then
+local refusal, state = mapRunRefusal(meta, incarnation, gen)
+if refusal then discard(); return refusal end
+if not mapTaskPending(inputs, failed, task) then
   discard()
   return {'settled', state}
 end

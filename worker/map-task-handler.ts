@@ -78,8 +78,9 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   }
   const taskSignal = combineSignals(runSignal, attempt.signal);
   const callEvent = { phase: 'map', runId, job: deps.job.name } as const;
+  const where = { runId, taskId, attempt: attempt.attempt };
   try {
-    if (quarantined && !deps.quarantine) throw new TaskStalledError(stalledMessage(attempt.stalls, run));
+    if (quarantined && !deps.quarantine) throw new TaskStalledError(stalledMessage(attempt.stalls, run), where);
     if (quarantined)
       log.warn(
         { stalls: attempt.stalls },
@@ -109,7 +110,10 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
     const cause = error instanceof ItemFailure ? error.cause : error;
     const settled =
       quarantined && !(cause instanceof TaskStalledError)
-        ? new TaskStalledError(`${stalledMessage(attempt.stalls, run)}; run alone, it failed too: ${(cause as Error)?.message ?? cause}`)
+        ? new TaskStalledError(`${stalledMessage(attempt.stalls, run)}; run alone, it failed too: ${(cause as Error)?.message ?? cause}`, {
+            ...where,
+            cause,
+          })
         : cause;
     return settleFailure(deps, run, attempt, items, settled, log);
   } finally {

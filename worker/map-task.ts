@@ -2,7 +2,7 @@
  * The map side of a task as a pure function: items in, combined and partitioned
  * [key, value] pairs out. The BullMQ adapter and the local runner both call it.
  */
-import { CallTimeoutError, MapOutputError } from '../shared/errors.js';
+import { CallTimeoutError, MapOutputError, type TaskErrorOptions } from '../shared/errors.js';
 import { parseInputItem } from '../shared/job/input-schema.js';
 import type { Job, MapContext, TaskLogger } from '../shared/job/job-definition.js';
 import { findJsonProblem, previewItem } from '../shared/data/json-values.js';
@@ -72,7 +72,7 @@ export async function mapItems(options: MapItemsOptions): Promise<MapTaskOutput>
   const groups = new KeyGroups(job.combine as ((a: unknown, b: unknown) => unknown) | undefined);
   let emitted = 0;
   const sinkFor = (index: number, target: KeyGroups | Array<[string, unknown]>) => (pair: unknown) => {
-    const [key, value] = checkPair(job, pair, items[index]);
+    const [key, value] = checkPair(options, index, pair);
     emitted++;
     if (Array.isArray(target)) target.push([key, value]);
     else target.add(key, value);
@@ -103,7 +103,7 @@ export async function mapItems(options: MapItemsOptions): Promise<MapTaskOutput>
     for (const output of outputs) for (const [key, value] of output) groups.add(key, value);
   }
 
-  return { partitions: partitionGroups(job, groups, options.partitions), emitted };
+  return { partitions: partitionGroups(options, groups), emitted };
 }
 
 async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: unknown) => void): Promise<void> {
@@ -122,7 +122,10 @@ async function mapOneItem(options: MapItemsOptions, index: number, sink: (pair: 
       try {
         options.signal.throwIfAborted();
         const context = callContext(options, index, call);
-        const consumed = consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink);
+        const consumed = consumeMapOutput(place ? place.call(item, context) : job.map(item, context), sink, () => ({
+          ...whereInTask(options),
+          item: index,
+        }));
         // Only an asynchronous call can be waited on; racing it against its signal ends the
         // wait on timeout or cancel even when the map ignores ctx.signal.
         if (consumed) await raceAbort(consumed, call.signal);
@@ -198,7 +201,15 @@ function callContext(options: MapItemsOptions, index: number, call: CallSignal):
 
 function callTimeoutError(options: MapItemsOptions, index: number): CallTimeoutError {
   const item = previewItem(options.items[index]);
-  return new CallTimeoutError(`map call on item ${item} ran past its call timeout of ${formatDuration(options.callTimeoutMs)}`);
+  return new CallTimeoutError(`map call on item ${item} ran past its call timeout of ${formatDuration(options.callTimeoutMs)}`, {
+    ...whereInTask(options),
+    item: index,
+  });
+}
+
+/** The run, task and attempt an error of this task names. */
+function whereInTask(options: MapItemsOptions): TaskErrorOptions {
+  return { runId: options.runId, taskId: options.taskId, attempt: options.attempt };
 }
 
 async function raceAbort(running: Promise<void>, signal: AbortSignal): Promise<void> {
@@ -219,8 +230,8 @@ async function raceAbort(running: Promise<void>, signal: AbortSignal): Promise<v
 }
 
 /** Feeds a call's output to `sink`; returns a promise only when the output is asynchronous. */
-function consumeMapOutput(output: unknown, sink: (pair: unknown) => void): Promise<void> | undefined {
-  if (isPromiseLike(output)) return Promise.resolve(output).then((resolved) => consumeMapOutput(resolved, sink));
+function consumeMapOutput(output: unknown, sink: (pair: unknown) => void, where: () => TaskErrorOptions): Promise<void> | undefined {
+  if (isPromiseLike(output)) return Promise.resolve(output).then((resolved) => consumeMapOutput(resolved, sink, where));
   if (output !== null && typeof output === 'object') {
     if (Symbol.asyncIterator in output) return drainAsync(output as AsyncIterable<unknown>, sink);
     if (Symbol.iterator in output) {
@@ -230,6 +241,7 @@ function consumeMapOutput(output: unknown, sink: (pair: unknown) => void): Promi
   }
   throw new MapOutputError(
     `map returned ${previewItem(output)}; it must return an array or iterable of [key, value] pairs, or be a generator`,
+    where(),
   );
 }
 
@@ -241,28 +253,35 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
 
-function checkPair(job: Job, pair: unknown, item: unknown): [string, unknown] {
+function checkPair(options: MapItemsOptions, index: number, pair: unknown): [string, unknown] {
+  const { job } = options;
+  const item = options.items[index];
+  const where = (): TaskErrorOptions => ({ ...whereInTask(options), item: index });
   if (!Array.isArray(pair) || pair.length !== 2) {
     throw new MapOutputError(
       `job "${job.name}": map emitted ${previewItem(pair)} for input item ${previewItem(item)}; expected a [key, value] pair`,
+      where(),
     );
   }
   const [key, value] = pair as [unknown, unknown];
   if (typeof key !== 'string') {
     throw new MapOutputError(
       `job "${job.name}": map emitted a key that is not a string (${typeof key} ${previewItem(key)}) for input item ${previewItem(item)}`,
+      where(),
     );
   }
   const problem = findJsonProblem(value);
   if (problem) {
     throw new MapOutputError(
       `job "${job.name}": the value for key ${JSON.stringify(key)} from input item ${previewItem(item)} cannot be stored: ${problem}`,
+      where(),
     );
   }
   return [key, value];
 }
 
-function partitionGroups(job: Job, groups: KeyGroups, partitions: number): Array<Array<[string, unknown]>> {
+function partitionGroups(options: MapItemsOptions, groups: KeyGroups): Array<Array<[string, unknown]>> {
+  const { job, partitions } = options;
   const byPartition: Array<Array<[string, unknown]>> = Array.from({ length: partitions }, () => []);
   for (const [key, value] of groups.pairs()) {
     if (job.combine) {
@@ -270,6 +289,7 @@ function partitionGroups(job: Job, groups: KeyGroups, partitions: number): Array
       if (problem) {
         throw new MapOutputError(
           `job "${job.name}": combine returned a value for key ${JSON.stringify(key)} that cannot be stored: ${problem}`,
+          whereInTask(options),
         );
       }
     }

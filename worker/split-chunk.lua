@@ -13,17 +13,13 @@
 -- id still queued, and an item task that runs again finds itself settled).
 -- Returns {'split', gen}, {'settled', state}, {'inactive', state} (state '' for another
 -- incarnation) or {'lost'}.
+--@include map-task-pending
 local meta, inputs, split, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local incarnation, gen, chunk = ARGV[1], ARGV[2], ARGV[3]
-local fields = redis.call('HMGET', meta, 'state', 'inc', 'gen')
-local state = fields[1]
-if not state then return {'lost'} end
-if fields[2] ~= incarnation then return {'inactive', ''} end
-if fields[3] ~= gen or (state ~= 'submitting' and state ~= 'mapping') then return {'inactive', state} end
+local refusal, state = mapRunRefusal(meta, incarnation, gen)
+if refusal then return refusal end
 if redis.call('SISMEMBER', split, chunk) == 1 then return {'split', gen} end
-if redis.call('HEXISTS', inputs, chunk) == 0 or redis.call('SISMEMBER', failed, chunk) == 1 then
-  return {'settled', state}
-end
+if not mapTaskPending(inputs, failed, chunk) then return {'settled', state} end
 
 for i = 4, #ARGV do
   redis.call('HSET', inputs, chunk .. '.' .. (i - 4), ARGV[i])

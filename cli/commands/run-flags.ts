@@ -14,6 +14,7 @@ import type { InputSource } from '../../producer/input-chunks.js';
 import type { RedisSettings } from '../../shared/redis/redis-connection.js';
 import { workerProcessConfigSchema, type WorkerProcessConfig } from '../worker-config.js';
 import { graceSchema, WORKER_OPTION_DEFAULTS, workerOptionsSchema } from '../../runtime/worker-options.js';
+import { childEnvironment } from '../../shared/config.js';
 import { ISOLATION_MODES } from '../../worker/isolation/isolation.js';
 
 const RUN = RUN_OPTION_DEFAULTS;
@@ -196,7 +197,7 @@ export function workerConfigFromFlags(
 
 /** Environment for worker processes: where Redis is, with its secrets, never on their command line. */
 export function workerEnvironment(redis: { url: string; settings: RedisSettings }): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis.url };
+  const env = childEnvironment({ REDIS_URL: redis.url });
   if (redis.settings.password !== undefined) env.REDIS_PASSWORD = redis.settings.password;
   if (redis.settings.username !== undefined) env.REDIS_USERNAME = redis.settings.username;
   if (redis.settings.caFile !== undefined) env.REDIS_CA_FILE = redis.settings.caFile;

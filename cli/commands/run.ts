@@ -12,6 +12,7 @@ import {
 } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { onStopSignals } from '../stop-signals.js';
 import { jobFilePath, loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
@@ -97,17 +98,13 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const stopWorkers = (graceMs: number): Promise<void> => (stopped ??= supervisor.stop(graceMs));
   const interrupted = new AbortController();
   let runId: string | undefined;
-  let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts++;
-    if (interrupts > 1) {
-      supervisor.kill();
-      process.exit(EXIT.interrupted);
-    }
-    ctx.say('interrupted: cancelling the run and stopping its workers (Ctrl-C again to quit at once)');
-    interrupted.abort();
-  };
-  process.on('SIGINT', onInterrupt);
+  const interrupts = onStopSignals(['SIGINT'], {
+    first: () => {
+      ctx.say('interrupted: cancelling the run and stopping its workers (Ctrl-C again to quit at once)');
+      interrupted.abort();
+    },
+    again: () => supervisor.kill(),
+  });
   // What only this process needs (BullMQ above all) loads while the workers start.
   const modules = loadSubmittingModules();
   modules.catch(() => {}); // awaited below
@@ -140,7 +137,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     return EXIT.interrupted;
   } finally {
     await stopWorkers(interrupted.signal.aborted ? 2000 : workerConfig.grace);
-    process.off('SIGINT', onInterrupt);
+    interrupts.off();
     await redis.client.quit().catch(() => redis.client.disconnect());
   }
 }

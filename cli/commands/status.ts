@@ -5,7 +5,7 @@ import { LOG_OPTIONS, REDIS_OPTIONS, requirePositionals, type CommandSpec, type 
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { readerLeft } from '../output.js';
-import { formatCount } from '../progress.js';
+import { formatCount } from '../../shared/data/formats.mjs';
 import { RateMeter } from '../run-pace.js';
 import { readRunView, type RunView } from '../run-view.js';
 import { describeScope } from './throttle.js';

@@ -1,6 +1,7 @@
 import { LOG_OPTIONS, REDIS_OPTIONS, intFlag, requirePositionals, stringFlag, type CommandSpec, type ParsedArgs } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { onStopSignals } from '../stop-signals.js';
 import { loadJobFile } from '../../shared/job/job-loader.js';
 import { Supervisor } from '../supervisor.js';
 import type { MachineMetrics } from '../metrics/machine-metrics.js';
@@ -60,30 +61,27 @@ export async function worker(ctx: CommandContext, args: ParsedArgs): Promise<num
   // slow machine, a deploy that changes its mind) drains too, instead of killing this process
   // and leaving its children to notice alone.
   return new Promise<number>((resolve, reject) => {
-    let signals = 0;
-    const onSignal = (signal: string): void => {
-      signals++;
-      if (signals > 1) {
+    const signals = onStopSignals(['SIGTERM', 'SIGINT'], {
+      first: (signal) => {
+        ctx.say(`${signal}: draining (running tasks may take up to the grace period; ${signal} again to stop at once)`);
+        void supervisor
+          .stop()
+          .then(() => metricsServer?.close())
+          .then(() => resolve(EXIT.done));
+      },
+      again: (signal) => {
         ctx.say(`${signal} again: stopping at once`);
         supervisor.kill();
-        process.exit(EXIT.interrupted);
-      }
-      ctx.say(`${signal}: draining (running tasks may take up to the grace period; ${signal} again to stop at once)`);
-      void supervisor
-        .stop()
-        .then(() => metricsServer?.close())
-        .then(() => resolve(EXIT.done));
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
+      },
+    });
     supervisor.start().then(
       () => {
-        if (signals === 0) {
+        if (signals.received === 0) {
           ctx.say(`${processes} worker process(es) serving ${jobFile} (pids ${supervisor.pids.join(', ')}); SIGTERM or Ctrl-C to drain`);
         }
       },
       (error: unknown) => {
-        if (signals > 0) return; // stopping anyway: the drain resolves
+        if (signals.received > 0) return; // stopping anyway: the drain resolves
         void metricsServer?.close();
         reject(error);
       },

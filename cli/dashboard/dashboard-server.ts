@@ -37,6 +37,8 @@ const SECURITY_HEADERS = {
 };
 
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
+  // The formatters the command line uses too (shared/data/formats.mjs), beside the page in dist/ and in the source tree alike.
+  '/formats.mjs': { file: '../../../shared/data/formats.mjs', type: 'text/javascript; charset=utf-8' },
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.mjs': { file: 'app.mjs', type: 'text/javascript; charset=utf-8' },
   '/api.mjs': { file: 'api.mjs', type: 'text/javascript; charset=utf-8' },

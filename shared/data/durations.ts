@@ -34,21 +34,4 @@ export function parseRate(text: string): Rate | undefined {
   return { count: Number(match[1]), periodMs: RATE_UNITS_MS[match[2]!]! };
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) {
-    const seconds = ms / 1000;
-    return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
-  }
-  // Round to whole seconds first, so 119.7s reads 2m00s, never 1m60s.
-  const totalSeconds = Math.round(ms / 1000);
-  const minutes = Math.floor(totalSeconds / 60);
-  const seconds = totalSeconds % 60;
-  if (minutes < 60) return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
-
-export function formatRate(rate: Rate): string {
-  const unit = Object.entries(RATE_UNITS_MS).find(([, ms]) => ms === rate.periodMs)?.[0];
-  return unit ? `${rate.count}/${unit}` : `${rate.count}/${rate.periodMs}ms`;
-}
+export { formatDuration, formatRate } from './formats.mjs';

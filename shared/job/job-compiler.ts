@@ -17,11 +17,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Loader, Message, Metafile, Plugin } from 'esbuild';
 import { z } from 'zod';
+import { cacheHome } from '../config.js';
 import { JobDefinitionError } from '../errors.js';
 import {
   adoptJobVersion,
@@ -239,8 +240,7 @@ function describeMessage(message: Message): string {
  * that cannot be made (no home, a read-only one), a private folder of this process.
  */
 async function openCacheDir(): Promise<string> {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  const dir = join(base, 'redmap', 'jobs');
+  const dir = join(cacheHome(), 'redmap', 'jobs');
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return dir;

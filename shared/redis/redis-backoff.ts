@@ -4,6 +4,7 @@
  * is the one that needs memory). A worker then says so once, waits with a growing delay
  * and tries again, instead of burning the task's attempts or spinning.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { isRedisFull } from './redis-connection.js';
 
@@ -23,19 +24,8 @@ export async function retryWhileRedisFull<T>(what: string, log: Logger, signal: 
           `Redis is out of memory (maxmemory reached): ${what} waits and tries again; raise maxmemory or clean old runs`,
         );
       }
-      await sleep(delayMs, signal);
+      // An abort ends the wait early; the next try then gives up on its first error.
+      await sleep(delayMs, undefined, { signal }).catch(() => {});
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

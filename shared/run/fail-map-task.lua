@@ -16,18 +16,14 @@
 -- {'inactive', state} (state '' for another incarnation) or {'lost'}.
 --@include map-phase
 --@include once
+--@include map-task-pending
 local meta, committed, failed, inputs, failures, replies = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local incarnation, gen, requestId, task = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local done = rememberedReply(replies, requestId)
 if done then return done end
-local fields = redis.call('HMGET', meta, 'state', 'inc', 'gen')
-local state = fields[1]
-if not state then return {'lost'} end
-if fields[2] ~= incarnation then return {'inactive', ''} end
-if fields[3] ~= gen or (state ~= 'submitting' and state ~= 'mapping') then return {'inactive', state} end
-if redis.call('HEXISTS', inputs, task) == 0 or redis.call('SISMEMBER', failed, task) == 1 then
-  return {'settled', state}
-end
+local refusal, state = mapRunRefusal(meta, incarnation, gen)
+if refusal then return refusal end
+if not mapTaskPending(inputs, failed, task) then return {'settled', state} end
 
 redis.call('SADD', failed, task)
 redis.call('HSET', failures, task, ARGV[5])

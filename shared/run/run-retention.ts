@@ -16,6 +16,12 @@ import type { TaskQueues } from '../tasks/task-queue.js';
 
 const UNLINK_BATCH = 500;
 
+/**
+ * Staged output nobody adopts (its attempt died before its commit) expires by itself after
+ * this long: a map attempt's staged hash, a reduce attempt's staged result list.
+ */
+export const ORPHAN_STAGE_TTL_MS = 7 * 24 * 3600 * 1000;
+
 /** Keys every generation of a run uses: kept while it may be retried, freed once it never can be. */
 function intermediateKeys(keys: RunKeys, run: RunRecord): string[] {
   const names = [keys.inputs, keys.stages, keys.replies];

@@ -6,9 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../shared/logger.js';
 import { loadJobFile } from '../../shared/job/job-loader.js';
-import type { IsolateReply, IsolateRequest, IsolateSetup } from './isolation.js';
+import { readHandoff } from '../../shared/config.js';
+import { ISOLATE_SETUP_ENV, type IsolateReply, type IsolateRequest, type IsolateSetup } from './isolation.js';
 
-const setup = (workerData ?? JSON.parse(process.env.REDMAP_ISOLATE ?? '{}')) as IsolateSetup;
+const setup = (workerData ?? readHandoff(ISOLATE_SETUP_ENV)) as IsolateSetup;
 const send = (reply: IsolateReply): void => {
   if (parentPort) parentPort.postMessage(reply);
   else process.send?.(reply);

@@ -9,6 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { childEnvironment } from '../../shared/config.js';
 import type { MapContext } from '../../shared/job/job-definition.js';
 import type { LogFormat } from '../../shared/logger.js';
 import type { MapCallPlace, MapInvoker } from '../map-task.js';
@@ -29,6 +30,21 @@ export type IsolateReply =
   | { type: 'ready' }
   | { type: 'result'; output: unknown }
   | { type: 'error'; error: { name: string; message: string; stack?: string; code?: unknown } };
+
+/** An error thrown in an isolate, rebuilt on this side with its name, message, stack and code. */
+export class IsolateError extends Error {
+  readonly code: unknown;
+
+  constructor(thrown: Extract<IsolateReply, { type: 'error' }>['error']) {
+    super(thrown.message);
+    this.name = thrown.name;
+    if (thrown.stack !== undefined) this.stack = thrown.stack;
+    this.code = thrown.code;
+  }
+}
+
+/** The variable a process isolate finds its setup in. */
+export const ISOLATE_SETUP_ENV = 'REDMAP_ISOLATE';
 
 const ENTRY = new URL(`./isolate-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const THREAD_BOOTSTRAP = new URL('./isolate-thread.mjs', import.meta.url);
@@ -143,7 +159,7 @@ function isolateOver(
       if (reply.type === 'ready') return markReady();
       const call = pending;
       pending = undefined;
-      const error = reply.type === 'error' ? Object.assign(new Error(reply.error.message), reply.error) : undefined;
+      const error = reply.type === 'error' ? new IsolateError(reply.error) : undefined;
       if (!call && error) return failReady(error); // the job failed to load
       if (reply.type === 'result') call?.resolve(reply.output);
       else call?.reject(error!);
@@ -192,7 +208,7 @@ function threadIsolate(setup: IsolateSetup): Isolate {
 
 function processIsolate(setup: IsolateSetup): Isolate {
   const child: ChildProcess = fork(ENTRY, [], {
-    env: { ...process.env, REDMAP_ISOLATE: JSON.stringify(setup) },
+    env: childEnvironment({ [ISOLATE_SETUP_ENV]: JSON.stringify(setup) }),
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -19,6 +19,7 @@
  *   of holding a worker slot while it waits, so a capped run does not starve the others.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobLimits } from '../../shared/job/limits.js';
 import type { Logger } from '../../shared/logger.js';
 import { loadLuaScript, runScript } from '../../shared/redis/lua-scripts.js';
@@ -156,7 +157,8 @@ export class Limiter {
         if (admitted.full && call.firstOfTask && Date.now() - started > HOLD_FIRST_CALL_MS) {
           throw new TaskReleased(`run ${run.id} is at its concurrency limit`, RUN_FULL_DELAY_MS * (0.5 + Math.random()));
         }
-        await sleep(admitted.waitMs, signal);
+        // An abort ends the wait; the loop's first line then throws the signal's reason.
+        await sleep(admitted.waitMs, undefined, { signal }).catch(() => {});
       }
     };
   }
@@ -271,18 +273,4 @@ export class Limiter {
       );
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

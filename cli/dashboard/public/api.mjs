@@ -5,10 +5,18 @@ const TOKEN = document.querySelector('meta[name="redmap-token"]')?.getAttribute(
 const REFRESH_MS = 1000;
 const connection = document.getElementById('connection');
 
+/** A refusal from the dashboard's API, with its HTTP status. */
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
 export async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers: { accept: 'application/json', ...options.headers } });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.error ?? `${response.status} ${response.statusText}`), { status: response.status });
+  if (!response.ok) throw new ApiError(body.error ?? `${response.status} ${response.statusText}`, response.status);
   return body;
 }
 

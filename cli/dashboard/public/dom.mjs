@@ -1,5 +1,8 @@
 // Building the page: elements from plain values (text is only ever set as text, never
-// parsed as HTML), and how numbers, times and states read.
+// parsed as HTML), and how numbers, times and states read (durations, rates and counts as
+// the command line writes them, from the one module both use).
+
+export { formatCount, formatDuration, formatRate } from './formats.mjs';
 
 export function h(tag, props = {}, ...children) {
   const element = document.createElement(tag);
@@ -24,28 +27,8 @@ function setProps(element, props) {
   }
 }
 
-export function formatDuration(ms) {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
-  const seconds = Math.round(ms / 1000);
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
-
-export function formatCount(value) {
-  if (value >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
-  return value >= 10 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
-}
-
 export function formatTime(ms) {
   return new Date(ms).toLocaleString();
-}
-
-export function formatRate(rate) {
-  const unit = { 1000: 's', 60000: 'm', 3600000: 'h' }[rate.periodMs];
-  return unit ? `${rate.count}/${unit}` : `${rate.count}/${rate.periodMs}ms`;
 }
 
 export function plural(count, one, many) {
