@@ -1,7 +1,7 @@
 /**
  * Vitest fixtures for tests that run jobs through Redis: each fixture owns its teardown, so a
  * test writes only what it checks. Teardown runs in reverse order of set-up: runs are closed,
- * then workers, then the prefix is wiped, then the client closed, whatever the test threw.
+ * then workers (and queues), then the prefix is wiped, then the client closed, whatever the test threw.
  *
  *   it('…', async ({ prefix, redis, workers, runs }) => {
  *     await workers.start(job);
@@ -22,6 +22,7 @@ import {
   type SubmitRunOptions,
   type WorkerHandle,
 } from '../../index.js';
+import { TaskQueues } from '../../shared/tasks/task-queue.js';
 import { release, track } from './resources.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from './test-redis.js';
 import { startTestWorker } from './workers.js';
@@ -45,6 +46,8 @@ export interface RedisFixtures {
   redis: TestClient;
   /** A key prefix of the test's own; every key under it is removed after the test. */
   prefix: string;
+  /** The task queues of the test's prefix, on its client. */
+  queues: TaskQueues;
   workers: Workers;
   runs: Runs;
 }
@@ -83,6 +86,11 @@ export const test = base.extend<RedisFixtures>({
     const prefix = testPrefix();
     await use(prefix);
     await wipePrefix(redis, prefix);
+  },
+  queues: async ({ redis, prefix }, use) => {
+    const queues = new TaskQueues(redis, prefix);
+    await use(queues);
+    await queues.close();
   },
   workers: async ({ prefix }, use) => {
     const open = new Set<Closable>();
