@@ -6,18 +6,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { defineJob, submitRun, z, type ResultEntry } from '../../index.js';
+import { describe, expect } from 'vitest';
+import { defineJob, z } from '../../index.js';
 import { commitMapOutput } from '../../worker/commit-map-output.js';
 import { mapItems } from '../../worker/map-task.js';
 import { reduceTaskQueueId, runKeys } from '../../shared/redis/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run/run-record.js';
-import { addReduceTasks, TaskQueues } from '../../shared/tasks/task-queue.js';
+import { addReduceTasks } from '../../shared/tasks/task-queue.js';
 import { runCli } from '../support/cli.js';
 import { countWords, firstLetterCountLines } from '../support/ground-truth.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { collect, it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
-import { startTestWorker } from '../support/workers.js';
 
 let reduceCalls = 0;
 const countingJob = defineJob({
@@ -35,46 +35,37 @@ const countingJob = defineJob({
 const inputs = Array.from({ length: 60 }, (_, i) => `alpha beta w${i % 9} gamma${i % 4}`);
 
 describe('exactly-once effect', () => {
-  it('counts a map task committed twice once', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const run = await submitRun(countingJob, inputs, { redis: redisUrl(), prefix, chunkSize: 10 });
-    try {
-      const keys = runKeys(prefix, run.id);
-      const items = JSON.parse((await client.hget(keys.inputs, 'c0'))!) as string[];
-      const output = await mapItems({
-        job: countingJob,
-        items,
-        partitions: 2,
-        callTimeoutMs: 10_000,
-        signal: new AbortController().signal,
-        runId: run.id,
-        taskId: 'c0',
-        attempt: 1,
-        logFor: () => console as never,
-      });
-      const record = (await readRunRecord(client, prefix, run.id))!;
-      const commit = (attemptId: string) =>
-        commitMapOutput({ client, prefix, run: record, generation: 1, taskId: 'c0', attemptId, itemCount: items.length, output });
-      expect((await commit('attempt-1')).outcome).toBe('committed');
-      expect(await commit('attempt-2')).toEqual({ outcome: 'settled', state: 'mapping' });
-      const snapshot = await readRunSnapshot(client, prefix, run.id);
-      expect(snapshot?.committedTasks).toBe(1);
-      expect(snapshot?.itemsDone).toBe(10);
-      for (const partition of [0, 1]) {
-        const index = await client.lrange(keys.outputIndex(partition), 0, -1);
-        expect(index.filter((entry) => entry.startsWith('c0|'))).toHaveLength(1);
-      }
-      expect(await client.hexists(keys.inputs, 'c0')).toBe(0);
-    } finally {
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
+  it('counts a map task committed twice once', async ({ prefix, redis: client, runs }) => {
+    const run = await runs.submit(countingJob, inputs, { chunkSize: 10 });
+    const keys = runKeys(prefix, run.id);
+    const items = JSON.parse((await client.hget(keys.inputs, 'c0'))!) as string[];
+    const output = await mapItems({
+      job: countingJob,
+      items,
+      partitions: 2,
+      callTimeoutMs: 10_000,
+      signal: new AbortController().signal,
+      runId: run.id,
+      taskId: 'c0',
+      attempt: 1,
+      logFor: () => console as never,
+    });
+    const record = (await readRunRecord(client, prefix, run.id))!;
+    const commit = (attemptId: string) =>
+      commitMapOutput({ client, prefix, run: record, generation: 1, taskId: 'c0', attemptId, itemCount: items.length, output });
+    expect((await commit('attempt-1')).outcome).toBe('committed');
+    expect(await commit('attempt-2')).toEqual({ outcome: 'settled', state: 'mapping' });
+    const snapshot = await readRunSnapshot(client, prefix, run.id);
+    expect(snapshot?.committedTasks).toBe(1);
+    expect(snapshot?.itemsDone).toBe(10);
+    for (const partition of [0, 1]) {
+      const index = await client.lrange(keys.outputIndex(partition), 0, -1);
+      expect(index.filter((entry) => entry.startsWith('c0|'))).toHaveLength(1);
     }
+    expect(await client.hexists(keys.inputs, 'c0')).toBe(0);
   });
 
-  it('counts once the task of a worker killed right after its commit', async () => {
-    const prefix = testPrefix();
+  it('counts once the task of a worker killed right after its commit', async ({ prefix, redis: client }) => {
     const dir = mkdtempSync(join(tmpdir(), 'redmap-once-'));
     const log = join(dir, 'calls.log');
     const lines = Array.from({ length: 12 }, (_, i) => `item-${i}`);
@@ -110,55 +101,45 @@ describe('exactly-once effect', () => {
       .map((line) => JSON.parse(line) as { item: string; pid: number });
     expect(calls.map((call) => call.item).sort()).toEqual([...lines].sort());
     expect(result.stdout).toBe(firstLetterCountLines(lines));
-    const client = await openClient();
     const runId = (await client.zrange(`${prefix}:runs`, '0', '0'))[0]!;
     const snapshot = await readRunSnapshot(client, prefix, runId);
     expect(snapshot?.committedTasks).toBe(6);
     expect(snapshot?.itemsDone).toBe(12);
-    await wipePrefix(client, prefix);
-    await client.close();
   });
 
-  it('reduces a partition once even when its reduce task is enqueued again after removal', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const worker = await startTestWorker(countingJob, { prefix });
-    const run = await submitRun(countingJob, inputs, { redis: redisUrl(), prefix, chunkSize: 10 });
-    const queues = new TaskQueues(client, prefix);
-    try {
-      reduceCalls = 0;
-      expect((await run.done()).state).toBe('done');
-      const callsAfterRun = reduceCalls;
-      expect(callsAfterRun).toBe(15); // one per key
-      const before: ResultEntry[] = [];
-      for await (const entry of run.results()) before.push(entry);
+  it('reduces a partition once even when its reduce task is enqueued again after removal', async ({
+    prefix,
+    redis: client,
+    queues,
+    workers,
+    runs,
+  }) => {
+    await workers.start(countingJob);
+    const run = await runs.submit(countingJob, inputs, { chunkSize: 10 });
+    reduceCalls = 0;
+    expect((await run.done()).state).toBe('done');
+    const callsAfterRun = reduceCalls;
+    expect(callsAfterRun).toBe(15); // one per key
+    const before = await collect(run);
 
-      const record = (await readRunRecord(client, prefix, run.id))!;
-      const queue = queues.get(record.queue);
-      // BullMQ removed the finished reduce tasks, so the same ids are new tasks to it.
-      await addReduceTasks(queues, record, record.generation, [0, 1]);
-      // A finished task is removed (or failed): its handler, in this process, has returned.
-      const sentAgain = [0, 1].map((partition) => reduceTaskQueueId(record, record.generation, partition));
-      await waitFor(
-        'the reduce tasks sent again to finish',
-        async () => {
-          const states = await Promise.all(sentAgain.map((id) => queue.getJobState(id)));
-          return states.every((state) => state === 'unknown' || state === 'completed' || state === 'failed');
-        },
-        10_000,
-      );
-      expect(reduceCalls).toBe(callsAfterRun);
-      const after: ResultEntry[] = [];
-      for await (const entry of run.results()) after.push(entry);
-      expect(after).toEqual(before);
-      expect(after).toEqual(countWords(inputs));
-      expect(await client.smembers(runKeys(prefix, run.id).reduced(1))).toHaveLength(2);
-    } finally {
-      await queues.close();
-      await run.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    const record = (await readRunRecord(client, prefix, run.id))!;
+    const queue = queues.get(record.queue);
+    // BullMQ removed the finished reduce tasks, so the same ids are new tasks to it.
+    await addReduceTasks(queues, record, record.generation, [0, 1]);
+    // A finished task is removed (or failed): its handler, in this process, has returned.
+    const sentAgain = [0, 1].map((partition) => reduceTaskQueueId(record, record.generation, partition));
+    await waitFor(
+      'the reduce tasks sent again to finish',
+      async () => {
+        const states = await Promise.all(sentAgain.map((id) => queue.getJobState(id)));
+        return states.every((state) => state === 'unknown' || state === 'completed' || state === 'failed');
+      },
+      10_000,
+    );
+    expect(reduceCalls).toBe(callsAfterRun);
+    const after = await collect(run);
+    expect(after).toEqual(before);
+    expect(after).toEqual(countWords(inputs));
+    expect(await client.smembers(runKeys(prefix, run.id).reduced(1))).toHaveLength(2);
   });
 });

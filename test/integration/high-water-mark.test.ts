@@ -4,15 +4,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadJobFile } from '../../shared/job/job-loader.js';
 import { jobFingerprint } from '../../shared/job/fingerprint.js';
 import { queueName, queuePrefix, runKeys } from '../../shared/redis/redis-keys.js';
 import { readRunSnapshot } from '../../shared/run/run-record.js';
 import { startCli } from '../support/cli.js';
-import { waitFor } from '../support/faults.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
-import { startTestWorker } from '../support/workers.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'test/fixtures/jobs/word-count-lines.ts';
 const MARK = 5;
@@ -47,9 +47,11 @@ function sampleGreatest(read: () => Promise<number>): { stop(): Promise<number> 
 }
 
 describe('the high-water mark', () => {
-  it('holds the producer back with no workers, saying so, keeps the queue under twice the mark, and lets it finish once workers come', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('holds the producer back with no workers, saying so, keeps the queue under twice the mark, and lets it finish once workers come', async ({
+    prefix,
+    redis: client,
+    workers,
+  }) => {
     const { job, path } = await loadJobFile(JOB);
     const queueKeys = `${queuePrefix(prefix)}:${queueName(job.name, await jobFingerprint({ ...job, modulePath: path }))}`;
     const lines = Array.from({ length: 100 }, (_, i) => `w${i % 7} common`);
@@ -69,7 +71,7 @@ describe('the high-water mark', () => {
       // Each batch is at most the mark and goes in only below it: fewer than twice the mark are ever enqueued meanwhile.
       expect(await client.hlen(runKeys(prefix, runId).inputs)).toBeLessThan(2 * MARK);
 
-      const worker = await startTestWorker(job, { prefix });
+      const worker = await workers.start(job);
       try {
         const result = await submit.result;
         expect(result.code).toBe(0);
@@ -86,8 +88,6 @@ describe('the high-water mark', () => {
       submit.kill('SIGKILL');
       await submit.result;
       await sampler.stop();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 });

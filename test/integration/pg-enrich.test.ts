@@ -12,13 +12,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { APPLICATION_NAME } from '../../examples/pg-enrich/job.js';
 import { startLocalPostgres, type LocalPostgres } from '../../examples/pg-enrich/postgres.js';
 import { seedDatabase } from '../../examples/pg-enrich/seed.js';
 import { runCli } from '../support/cli.js';
 import { startSupervisedWorkers } from '../support/faults.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'examples/pg-enrich/job.ts';
 const SCHEMA = 'redmap_test';
@@ -93,9 +95,11 @@ function mostAtOnce(intervals: Array<[number, number]>): number {
   return most;
 }
 
-async function runCapped(jobEnv: NodeJS.ProcessEnv, submitFlags: string[]): Promise<{ stdout: string; queries: Array<[number, number]> }> {
-  const prefix = testPrefix();
-  const client = await openClient();
+async function runCapped(
+  prefix: string,
+  jobEnv: NodeJS.ProcessEnv,
+  submitFlags: string[],
+): Promise<{ stdout: string; queries: Array<[number, number]> }> {
   const env = {
     REDIS_URL: redisUrl(),
     REDMAP_PREFIX: prefix,
@@ -112,18 +116,18 @@ async function runCapped(jobEnv: NodeJS.ProcessEnv, submitFlags: string[]): Prom
     const result = await runCli([...args, '--wait', '--quiet'], { env });
     expect(result.code, result.stderr).toBe(0);
     // Every user was queried (and logged) before the run could end; the log may still be on its way here.
-    await expect.poll(() => queriesRun(serverLog.slice(logFrom)).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(USERS);
+    await waitFor(`the ${USERS} users' queries in the server's log`, () => queriesRun(serverLog.slice(logFrom)).length >= USERS, 10_000);
     return { stdout: result.stdout, queries: queriesRun(serverLog.slice(logFrom)) };
   } finally {
     await workers.stop();
-    await wipePrefix(client, prefix);
-    await client.close();
   }
 }
 
 describe('pg-enrich on PostgreSQL, 3 worker processes x concurrency 4, queries of 50 ms', () => {
-  it('under the job-wide cap of 3 its file declares: never more than 3 queries at once in the database, 3 reached, the GROUP BY answer', async () => {
-    const { stdout, queries } = await runCapped({ PG_ENRICH_MAX_QUERIES: '3' }, []);
+  it('under the job-wide cap of 3 its file declares: never more than 3 queries at once in the database, 3 reached, the GROUP BY answer', async ({
+    prefix,
+  }) => {
+    const { stdout, queries } = await runCapped(prefix, { PG_ENRICH_MAX_QUERIES: '3' }, []);
     expect(stdout).toBe(await groupBy());
     expect(mostAtOnce(queries)).toBe(3);
   });
@@ -136,14 +140,14 @@ describe('pg-enrich on PostgreSQL, 3 worker processes x concurrency 4, queries o
     expect(result.stdout).toBe(await groupBy());
   });
 
-  it('under a run cap of 3 (--global-concurrency 3) below a job cap of 50: the same', async () => {
-    const { stdout, queries } = await runCapped({ PG_ENRICH_MAX_QUERIES: '50' }, ['--global-concurrency', '3']);
+  it('under a run cap of 3 (--global-concurrency 3) below a job cap of 50: the same', async ({ prefix }) => {
+    const { stdout, queries } = await runCapped(prefix, { PG_ENRICH_MAX_QUERIES: '50' }, ['--global-concurrency', '3']);
     expect(stdout).toBe(await groupBy());
     expect(mostAtOnce(queries)).toBe(3);
   });
 
-  it('without a cap the same log shows more than 3 at once (the check can see an excess)', async () => {
-    const { queries } = await runCapped({ PG_ENRICH_MAX_QUERIES: '50' }, []);
+  it('without a cap the same log shows more than 3 at once (the check can see an excess)', async ({ prefix }) => {
+    const { queries } = await runCapped(prefix, { PG_ENRICH_MAX_QUERIES: '50' }, []);
     expect(mostAtOnce(queries)).toBeGreaterThan(3);
   });
 });

@@ -5,16 +5,15 @@
  * else is needed for those runs to finish.
  */
 import type { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { defineJob, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
+import { describe, expect } from 'vitest';
+import { defineJob, z, type RunHandle } from '../../index.js';
 import { queuePrefix, runKeys, mapTaskQueueId } from '../../shared/redis/redis-keys.js';
 import { readRunRecord, readRunSnapshot } from '../../shared/run/run-record.js';
-import { TaskQueues } from '../../shared/tasks/task-queue.js';
+import type { TaskQueues } from '../../shared/tasks/task-queue.js';
 import type { CommitOutcome } from '../../worker/commit-map-output.js';
 import { commitByHand } from '../support/commit-by-hand.js';
 import { countWords } from '../support/ground-truth.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
-import { startTestWorker } from '../support/workers.js';
+import { collect, it } from '../support/fixtures.js';
 
 const job = defineJob({
   name: 'sweep-words',
@@ -49,98 +48,71 @@ async function commitEveryTaskByHand(
 }
 
 describe('the recovery sweep', () => {
-  it('enqueues the reduce tasks of a run that flipped to reducing when its worker died before enqueueing them', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const queues = new TaskQueues(client, prefix);
-    const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 4 });
-    try {
-      // Stop where the worker that committed the last task died: after the flip, before enqueueing reduce tasks.
-      expect(await commitEveryTaskByHand(client, queues, prefix, run)).toEqual({ outcome: 'flipped', generation: 1 });
-      expect((await readRunRecord(client, prefix, run.id))!.state).toBe('reducing');
+  it('enqueues the reduce tasks of a run that flipped to reducing when its worker died before enqueueing them', async ({
+    prefix,
+    redis: client,
+    queues,
+    workers,
+    runs,
+  }) => {
+    const run = await runs.submit(job, inputs, { chunkSize: 4 });
+    // Stop where the worker that committed the last task died: after the flip, before enqueueing reduce tasks.
+    expect(await commitEveryTaskByHand(client, queues, prefix, run)).toEqual({ outcome: 'flipped', generation: 1 });
+    expect((await readRunRecord(client, prefix, run.id))!.state).toBe('reducing');
 
-      const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
-      try {
-        const status = await run.done();
-        expect(status.state).toBe('done');
-        const results: ResultEntry[] = [];
-        for await (const entry of run.results()) results.push(entry);
-        expect(results).toEqual(countWords(inputs));
-      } finally {
-        await worker.close();
-      }
-    } finally {
-      await queues.close();
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await workers.start(job, { sweep: fastSweep });
+    const status = await run.done();
+    expect(status.state).toBe('done');
+    const results = await collect(run);
+    expect(results).toEqual(countWords(inputs));
   });
 
-  it('flips and reduces a sealed run whose tasks are all committed but which is still mapping, as after a rollback', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const queues = new TaskQueues(client, prefix);
-    const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 4 });
-    try {
-      expect(await commitEveryTaskByHand(client, queues, prefix, run)).toEqual({ outcome: 'flipped', generation: 1 });
-      // A rollback that kept the commits but lost the flip: the run record goes back to mapping.
-      const keys = runKeys(prefix, run.id);
-      await client.hset(keys.meta, 'state', 'mapping');
-      await client.hdel(keys.meta, 'reducingAt', 'reduceDue');
-      expect(await readRunSnapshot(client, prefix, run.id)).toMatchObject({
-        state: 'mapping',
-        sealed: true,
-        committedTasks: 3,
-        totalTasks: 3,
-      });
+  it('flips and reduces a sealed run whose tasks are all committed but which is still mapping, as after a rollback', async ({
+    prefix,
+    redis: client,
+    queues,
+    workers,
+    runs,
+  }) => {
+    const run = await runs.submit(job, inputs, { chunkSize: 4 });
+    expect(await commitEveryTaskByHand(client, queues, prefix, run)).toEqual({ outcome: 'flipped', generation: 1 });
+    // A rollback that kept the commits but lost the flip: the run record goes back to mapping.
+    const keys = runKeys(prefix, run.id);
+    await client.hset(keys.meta, 'state', 'mapping');
+    await client.hdel(keys.meta, 'reducingAt', 'reduceDue');
+    expect(await readRunSnapshot(client, prefix, run.id)).toMatchObject({
+      state: 'mapping',
+      sealed: true,
+      committedTasks: 3,
+      totalTasks: 3,
+    });
 
-      const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
-      try {
-        // Nothing queued is left to finish the run: only the sweep can.
-        const status = await run.done({ signal: AbortSignal.timeout(30_000) });
-        expect(status.state).toBe('done');
-        const results: ResultEntry[] = [];
-        for await (const entry of run.results()) results.push(entry);
-        expect(results).toEqual(countWords(inputs));
-      } finally {
-        await worker.close();
-      }
-    } finally {
-      await queues.close();
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await workers.start(job, { sweep: fastSweep });
+    // Nothing queued is left to finish the run: only the sweep can.
+    const status = await run.done({ signal: AbortSignal.timeout(30_000) });
+    expect(status.state).toBe('done');
+    const results = await collect(run);
+    expect(results).toEqual(countWords(inputs));
   });
 
-  it('adds again a map task that vanished from the queue, once the run stops making progress', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const queues = new TaskQueues(client, prefix);
-    const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 4 });
-    try {
-      const record = (await readRunRecord(client, prefix, run.id))!;
-      // As after a Redis rollback: the task is gone from the queue, its inputs are still stored.
-      expect(await queues.get(record.queue).remove(mapTaskQueueId(record, 1, 'c1'))).toBe(1);
-      expect(await client.exists(`${queuePrefix(prefix)}:${record.queue}:${mapTaskQueueId(record, 1, 'c1')}`)).toBe(0);
+  it('adds again a map task that vanished from the queue, once the run stops making progress', async ({
+    prefix,
+    redis: client,
+    queues,
+    workers,
+    runs,
+  }) => {
+    const run = await runs.submit(job, inputs, { chunkSize: 4 });
+    const record = (await readRunRecord(client, prefix, run.id))!;
+    // As after a Redis rollback: the task is gone from the queue, its inputs are still stored.
+    expect(await queues.get(record.queue).remove(mapTaskQueueId(record, 1, 'c1'))).toBe(1);
+    expect(await client.exists(`${queuePrefix(prefix)}:${record.queue}:${mapTaskQueueId(record, 1, 'c1')}`)).toBe(0);
 
-      const worker = await startTestWorker(job, { prefix, sweep: fastSweep });
-      try {
-        const status = await run.done();
-        expect(status.state).toBe('done');
-        expect((await readRunSnapshot(client, prefix, run.id))?.committedTasks).toBe(3);
-        const results: ResultEntry[] = [];
-        for await (const entry of run.results()) results.push(entry);
-        expect(results).toEqual(countWords(inputs));
-      } finally {
-        await worker.close();
-      }
-    } finally {
-      await queues.close();
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await workers.start(job, { sweep: fastSweep });
+    const status = await run.done();
+    expect(status.state).toBe('done');
+    expect((await readRunSnapshot(client, prefix, run.id))?.committedTasks).toBe(3);
+    const results = await collect(run);
+    expect(results).toEqual(countWords(inputs));
   });
 });

@@ -10,7 +10,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRedisUrl, redisOptions } from '../../shared/redis/redis-connection.js';
 import { readRunSnapshot } from '../../shared/run/run-record.js';
-import { waitFor } from '../support/faults.js';
+import { waitFor } from '../support/wait-for.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { startReplyDroppingProxy, type ReplyDroppingProxy, type ReplyDroppingProxyOptions } from '../support/reply-dropping-proxy.js';
 import { release, track } from '../support/resources.js';

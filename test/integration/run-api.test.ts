@@ -3,15 +3,15 @@
  * run reopened by id from another client, floating-point sums that equal a local run's),
  * and the edges of the map phase (an empty run, a run whose tasks all commit before the seal).
  */
-import { describe, expect, it } from 'vitest';
-import { defineJob, openRun, runLocally, submitRun, z, type ResultEntry, type RunHandle, type RunStatus } from '../../index.js';
+import { describe, expect } from 'vitest';
+import { defineJob, openRun, runLocally, submitRun, z, type ResultEntry, type RunStatus } from '../../index.js';
 import { runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { readRunSnapshot } from '../../shared/run/run-record.js';
 import { seededRandom } from '../support/faults.js';
 import { countWords } from '../support/ground-truth.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { collect, it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
-import { startTestWorker } from '../support/workers.js';
 
 const wordCount = defineJob({
   name: 'api-word-count',
@@ -71,118 +71,83 @@ function lines(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `The quick ${i % 7} brown FOX ${i % 13} jumps over ${i % 3} lazy dogs`);
 }
 
-async function collect(handle: RunHandle): Promise<ResultEntry[]> {
-  const results: ResultEntry[] = [];
-  for await (const entry of handle.results()) results.push(entry);
-  return results;
-}
-
 describe('a run through Redis', () => {
-  it('gives the same result as one process, with several chunks and partitions', async () => {
-    const prefix = testPrefix();
-    const worker = await startTestWorker(wordCount, { prefix });
+  it('gives the same result as one process, with several chunks and partitions', async ({ workers, runs }) => {
+    await workers.start(wordCount);
     const inputs = lines(500);
-    const run = await submitRun(wordCount, inputs, { redis: redisUrl(), prefix, chunkSize: 37 });
-    try {
-      const status = await run.done();
-      expect(status.state).toBe('done');
-      expect(status.tasks).toEqual({ total: 14, committed: 14, failed: 0, retried: 0, duplicates: 0 });
-      expect(status.items).toEqual({ total: 500, done: 500 });
-      expect(await collect(run)).toEqual(countWords(inputs));
-      expect(await collect(run)).toEqual(await runLocally(wordCount, inputs, { chunkSize: 37 }));
-    } finally {
-      await run.close();
-      await worker.close();
-    }
+    const run = await runs.submit(wordCount, inputs, { chunkSize: 37 });
+    const status = await run.done();
+    expect(status.state).toBe('done');
+    expect(status.tasks).toEqual({ total: 14, committed: 14, failed: 0, retried: 0, duplicates: 0 });
+    expect(status.items).toEqual({ total: 500, done: 500 });
+    expect(await collect(run)).toEqual(countWords(inputs));
+    expect(await collect(run)).toEqual(await runLocally(wordCount, inputs, { chunkSize: 37 }));
   });
 
-  it('hands values to reduce in input order, whatever order the tasks commit in', async () => {
-    const prefix = testPrefix();
-    const worker = await startTestWorker(joinInOrder, { prefix, concurrency: 8 });
+  it('hands values to reduce in input order, whatever order the tasks commit in', async ({ workers, runs }) => {
+    await workers.start(joinInOrder, { concurrency: 8 });
     const inputs = Array.from({ length: 200 }, (_, i) => i);
-    const run = await submitRun(joinInOrder, inputs, { redis: redisUrl(), prefix, chunkSize: 3 });
-    try {
-      expect((await run.done()).state).toBe('done');
-      const results = await collect(run);
-      expect(results).toEqual(joinedInOrder(inputs));
-      expect(results).toEqual(await runLocally(joinInOrder, inputs, { chunkSize: 3 }));
-    } finally {
-      await run.close();
-      await worker.close();
-    }
+    const run = await runs.submit(joinInOrder, inputs, { chunkSize: 3 });
+    expect((await run.done()).state).toBe('done');
+    const results = await collect(run);
+    expect(results).toEqual(joinedInOrder(inputs));
+    expect(results).toEqual(await runLocally(joinInOrder, inputs, { chunkSize: 3 }));
   });
 
-  it('sums floating-point values to the same bits as one process: each task combines its values in input order, the reducer the tasks in input order', async () => {
-    const prefix = testPrefix();
-    const worker = await startTestWorker(floatSums, { prefix, concurrency: 8 });
+  it('sums floating-point values to the same bits as one process: each task combines its values in input order, the reducer the tasks in input order', async ({
+    workers,
+    runs,
+  }) => {
+    await workers.start(floatSums, { concurrency: 8 });
     const inputs = floatInputs(600);
-    const run = await submitRun(floatSums, inputs, { redis: redisUrl(), prefix, chunkSize: 7 });
-    try {
-      expect((await run.done()).state).toBe('done');
-      const results = await collect(run);
-      // The order matters for these values: summed in one pass, or in chunks of another size, other bits come out.
-      const onePass = chunkedSums(inputs, inputs.length);
-      expect(onePass).not.toEqual(chunkedSums(inputs, 7));
-      expect(chunkedSums(inputs, 8)).not.toEqual(chunkedSums(inputs, 7));
-      // Exact equality (Object.is on each number), no tolerance: the promise is the same bits,
-      // and chunkedSums adds in the documented order in plain code.
-      expect(results).toEqual(chunkedSums(inputs, 7));
-      expect(results).toEqual(await runLocally(floatSums, inputs, { chunkSize: 7 }));
-    } finally {
-      await run.close();
-      await worker.close();
-    }
+    const run = await runs.submit(floatSums, inputs, { chunkSize: 7 });
+    expect((await run.done()).state).toBe('done');
+    const results = await collect(run);
+    // The order matters for these values: summed in one pass, or in chunks of another size, other bits come out.
+    const onePass = chunkedSums(inputs, inputs.length);
+    expect(onePass).not.toEqual(chunkedSums(inputs, 7));
+    expect(chunkedSums(inputs, 8)).not.toEqual(chunkedSums(inputs, 7));
+    // Exact equality (Object.is on each number), no tolerance: the promise is the same bits,
+    // and chunkedSums adds in the documented order in plain code.
+    expect(results).toEqual(chunkedSums(inputs, 7));
+    expect(results).toEqual(await runLocally(floatSums, inputs, { chunkSize: 7 }));
   });
 
-  it('is reopened by id from another client with openRun, followed to its end, and read', async () => {
-    const prefix = testPrefix();
+  it('is reopened by id from another client with openRun, followed to its end, and read', async ({ workers, runs }) => {
     const inputs = lines(200);
-    const submitted = await submitRun(wordCount, inputs, { redis: redisUrl(), prefix, chunkSize: 20 });
+    const submitted = await runs.submit(wordCount, inputs, { chunkSize: 20 });
     // The submitting client goes away; nothing of it is needed to follow the run.
     await submitted.close();
-    const reopened = await openRun(submitted.id, { redis: redisUrl(), prefix });
-    const worker = await startTestWorker(wordCount, { prefix });
-    try {
-      expect(reopened.id).toBe(submitted.id);
-      const seen: RunStatus[] = [];
-      const status = await reopened.done({ onProgress: (update) => seen.push(update) });
-      expect(status).toMatchObject({ id: submitted.id, state: 'done', items: { total: 200, done: 200 } });
-      expect(seen.length).toBeGreaterThan(0);
-      expect(seen.every((update) => update.id === submitted.id)).toBe(true);
-      expect(await collect(reopened)).toEqual(countWords(inputs));
-      expect((await reopened.status()).state).toBe('done');
-    } finally {
-      await reopened.close();
-      await worker.close();
-    }
+    const reopened = await runs.open(submitted.id);
+    await workers.start(wordCount);
+    expect(reopened.id).toBe(submitted.id);
+    const seen: RunStatus[] = [];
+    const status = await reopened.done({ onProgress: (update) => seen.push(update) });
+    expect(status).toMatchObject({ id: submitted.id, state: 'done', items: { total: 200, done: 200 } });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((update) => update.id === submitted.id)).toBe(true);
+    expect(await collect(reopened)).toEqual(countWords(inputs));
+    expect((await reopened.status()).state).toBe('done');
   });
 
-  it('openRun refuses an id no run has, with RUN_NOT_FOUND', async () => {
-    await expect(openRun('never-submitted', { redis: redisUrl(), prefix: testPrefix() })).rejects.toMatchObject({
+  it('openRun refuses an id no run has, with RUN_NOT_FOUND', async ({ prefix }) => {
+    await expect(openRun('never-submitted', { redis: redisUrl(), prefix })).rejects.toMatchObject({
       code: 'RUN_NOT_FOUND',
       message: expect.stringMatching(/run never-submitted: unknown/),
     });
   });
 
-  it('ends an empty run done, with no results', async () => {
-    const prefix = testPrefix();
-    const worker = await startTestWorker(wordCount, { prefix });
-    const run = await submitRun(wordCount, [], { redis: redisUrl(), prefix });
-    try {
-      const status = await run.done();
-      expect(status.state).toBe('done');
-      expect(status.tasks.total).toBe(0);
-      expect(await collect(run)).toEqual([]);
-    } finally {
-      await run.close();
-      await worker.close();
-    }
+  it('ends an empty run done, with no results', async ({ workers, runs }) => {
+    await workers.start(wordCount);
+    const run = await runs.submit(wordCount, []);
+    const status = await run.done();
+    expect(status.state).toBe('done');
+    expect(status.tasks.total).toBe(0);
+    expect(await collect(run)).toEqual([]);
   });
 
-  it('ends a run done when workers commit every task before the producer seals it', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const worker = await startTestWorker(wordCount, { prefix });
+  it('ends a run done when workers commit every task before the producer seals it', async ({ prefix, redis: client, workers, runs }) => {
+    await workers.start(wordCount);
     const inputs = lines(40);
     // The input stream ends only once every task is committed: the seal comes last. The run
     // id is needed before submitRun returns (it returns after the seal): read from the index.
@@ -197,37 +162,23 @@ describe('a run through Redis', () => {
         { intervalMs: 20 },
       );
     }
-    const run = await submitRun(wordCount, slowToEnd(), { redis: redisUrl(), prefix, chunkSize: 10 });
-    try {
-      const before = await readRunSnapshot(client, prefix, run.id);
-      expect(before?.sealed).toBe(true);
-      const status = await run.done();
-      expect(status.state).toBe('done');
-      expect(await collect(run)).toEqual(countWords(inputs));
-    } finally {
-      await run.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    const run = await runs.submit(wordCount, slowToEnd(), { chunkSize: 10 });
+    const before = await readRunSnapshot(client, prefix, run.id);
+    expect(before?.sealed).toBe(true);
+    const status = await run.done();
+    expect(status.state).toBe('done');
+    expect(await collect(run)).toEqual(countWords(inputs));
   });
 
-  it('rejects with the error of an input source that breaks while a batch is being enqueued', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('rejects with the error of an input source that breaks while a batch is being enqueued', async ({ prefix, redis: client }) => {
     // 16 one-item tasks fill the first batch; the next read fails while it is enqueued.
     async function* breaking(): AsyncGenerator<string> {
       yield* lines(16);
       throw new Error('the input source broke');
     }
-    try {
-      await expect(submitRun(wordCount, breaking(), { redis: redisUrl(), prefix, chunkSize: 1 })).rejects.toThrow('the input source broke');
-      const [runId] = await client.zrange(runsIndexKey(prefix), '0', '0');
-      // Not sealed: submitting the same run id again resumes it.
-      expect((await readRunSnapshot(client, prefix, runId!))?.state).toBe('submitting');
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await expect(submitRun(wordCount, breaking(), { redis: redisUrl(), prefix, chunkSize: 1 })).rejects.toThrow('the input source broke');
+    const [runId] = await client.zrange(runsIndexKey(prefix), '0', '0');
+    // Not sealed: submitting the same run id again resumes it.
+    expect((await readRunSnapshot(client, prefix, runId!))?.state).toBe('submitting');
   });
 });

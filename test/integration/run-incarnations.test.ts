@@ -3,23 +3,16 @@
  * worker applies what it remembers of an earlier incarnation, and nothing of the retried
  * run expires under the retention clock its first ending started.
  */
-import { describe, expect, it } from 'vitest';
-import { defineJob, NonRetryableError, submitRun, z, type ResultEntry } from '../../index.js';
+import { describe, expect } from 'vitest';
+import { defineJob, NonRetryableError, z } from '../../index.js';
 import { activeRunsKey, runKeys } from '../../shared/redis/redis-keys.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { cleanRun } from '../../shared/run/run-retention.js';
 import { retryRun } from '../../shared/run/run-control.js';
-import { TaskQueues } from '../../shared/tasks/task-queue.js';
-import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { collect, it } from '../support/fixtures.js';
+import { keysMatching } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 import { countWords } from '../support/ground-truth.js';
-import { startTestWorker } from '../support/workers.js';
-
-async function collect(results: AsyncIterable<ResultEntry>): Promise<ResultEntry[]> {
-  const entries: ResultEntry[] = [];
-  for await (const entry of results) entries.push(entry);
-  return entries;
-}
 
 const wordJob = defineJob({
   name: 'incarnation-words',
@@ -33,45 +26,44 @@ const wordJob = defineJob({
 const lines = Array.from({ length: 40 }, (_, i) => `w${i % 13} v${i % 7} shared`);
 
 describe('run incarnations', () => {
-  it('a reused run id with other partitions, on one long-lived worker, is mapped and reduced with its own options', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const queues = new TaskQueues(client, prefix);
-    const worker = await startTestWorker(wordJob, { prefix });
-    try {
-      for (const partitions of [2, 4, 1, 3]) {
-        const run = await submitRun(wordJob, lines, { redis: redisUrl(), prefix, runId: 'nightly', partitions, chunkSize: 5 });
-        try {
-          const status = await run.done();
-          expect(status.state, `run with ${partitions} partitions`).toBe('done');
-          expect(await collect(run.results()), `run with ${partitions} partitions`).toEqual(countWords(lines));
-          const record = await readRunRecord(client, prefix, 'nightly');
-          expect(record?.options.partitions).toBe(partitions);
-          expect(record?.reduceCommits).toBe(partitions);
-          // The worker that flipped the run records its reduce tasks as enqueued (it may do so
-          // after they ran), well before the sweep's 10 s grace would.
-          await waitFor(
-            'the reduce tasks recorded as enqueued',
-            async () => (await readRunRecord(client, prefix, 'nightly'))?.reduceEnqueued === 1,
-            5000,
-          );
-        } finally {
-          await run.close();
-        }
-        await cleanRun(client, queues, prefix, 'nightly', worker.queue);
+  it('a reused run id with other partitions, on one long-lived worker, is mapped and reduced with its own options', async ({
+    prefix,
+    redis: client,
+    queues,
+    workers,
+    runs,
+  }) => {
+    const worker = await workers.start(wordJob);
+    for (const partitions of [2, 4, 1, 3]) {
+      const run = await runs.submit(wordJob, lines, { runId: 'nightly', partitions, chunkSize: 5 });
+      try {
+        const status = await run.done();
+        expect(status.state, `run with ${partitions} partitions`).toBe('done');
+        expect(await collect(run.results()), `run with ${partitions} partitions`).toEqual(countWords(lines));
+        const record = await readRunRecord(client, prefix, 'nightly');
+        expect(record?.options.partitions).toBe(partitions);
+        expect(record?.reduceCommits).toBe(partitions);
+        // The worker that flipped the run records its reduce tasks as enqueued (it may do so
+        // after they ran), well before the sweep's 10 s grace would.
+        await waitFor(
+          'the reduce tasks recorded as enqueued',
+          async () => (await readRunRecord(client, prefix, 'nightly'))?.reduceEnqueued === 1,
+          5000,
+        );
+      } finally {
+        await run.close();
       }
-    } finally {
-      await worker.close();
-      await queues.close();
-      await wipePrefix(client, prefix);
-      await client.close();
+      await cleanRun(client, queues, prefix, 'nightly', worker.queue);
     }
   });
 
-  it('a retried run outlives the retention its first ending started, and gets its retention anew when it ends', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const queues = new TaskQueues(client, prefix);
+  it('a retried run outlives the retention its first ending started, and gets its retention anew when it ends', async ({
+    prefix,
+    redis: client,
+    queues,
+    workers,
+    runs,
+  }) => {
     // First generation: the item "odd" fails for good. Second: it is slow, and waits for the test.
     let generation = 1;
     let slowCallStarted!: () => void;
@@ -94,8 +86,8 @@ describe('run incarnations', () => {
       partitions: 2,
     });
     const inputs = [...lines.slice(0, 9), 'odd'];
-    const worker = await startTestWorker(job, { prefix });
-    const run = await submitRun(job, inputs, { redis: redisUrl(), prefix, chunkSize: 1, attempts: 1, maxFailedTasks: 1, retention: '5s' });
+    const worker = await workers.start(job);
+    const run = await runs.submit(job, inputs, { chunkSize: 1, attempts: 1, maxFailedTasks: 1, retention: '5s' });
     try {
       expect((await run.done()).state).toBe('done_with_failures');
       const keys = runKeys(prefix, run.id);
@@ -119,11 +111,6 @@ describe('run incarnations', () => {
       expect(ttl).toBeLessThanOrEqual(5000);
     } finally {
       finishSlowCall();
-      await run.close();
-      await worker.close();
-      await queues.close();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 });

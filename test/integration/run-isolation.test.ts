@@ -7,17 +7,17 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { describe, expect, it } from 'vitest';
-import { defineJob, submitRun, z, type ResultEntry, type RunHandle } from '../../index.js';
+import { describe, expect } from 'vitest';
+import { defineJob, z } from '../../index.js';
 import { fingerprintModule } from '../../shared/job/fingerprint.js';
 import { queuePrefix, runKeys } from '../../shared/redis/redis-keys.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { TASK_PAYLOAD_VERSION } from '../../shared/tasks/task-queue.js';
 import { runCli } from '../support/cli.js';
 import { countKeys } from '../support/ground-truth.js';
-import { keysMatching, keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { collect, it } from '../support/fixtures.js';
+import { keysMatching, keysUnder, redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
-import { startTestWorker } from '../support/workers.js';
 
 let mapCalls = 0;
 const letters = defineJob({
@@ -32,74 +32,52 @@ const letters = defineJob({
   partitions: 2,
 });
 
-async function collect(handle: RunHandle): Promise<ResultEntry[]> {
-  const results: ResultEntry[] = [];
-  for await (const entry of handle.results()) results.push(entry);
-  return results;
-}
-
 describe('runs of one job', () => {
-  it('keep their own results when they run at the same time', async () => {
-    const prefix = testPrefix();
-    const worker = await startTestWorker(letters, { prefix, concurrency: 4 });
+  it('keep their own results when they run at the same time', async ({ workers, runs }) => {
+    await workers.start(letters, { concurrency: 4 });
     const a = Array.from({ length: 300 }, (_, i) => `abc${i % 3}`);
     const b = Array.from({ length: 200 }, (_, i) => `xyz${i % 5}`);
-    const [runA, runB] = await Promise.all([
-      submitRun(letters, a, { redis: redisUrl(), prefix, chunkSize: 7 }),
-      submitRun(letters, b, { redis: redisUrl(), prefix, chunkSize: 5 }),
-    ]);
-    try {
-      const [doneA, doneB] = await Promise.all([runA.done(), runB.done()]);
-      expect([doneA.state, doneB.state]).toEqual(['done', 'done']);
-      // Each run counts its own letters, counted here in plain code: a mix-up shows in the counts.
-      expect(await collect(runA)).toEqual(countKeys(a.flatMap((word) => [...word])));
-      expect(await collect(runB)).toEqual(countKeys(b.flatMap((word) => [...word])));
-    } finally {
-      await runA.close();
-      await runB.close();
-      await worker.close();
-    }
+    const [runA, runB] = await Promise.all([runs.submit(letters, a, { chunkSize: 7 }), runs.submit(letters, b, { chunkSize: 5 })]);
+    const [doneA, doneB] = await Promise.all([runA.done(), runB.done()]);
+    expect([doneA.state, doneB.state]).toEqual(['done', 'done']);
+    // Each run counts its own letters, counted here in plain code: a mix-up shows in the counts.
+    expect(await collect(runA)).toEqual(countKeys(a.flatMap((word) => [...word])));
+    expect(await collect(runB)).toEqual(countKeys(b.flatMap((word) => [...word])));
   });
 
-  it('clean removes exactly one run: its keys and its tasks in the shared queue', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const runA = await submitRun(letters, ['aa', 'bb', 'cc', 'dd'], { redis: redisUrl(), prefix, chunkSize: 1 });
-    const runB = await submitRun(letters, ['ee', 'ff', 'gg'], { redis: redisUrl(), prefix, chunkSize: 1 });
-    try {
-      const record = (await readRunRecord(client, prefix, runA.id))!;
-      const queueKeys = `${queuePrefix(prefix)}:${record.queue}`;
-      const taskKeys = (runId: string) => keysMatching(client, `${queueKeys}:${runId}.*`);
-      expect(await taskKeys(runA.id)).toHaveLength(4);
-      expect(await taskKeys(runB.id)).toHaveLength(3);
-      const runBKeys = await keysUnder(client, `${prefix}:run:{${runB.id}}`);
-      expect(runBKeys.length).toBeGreaterThan(0);
+  it('clean removes exactly one run: its keys and its tasks in the shared queue', async ({ prefix, redis: client, runs }) => {
+    const runA = await runs.submit(letters, ['aa', 'bb', 'cc', 'dd'], { chunkSize: 1 });
+    const runB = await runs.submit(letters, ['ee', 'ff', 'gg'], { chunkSize: 1 });
+    const record = (await readRunRecord(client, prefix, runA.id))!;
+    const queueKeys = `${queuePrefix(prefix)}:${record.queue}`;
+    const taskKeys = (runId: string) => keysMatching(client, `${queueKeys}:${runId}.*`);
+    expect(await taskKeys(runA.id)).toHaveLength(4);
+    expect(await taskKeys(runB.id)).toHaveLength(3);
+    const runBKeys = await keysUnder(client, `${prefix}:run:{${runB.id}}`);
+    expect(runBKeys.length).toBeGreaterThan(0);
 
-      const cleaned = await runCli(['clean', runA.id, '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
-      expect(cleaned.code).toBe(0);
-      expect(cleaned.stderr).toMatch(new RegExp(`removed run ${runA.id} \\(\\d+ keys, 4 queued tasks\\)`));
+    const cleaned = await runCli(['clean', runA.id, '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
+    expect(cleaned.code).toBe(0);
+    expect(cleaned.stderr).toMatch(new RegExp(`removed run ${runA.id} \\(\\d+ keys, 4 queued tasks\\)`));
 
-      expect(await keysUnder(client, `${prefix}:run:{${runA.id}}`)).toEqual([]);
-      expect(await taskKeys(runA.id)).toEqual([]);
-      expect(await client.lrange(`${queueKeys}:wait`, 0, -1)).toEqual(expect.not.arrayContaining([expect.stringContaining(runA.id)]));
-      expect(await keysUnder(client, `${prefix}:run:{${runB.id}}`)).toEqual(runBKeys);
-      expect(await taskKeys(runB.id)).toHaveLength(3);
-      expect(await client.zscore(`${prefix}:runs`, runA.id)).toBeNull();
-      const status = await runCli(['status', runA.id, '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
-      expect(status.stdout).toMatch(/unknown \(never existed, cleaned, expired or lost\)/);
-    } finally {
-      await runA.close();
-      await runB.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    expect(await keysUnder(client, `${prefix}:run:{${runA.id}}`)).toEqual([]);
+    expect(await taskKeys(runA.id)).toEqual([]);
+    expect(await client.lrange(`${queueKeys}:wait`, 0, -1)).toEqual(expect.not.arrayContaining([expect.stringContaining(runA.id)]));
+    expect(await keysUnder(client, `${prefix}:run:{${runB.id}}`)).toEqual(runBKeys);
+    expect(await taskKeys(runB.id)).toHaveLength(3);
+    expect(await client.zscore(`${prefix}:runs`, runA.id)).toBeNull();
+    const status = await runCli(['status', runA.id, '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
+    expect(status.stdout).toMatch(/unknown \(never existed, cleaned, expired or lost\)/);
   });
 
-  it('refuses a task of another job version put straight into the queue, and never runs it', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const worker = await startTestWorker(letters, { prefix });
-    const run = await submitRun(letters, ['abc'], { redis: redisUrl(), prefix });
+  it('refuses a task of another job version put straight into the queue, and never runs it', async ({
+    prefix,
+    redis: client,
+    workers,
+    runs,
+  }) => {
+    const worker = await workers.start(letters);
+    const run = await runs.submit(letters, ['abc']);
     const queue = new Queue(worker.queue, { connection: client, prefix: queuePrefix(prefix) });
     try {
       expect((await run.done()).state).toBe('done');
@@ -118,10 +96,6 @@ describe('runs of one job', () => {
       expect(mapCalls).toBe(0);
     } finally {
       await queue.close();
-      await run.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 
@@ -139,61 +113,48 @@ describe('runs of one job', () => {
     expect(await fingerprintModule(jobPath)).toBe(after);
   });
 
-  it('expire after their retention once ended, and a done run frees its intermediate output at once', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const worker = await startTestWorker(letters, { prefix });
-    const run = await submitRun(letters, ['abc', 'abd'], { redis: redisUrl(), prefix, chunkSize: 1, retention: '2s' });
-    try {
-      expect((await run.done()).state).toBe('done');
-      const keys = runKeys(prefix, run.id);
-      // -1 until the end sets the retention (-2 would be a record already gone).
-      const ttl = await waitFor('the ended run to get its retention', async () => {
-        const left = await client.pttl(keys.meta);
-        return left === -1 ? undefined : left;
-      });
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(2000);
-      expect(await client.exists(keys.output(0), keys.output(1), keys.outputIndex(0), keys.outputIndex(1))).toBe(0);
-      // Redis hides a key from the moment its time is up; 200 ms for this process to look.
-      await waitFor(
-        'every key of the run to expire',
-        async () => (await keysUnder(client, `${prefix}:run:{${run.id}}`)).length === 0,
-        ttl + 200,
-      );
-      expect((await run.status()).state).toBe('lost');
-    } finally {
-      await run.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('expire after their retention once ended, and a done run frees its intermediate output at once', async ({
+    prefix,
+    redis: client,
+    workers,
+    runs,
+  }) => {
+    await workers.start(letters);
+    const run = await runs.submit(letters, ['abc', 'abd'], { chunkSize: 1, retention: '2s' });
+    expect((await run.done()).state).toBe('done');
+    const keys = runKeys(prefix, run.id);
+    // -1 until the end sets the retention (-2 would be a record already gone).
+    const ttl = await waitFor('the ended run to get its retention', async () => {
+      const left = await client.pttl(keys.meta);
+      return left === -1 ? undefined : left;
+    });
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2000);
+    expect(await client.exists(keys.output(0), keys.output(1), keys.outputIndex(0), keys.outputIndex(1))).toBe(0);
+    // Redis hides a key from the moment its time is up; 200 ms for this process to look.
+    await waitFor(
+      'every key of the run to expire',
+      async () => (await keysUnder(client, `${prefix}:run:{${run.id}}`)).length === 0,
+      ttl + 200,
+    );
+    expect((await run.status()).state).toBe('lost');
   });
 
-  it('clean --older-than removes runs that ended longer ago, and leaves the others', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const worker = await startTestWorker(letters, { prefix });
-    const ended = await submitRun(letters, ['ab'], { redis: redisUrl(), prefix });
-    try {
-      expect((await ended.done()).state).toBe('done');
-      await worker.close();
-      const waiting = await submitRun(letters, ['cd'], { redis: redisUrl(), prefix });
-      // clean compares the run's end with its own clock.
-      const endedAt = (await readRunRecord(client, prefix, ended.id))!.finishedAt!;
-      await waitFor('the first run to have ended over a second ago', () => Date.now() - endedAt > 1000, { intervalMs: 100 });
-      const result = await runCli(['clean', '--older-than', '1s', '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
-      expect(result.code).toBe(0);
-      expect(result.stderr).toMatch(new RegExp(`removed run ${ended.id}`));
-      expect(result.stderr).toMatch(/1 run\(s\) removed/);
-      expect(await keysUnder(client, `${prefix}:run:{${ended.id}}`)).toEqual([]);
-      expect((await waiting.status()).state).toBe('mapping');
-      await waiting.close();
-    } finally {
-      await ended.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('clean --older-than removes runs that ended longer ago, and leaves the others', async ({ prefix, redis: client, workers, runs }) => {
+    const worker = await workers.start(letters);
+    const ended = await runs.submit(letters, ['ab']);
+    expect((await ended.done()).state).toBe('done');
+    await worker.close();
+    const waiting = await runs.submit(letters, ['cd']);
+    // clean compares the run's end with its own clock.
+    const endedAt = (await readRunRecord(client, prefix, ended.id))!.finishedAt!;
+    await waitFor('the first run to have ended over a second ago', () => Date.now() - endedAt > 1000, { intervalMs: 100 });
+    const result = await runCli(['clean', '--older-than', '1s', '--prefix', prefix], { env: { REDIS_URL: redisUrl() } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`removed run ${ended.id}`));
+    expect(result.stderr).toMatch(/1 run\(s\) removed/);
+    expect(await keysUnder(client, `${prefix}:run:{${ended.id}}`)).toEqual([]);
+    expect((await waiting.status()).state).toBe('mapping');
+    await waiting.close();
   });
 });

@@ -6,7 +6,7 @@
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { defineJob, submitRun, z } from '../../index.js';
 import { queuePrefix, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
@@ -14,9 +14,9 @@ import { listFailures } from '../../shared/run/run-failures.js';
 import { runCli } from '../support/cli.js';
 import { startSupervisedWorkers } from '../support/faults.js';
 import { wordCountLines } from '../support/ground-truth.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
-import { startTestWorker } from '../support/workers.js';
 
 const WORDS = 'test/fixtures/jobs/fault-words.ts';
 const lines = Array.from({ length: 12 }, (_, i) => `one two w${i % 5} three${i % 3}`);
@@ -45,11 +45,12 @@ function stalledInput(first: string[]): { items: AsyncIterable<string>; end(): v
 }
 
 describe('a run always moves forward', () => {
-  it('a chunk whose commit fails on every attempt is split, and its items commit: the run ends done and exact', async () => {
-    const prefix = testPrefix();
+  it('a chunk whose commit fails on every attempt is split, and its items commit: the run ends done and exact', async ({
+    prefix,
+    redis: client,
+  }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-map-commit=c1!' };
     const workers = startSupervisedWorkers(WORDS, 1, env);
-    const client = await openClient();
     try {
       await workers.ready(1);
       const args = ['submit', WORDS, '-', '--chunk-size', '3', '--attempts', '2', '--backoff', 'fixed:100ms', '--wait', '--quiet'];
@@ -62,13 +63,10 @@ describe('a run always moves forward', () => {
       expect((await readRunRecord(client, prefix, runId))?.mapCommits).toBe(6);
     } finally {
       await workers.stop();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 
-  it('a partition whose commit fails on its last attempt fails the run, saying why, instead of leaving it reducing', async () => {
-    const prefix = testPrefix();
+  it('a partition whose commit fails on its last attempt fails the run, saying why, instead of leaving it reducing', async ({ prefix }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit=1!' };
     const workers = startSupervisedWorkers(WORDS, 1, env);
     try {
@@ -82,10 +80,13 @@ describe('a run always moves forward', () => {
     }
   });
 
-  it('the sweep records a task that BullMQ failed without redmap hearing of it, and the run ends', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const run = await submitRun(wordJob, ['a b'], { redis: redisUrl(), prefix, chunkSize: 1, maxFailedTasks: 1 });
+  it('the sweep records a task that BullMQ failed without redmap hearing of it, and the run ends', async ({
+    prefix,
+    redis: client,
+    workers,
+    runs,
+  }) => {
+    const run = await runs.submit(wordJob, ['a b'], { chunkSize: 1, maxFailedTasks: 1 });
     const record = (await readRunRecord(client, prefix, run.id))!;
     // A worker that failed the task for good and died before recording it: BullMQ keeps the
     // failed task, and a re-add of its id would be swallowed.
@@ -104,29 +105,24 @@ describe('a run always moves forward', () => {
       await failing.close();
       connection.disconnect();
     }
-    const worker = await startTestWorker(wordJob, { prefix, sweep: fastSweep });
-    try {
-      const status = await run.done();
-      expect(status.state).toBe('done_with_failures');
-      const failures = await listFailures(client, prefix, run.id);
-      expect(failures.map((failure) => [failure.task, failure.error])).toEqual([
-        ['c0', 'the worker lost its connection while recording the failure'],
-      ]);
-    } finally {
-      await run.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await workers.start(wordJob, { sweep: fastSweep });
+    const status = await run.done();
+    expect(status.state).toBe('done_with_failures');
+    const failures = await listFailures(client, prefix, run.id);
+    expect(failures.map((failure) => [failure.task, failure.error])).toEqual([
+      ['c0', 'the worker lost its connection while recording the failure'],
+    ]);
   });
 
-  it('a run left submitting by a producer not seen for its retention is failed as abandoned, and expires', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('a run left submitting by a producer not seen for its retention is failed as abandoned, and expires', async ({
+    prefix,
+    redis: client,
+    workers,
+  }) => {
     const input = stalledInput(['a b']);
     const submitting = submitRun(wordJob, input.items, { redis: redisUrl(), prefix, chunkSize: 1, retention: '1s' });
     submitting.catch(() => {});
-    const worker = await startTestWorker(wordJob, { prefix, sweep: fastSweep });
+    await workers.start(wordJob, { sweep: fastSweep });
     try {
       const runId = await waitFor('the run to be created', async () => (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]);
       const failed = await waitFor('the sweep to give the run up', async () => {
@@ -141,15 +137,10 @@ describe('a run always moves forward', () => {
       await expect(submitting).rejects.toThrow(/vanished from Redis/);
     } finally {
       input.end();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 
-  it('clean --older-than removes a run left submitting by a producer not seen for that long', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('clean --older-than removes a run left submitting by a producer not seen for that long', async ({ prefix, redis: client }) => {
     const input = stalledInput(['a b']);
     const submitting = submitRun(wordJob, input.items, { redis: redisUrl(), prefix, chunkSize: 1 });
     submitting.catch(() => {});
@@ -173,26 +164,15 @@ describe('a run always moves forward', () => {
       await expect(submitting).rejects.toThrow(/vanished from Redis/);
     } finally {
       input.end();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 
-  it('the sweep drops from the runs index the runs whose record is gone', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('the sweep drops from the runs index the runs whose record is gone', async ({ prefix, redis: client, workers, runs }) => {
     await client.zadd(runsIndexKey(prefix), 1, 'gone-1', 2, 'gone-2', 3, 'gone-3');
-    const run = await submitRun(wordJob, ['a b'], { redis: redisUrl(), prefix });
-    const worker = await startTestWorker(wordJob, { prefix, sweep: fastSweep });
-    try {
-      expect((await run.done()).state).toBe('done');
-      await waitFor('the index to forget the vanished runs', async () => (await client.zcard(runsIndexKey(prefix))) === 1);
-      expect(await client.zrange(runsIndexKey(prefix), '0', '-1')).toEqual([run.id]);
-    } finally {
-      await run.close();
-      await worker.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    const run = await runs.submit(wordJob, ['a b']);
+    await workers.start(wordJob, { sweep: fastSweep });
+    expect((await run.done()).state).toBe('done');
+    await waitFor('the index to forget the vanished runs', async () => (await client.zcard(runsIndexKey(prefix))) === 1);
+    expect(await client.zrange(runsIndexKey(prefix), '0', '-1')).toEqual([run.id]);
   });
 });

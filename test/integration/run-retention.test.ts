@@ -5,14 +5,14 @@
  * way everything left expires after the run's retention.
  */
 import type { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { submitRun, type RunHandle, type WorkerHandle } from '../../index.js';
+import { describe, expect } from 'vitest';
+import type { RunHandle, WorkerHandle } from '../../index.js';
 import { activeRunsKey, runKeys, type RunKeys } from '../../shared/redis/redis-keys.js';
 import wide from '../fixtures/jobs/wide-output.js';
 import { commitByHand } from '../support/commit-by-hand.js';
-import { waitFor } from '../support/faults.js';
-import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
-import { startTestWorker } from '../support/workers.js';
+import { it, type Runs } from '../support/fixtures.js';
+import { keysMatching } from '../support/test-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Long enough that the checks after retirement run well within it on a loaded machine. */
 const RETENTION_MS = 5000;
@@ -24,8 +24,8 @@ function intermediateKeys(keys: RunKeys): string[] {
 }
 
 /** Submits a run of the wide job and commits its first task by hand: its output is staged and adopted. */
-async function runWithStagedOutput(client: Redis, prefix: string, inputs: number[]): Promise<RunHandle> {
-  const run = await submitRun(wide, inputs, { redis: redisUrl(), prefix, chunkSize: 1, attempts: 1, retention: RETENTION_MS });
+async function runWithStagedOutput(client: Redis, prefix: string, runs: Runs, inputs: number[]): Promise<RunHandle> {
+  const run = await runs.submit(wide, inputs, { chunkSize: 1, attempts: 1, retention: RETENTION_MS });
   expect(await commitByHand(client, { prefix, job: wide, runId: run.id, taskId: 'c0', attemptId: 'by-hand' })).toMatchObject({
     outcome: 'committed',
   });
@@ -61,67 +61,49 @@ async function expectAllExpire(client: Redis, keys: RunKeys, run: RunHandle): Pr
 }
 
 describe('an ended run', () => {
-  it('cancelled: frees its intermediate output at once, and the rest expires after its retention', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const run = await runWithStagedOutput(client, prefix, [0, 1, 2]);
+  it('cancelled: frees its intermediate output at once, and the rest expires after its retention', async ({
+    prefix,
+    redis: client,
+    workers,
+    runs,
+  }) => {
+    const run = await runWithStagedOutput(client, prefix, runs, [0, 1, 2]);
     const keys = runKeys(prefix, run.id);
-    try {
-      await run.cancel();
-      // Any worker of the job's queue retires an ended run in its sweep.
-      const worker = await startTestWorker(wide, { prefix, sweep: fastSweep });
-      try {
-        await retired(client, prefix, run, worker);
-        for (const key of intermediateKeys(keys)) expect(await client.exists(key), key).toBe(0);
-        expect(await keysMatching(client, keys.mapStage('*'))).toEqual([]);
-        await expectRetentionTtl(client, [keys.meta, keys.committed]);
-        await expectAllExpire(client, keys, run);
-      } finally {
-        await worker.close();
-      }
-    } finally {
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await run.cancel();
+    // Any worker of the job's queue retires an ended run in its sweep.
+    const worker = await workers.start(wide, { sweep: fastSweep });
+    await retired(client, prefix, run, worker);
+    for (const key of intermediateKeys(keys)) expect(await client.exists(key), key).toBe(0);
+    expect(await keysMatching(client, keys.mapStage('*'))).toEqual([]);
+    await expectRetentionTtl(client, [keys.meta, keys.committed]);
+    await expectAllExpire(client, keys, run);
   });
 
-  it('cancelled with no worker serving its job: frees its intermediate output at once and starts its retention', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const run = await runWithStagedOutput(client, prefix, [0, 1, 2]);
+  it('cancelled with no worker serving its job: frees its intermediate output at once and starts its retention', async ({
+    prefix,
+    redis: client,
+    runs,
+  }) => {
+    const run = await runWithStagedOutput(client, prefix, runs, [0, 1, 2]);
     const keys = runKeys(prefix, run.id);
-    try {
-      await run.cancel();
-      for (const key of intermediateKeys(keys)) expect(await client.exists(key), key).toBe(0);
-      await expectRetentionTtl(client, [keys.meta, keys.committed]);
-    } finally {
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    await run.cancel();
+    for (const key of intermediateKeys(keys)) expect(await client.exists(key), key).toBe(0);
+    await expectRetentionTtl(client, [keys.meta, keys.committed]);
   });
 
-  it('failed: keeps its intermediate output for retry, under the retention TTL, and then expires whole', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    const run = await runWithStagedOutput(client, prefix, [0, -1]);
+  it('failed: keeps its intermediate output for retry, under the retention TTL, and then expires whole', async ({
+    prefix,
+    redis: client,
+    workers,
+    runs,
+  }) => {
+    const run = await runWithStagedOutput(client, prefix, runs, [0, -1]);
     const keys = runKeys(prefix, run.id);
-    try {
-      const worker = await startTestWorker(wide, { prefix, sweep: fastSweep });
-      try {
-        expect((await run.done()).state).toBe('failed');
-        await retired(client, prefix, run, worker);
-        expect(await client.hkeys(keys.inputs)).toEqual(['c1']);
-        await expectRetentionTtl(client, [...intermediateKeys(keys), keys.meta, keys.failures]);
-        await expectAllExpire(client, keys, run);
-      } finally {
-        await worker.close();
-      }
-    } finally {
-      await run.close();
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    const worker = await workers.start(wide, { sweep: fastSweep });
+    expect((await run.done()).state).toBe('failed');
+    await retired(client, prefix, run, worker);
+    expect(await client.hkeys(keys.inputs)).toEqual(['c1']);
+    await expectRetentionTtl(client, [...intermediateKeys(keys), keys.meta, keys.failures]);
+    await expectAllExpire(client, keys, run);
   });
 });

@@ -95,15 +95,21 @@ describe('a worker paused past its lease', () => {
         return counted.filter((mark) => mark.startsWith('+')).length - counted.filter((mark) => mark.startsWith('-')).length;
       };
       let pausedAt = 0;
-      for (;;) {
-        await waitFor('the victim to hold all its slots', async () => (await held()) === VICTIM_CONCURRENCY || undefined);
-        signal(victim, 'SIGSTOP');
-        pausedAt = Date.now();
-        // Once stopped it writes no more marks: what they say now stays true until it resumes.
-        await waitFor('the victim to stop', () => processState(victim) === 'T');
-        if ((await held()) === VICTIM_CONCURRENCY && inFlight('victim') === VICTIM_CONCURRENCY) break;
-        signal(victim, 'SIGCONT');
-      }
+      // Tried until it lands; the test's own timeout bounds the tries, as before.
+      await waitFor(
+        'the victim frozen with all its slots held and its calls in flight',
+        async () => {
+          await waitFor('the victim to hold all its slots', async () => (await held()) === VICTIM_CONCURRENCY || undefined);
+          signal(victim, 'SIGSTOP');
+          pausedAt = Date.now();
+          // Once stopped it writes no more marks: what they say now stays true until it resumes.
+          await waitFor('the victim to stop', () => processState(victim) === 'T');
+          if ((await held()) === VICTIM_CONCURRENCY && inFlight('victim') === VICTIM_CONCURRENCY) return true;
+          signal(victim, 'SIGCONT');
+          return undefined;
+        },
+        { timeoutMs: Infinity, intervalMs: 0 },
+      );
       // Frozen, it renews nothing: the first of its leases to expire (Redis's clock) ends the cap's hold.
       const firstExpiry = (await leaseExpiries(client, slots, victim))[0]!;
       others = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '3']);
