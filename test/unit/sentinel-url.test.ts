@@ -6,6 +6,7 @@ import { readEnvironment, redisSettingsFrom } from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import { describeRedis, parseRedisUrl, redisOptions } from '../../shared/redis/redis-connection.js';
+import { toRedisError } from '../../shared/redis/redis-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'redmap-sentinel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -179,5 +180,28 @@ describe('redisOptions through Sentinel with TLS', () => {
     const options = redisOptions(parseRedisUrl('redis+sentinel://a/m'), { name: 'redmap:test' });
     expect(options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica."))).toBe(2);
     expect(options.reconnectOnError?.(new Error('ERR other'))).toBe(false);
+  });
+});
+
+describe('errors through Sentinel', () => {
+  const target = { where: 'redis+sentinel://a:26379/m', username: undefined };
+  const unreachable = (last: string): Error =>
+    toRedisError(new Error(`All sentinels are unreachable. Retrying from scratch after 2000ms. Last error: ${last}`), target);
+
+  it('says when the Sentinels know no such master', () => {
+    const error = unreachable('ERR No such master with that name');
+    expect(error).toMatchObject({ code: 'REDIS_MISCONFIGURED' });
+    expect(error.message).toContain('know no master by that name');
+  });
+
+  it('names REDIS_SENTINEL_PASSWORD when the Sentinels refuse the password', () => {
+    expect(unreachable('WRONGPASS invalid username-password pair or user is disabled.').message).toContain('REDIS_SENTINEL_PASSWORD');
+    expect(unreachable('NOAUTH Authentication required.').message).toContain('REDIS_SENTINEL_PASSWORD');
+  });
+
+  it('says no Sentinel answers when none does', () => {
+    const error = unreachable('Connection is closed.');
+    expect(error).toMatchObject({ code: 'REDIS_UNREACHABLE' });
+    expect(error.message).toContain('no Sentinel of redis+sentinel://a:26379/m answers');
   });
 });
