@@ -29,6 +29,8 @@ export interface TestSentinelSetup {
 export interface SentinelSetupOptions {
   /** How long a primary may not answer before a Sentinel thinks it down. Default 1000 ms. */
   downAfterMs?: number;
+  /** The Sentinels' requirepass (they use it with each other too). Default: none. */
+  sentinelPassword?: string;
 }
 
 export async function startSentinelSetup(options: SentinelSetupOptions = {}): Promise<TestSentinelSetup> {
@@ -40,7 +42,7 @@ export async function startSentinelSetup(options: SentinelSetupOptions = {}): Pr
     started.push(replica);
     const sentinels: TestSentinel[] = [];
     for (let i = 0; i < 3; i++) {
-      const sentinel = await startSentinel(primary.port, downAfterMs);
+      const sentinel = await startSentinel(primary.port, downAfterMs, options.sentinelPassword);
       sentinels.push(sentinel);
       started.push(sentinel);
     }
@@ -49,12 +51,12 @@ export async function startSentinelSetup(options: SentinelSetupOptions = {}): Pr
       primary,
       replica,
       sentinelPorts: sentinels.map((sentinel) => sentinel.port),
-      primaryPort: () => askSentinels(sentinels),
+      primaryPort: () => askSentinels(sentinels, options.sentinelPassword),
       async waitForFailover(fromPort: number, timeoutMs = 30_000): Promise<number> {
         return waitFor(
           `the Sentinels to promote a new primary in place of 127.0.0.1:${fromPort}`,
           async () => {
-            const port = await askSentinels(sentinels);
+            const port = await askSentinels(sentinels, options.sentinelPassword);
             return port !== undefined && port !== fromPort ? port : undefined;
           },
           timeoutMs,
@@ -64,7 +66,7 @@ export async function startSentinelSetup(options: SentinelSetupOptions = {}): Pr
         for (const process of started.reverse()) await process.stop();
       },
     };
-    await waitForReady(setup, sentinels);
+    await waitForReady(setup, sentinels, options.sentinelPassword);
     return setup;
   } catch (error) {
     for (const process of started.reverse()) await process.stop();
@@ -78,7 +80,7 @@ interface TestSentinel {
 }
 
 /** One `redis-server --sentinel` watching the primary on `primaryPort` (quorum 2 of 3). */
-async function startSentinel(primaryPort: number, downAfterMs: number): Promise<TestSentinel> {
+async function startSentinel(primaryPort: number, downAfterMs: number, password: string | undefined): Promise<TestSentinel> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redmap-sentinel-'));
   const config = join(dir, 'sentinel.conf');
@@ -93,6 +95,7 @@ async function startSentinel(primaryPort: number, downAfterMs: number): Promise<
       `sentinel down-after-milliseconds ${MASTER_NAME} ${downAfterMs}`,
       `sentinel failover-timeout ${MASTER_NAME} 10000`,
       `sentinel parallel-syncs ${MASTER_NAME} 1`,
+      ...(password === undefined ? [] : [`requirepass ${password}`]),
       '',
     ].join('\n'),
   );
@@ -113,7 +116,7 @@ async function startSentinel(primaryPort: number, downAfterMs: number): Promise<
       () => `redis-server --sentinel on port ${port} to answer:\n${output}`,
       async () => {
         if (child.exitCode !== null) throw new Error(`the Sentinel on port ${port} exited (${child.exitCode}):\n${output}`);
-        return (await sentinelCommand(port, ['SENTINEL', 'get-master-addr-by-name', MASTER_NAME])) !== undefined || undefined;
+        return (await sentinelCommand(port, ['SENTINEL', 'get-master-addr-by-name', MASTER_NAME], password)) !== undefined || undefined;
       },
       10_000,
     );
@@ -125,15 +128,15 @@ async function startSentinel(primaryPort: number, downAfterMs: number): Promise<
 }
 
 /** Waits until the replica is in sync and every Sentinel knows the replica and the two other Sentinels. */
-async function waitForReady(setup: TestSentinelSetup, sentinels: TestSentinel[]): Promise<void> {
+async function waitForReady(setup: TestSentinelSetup, sentinels: TestSentinel[], password: string | undefined): Promise<void> {
   await waitFor(
     'the replica in sync and three Sentinels that know each other and the replica',
     async () => {
       const replication = await sentinelCommand(setup.replica.port, ['INFO', 'replication']);
       if (!String(replication).includes('master_link_status:up')) return undefined;
       for (const sentinel of sentinels) {
-        const replicas = (await sentinelCommand(sentinel.port, ['SENTINEL', 'replicas', MASTER_NAME])) as unknown[] | undefined;
-        const peers = (await sentinelCommand(sentinel.port, ['SENTINEL', 'sentinels', MASTER_NAME])) as unknown[] | undefined;
+        const replicas = (await sentinelCommand(sentinel.port, ['SENTINEL', 'replicas', MASTER_NAME], password)) as unknown[] | undefined;
+        const peers = (await sentinelCommand(sentinel.port, ['SENTINEL', 'sentinels', MASTER_NAME], password)) as unknown[] | undefined;
         if (replicas?.length !== 1 || peers?.length !== 2) return undefined;
       }
       return true;
@@ -143,10 +146,11 @@ async function waitForReady(setup: TestSentinelSetup, sentinels: TestSentinel[])
 }
 
 /** The primary's port as a majority of the Sentinels answering name it. */
-async function askSentinels(sentinels: TestSentinel[]): Promise<number | undefined> {
+async function askSentinels(sentinels: TestSentinel[], password: string | undefined): Promise<number | undefined> {
   const answers = await Promise.all(
     sentinels.map(async (sentinel) => {
-      const reply = (await sentinelCommand(sentinel.port, ['SENTINEL', 'get-master-addr-by-name', MASTER_NAME])) as string[] | undefined;
+      const reply = (await sentinelCommand(sentinel.port, ['SENTINEL', 'get-master-addr-by-name', MASTER_NAME], password)) as
+        string[] | undefined;
       return reply?.[1] === undefined ? undefined : Number(reply[1]);
     }),
   );
@@ -155,8 +159,8 @@ async function askSentinels(sentinels: TestSentinel[]): Promise<number | undefin
   return [...counts].find(([, count]) => count >= 2)?.[0];
 }
 
-async function sentinelCommand(port: number, command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function sentinelCommand(port: number, command: [string, ...string[]], password?: string): Promise<unknown> {
+  const client = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});
   try {
     await client.connect();
