@@ -71,6 +71,11 @@ describe('Redis through Sentinel', () => {
         if (call.at > switchedAt && startsAfter.has(call.pid)) startsAfter.set(call.pid, startsAfter.get(call.pid)! + 1);
       }
       schedule.note(`map calls started after the switch, per worker process: ${JSON.stringify(Object.fromEntries(startsAfter))}`);
+      const rebuilds = workers
+        .printed()
+        .stderr.split('\n')
+        .filter((line) => line.includes('rebuilding its connections')).length;
+      schedule.note(`workers found wedged and rebuilt: ${rebuilds}`);
       for (const [pid, count] of startsAfter) expectWithSchedule({ pid, count: count > 0 }, schedule).toEqual({ pid, count: true });
       expectWithSchedule(workers.children().sort(), schedule).toEqual([...pids].sort());
 
