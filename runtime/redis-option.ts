@@ -12,7 +12,12 @@ export function resolveRedis(option: RedisOption | undefined): RedisSettings {
   const environment = readEnvironment();
   if (typeof option === 'string') {
     const settings = parseRedisUrl(option);
-    return { ...settings, password: settings.password ?? environment.redisPassword, caFile: environment.redisCaFile };
+    return {
+      ...settings,
+      password: settings.password ?? environment.redisPassword,
+      caFile: environment.redisCaFile,
+      ...(settings.sentinel && { sentinelPassword: environment.redisSentinelPassword }),
+    };
   }
   return redisSettingsFrom(environment, {}) ?? parseRedisUrl(DEFAULT_REDIS_URL);
 }

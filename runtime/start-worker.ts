@@ -30,6 +30,8 @@ import { showWorkerPresence } from './worker-presence.js';
 import { taskPayloadSchema, TaskQueues, type TaskPayload } from '../shared/tasks/task-queue.js';
 import { parseOptions } from '../shared/data/validation.js';
 import { WORKER_OPTION_DEFAULTS, workerOptionsSchema, type WorkerOptions } from './worker-options.js';
+import { failpointSet } from '../shared/failpoints.js';
+import { DEFAULT_WEDGE_CHECK_TIMINGS, startWedgeCheck, type WedgeCheckTimings } from './wedge-check.js';
 
 /** The worker options (prefix, concurrency, lockDuration, stalledInterval, isolation: worker-options.ts), plus Redis, logging and hooks. */
 export interface StartWorkerOptions extends WorkerOptions {
@@ -41,6 +43,8 @@ export interface StartWorkerOptions extends WorkerOptions {
   observer?: WorkerObserver;
   /** Recovery sweep timings, or false to leave the sweep to other workers. */
   sweep?: Partial<SweepTimings> | false;
+  /** When to call the worker wedged (tasks wait, it takes none) and rebuild its connections. */
+  wedgeCheck?: Partial<WedgeCheckTimings>;
 }
 
 export interface WorkerHandle {
@@ -112,30 +116,59 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
 
   // Counted here: BullMQ's Worker does not say how many tasks it runs right now.
   let tasksInFlight = 0;
-  const worker = new Worker(
-    queue,
-    async (task, token, signal) => {
-      tasksInFlight++;
-      const taskSignal = combineSignals(signal, shutdown.signal);
-      try {
-        return await processTask(deps, fingerprint, task, token, taskSignal.signal);
-      } finally {
-        taskSignal.dispose();
-        tasksInFlight--;
-      }
-    },
-    {
-      connection: client,
-      prefix: queuePrefix(settings.prefix),
-      concurrency: settings.concurrency * TASKS_HELD_PER_SLOT,
-      lockDuration: settings.lockDuration,
-      stalledInterval: settings.stalledInterval,
-      maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
-      name: `${hostname()}:${process.pid}`,
-    },
-  );
-  worker.on('error', (error) => reportWorkerError(log, error));
+  let lastTakenAt = Date.now();
+  const capacity = settings.concurrency * TASKS_HELD_PER_SLOT;
+  let workersOpened = 0;
+  const openWorker = (): Worker => {
+    // Test only (a no-op in the build): the first BullMQ worker stops fetching after its first task, as a wedged one.
+    const wedge = workersOpened++ === 0 && failpointSet('wedge-worker');
+    const opened = new Worker(
+      queue,
+      async (task, token, signal) => {
+        if (wedge) void opened.pause(true);
+        tasksInFlight++;
+        lastTakenAt = Date.now();
+        const taskSignal = combineSignals(signal, shutdown.signal);
+        try {
+          return await processTask(deps, fingerprint, task, token, taskSignal.signal);
+        } finally {
+          taskSignal.dispose();
+          tasksInFlight--;
+        }
+      },
+      {
+        connection: client,
+        prefix: queuePrefix(settings.prefix),
+        concurrency: capacity,
+        lockDuration: settings.lockDuration,
+        stalledInterval: settings.stalledInterval,
+        maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
+        name: `${hostname()}:${process.pid}`,
+      },
+    );
+    opened.on('error', (error) => reportWorkerError(log, error));
+    return opened;
+  };
+  let worker = openWorker();
   await worker.waitUntilReady();
+  // Workers replaced after a wedge: they finish what they hold, then close.
+  const retired: Array<Promise<void>> = [];
+  const wedgeCheck = startWedgeCheck(
+    {
+      lastTakenAt: () => lastTakenAt,
+      hasRoom: () => tasksInFlight < capacity && !draining.signal.aborted,
+      tasksWaiting: () => queues.get(queue).getWaitingCount(),
+      rebuild: async () => {
+        const wedged = worker;
+        worker = openWorker();
+        lastTakenAt = Date.now();
+        retired.push(wedged.close().catch((error: Error) => reportWorkerError(log, error)));
+        await worker.waitUntilReady();
+      },
+    },
+    { ...DEFAULT_WEDGE_CHECK_TIMINGS, ...options.wedgeCheck },
+    log,
+  );
 
   const sweep =
     options.sweep === false
@@ -166,7 +199,8 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     close(closeOptions = {}) {
       closing ??= (async () => {
         const graceMs = closeOptions.graceMs ?? WORKER_OPTION_DEFAULTS.grace;
-        const graceful = worker.close();
+        wedgeCheck.stop();
+        const graceful = Promise.all([worker.close(), ...retired]).then(() => undefined);
         // Tasks held but not started go back to the queue now, for other workers.
         draining.abort(new Error('worker draining'));
         // Past the grace period, running tasks are released: back to the queue at once, no attempt used.

@@ -10,10 +10,12 @@ import { DEFAULT_KEY_PREFIX } from './redis/redis-keys.js';
 
 /** Environment variables redmap reads, with what each is for (shown in --help). */
 export const ENVIRONMENT_VARIABLES = {
-  REDIS_URL: 'redis:// or rediss:// URL, with user and password if needed',
+  REDIS_URL: 'redis:// or rediss:// URL, with user and password if needed (redis+sentinel://h1:26379,h2:26379/MASTER through Sentinel)',
   REDIS_USERNAME: 'ACL user (overrides the URL)',
   REDIS_PASSWORD: 'password (overrides the URL)',
   REDIS_PASSWORD_FILE: 'file holding the password',
+  REDIS_SENTINEL_PASSWORD: 'password of the Sentinels (redis+sentinel:// only)',
+  REDIS_SENTINEL_PASSWORD_FILE: 'file holding the Sentinel password',
   REDIS_CA_FILE: 'CA bundle to verify a rediss:// server with',
   REDMAP_PREFIX: `key prefix for everything redmap stores (default "${DEFAULT_KEY_PREFIX}")`,
   REDMAP_LOG_LEVEL: 'log level: debug, info, warn, error (default info)',
@@ -24,6 +26,7 @@ export interface Environment {
   redisUrl: string | undefined;
   redisUsername: string | undefined;
   redisPassword: string | undefined;
+  redisSentinelPassword: string | undefined;
   redisCaFile: string | undefined;
   prefix: string;
   logLevel: string | undefined;
@@ -31,19 +34,11 @@ export interface Environment {
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
-  const passwordFile = nonEmpty(env.REDIS_PASSWORD_FILE);
-  let password = nonEmpty(env.REDIS_PASSWORD);
-  if (password === undefined && passwordFile !== undefined) {
-    try {
-      password = readFileSync(passwordFile, 'utf8').trim();
-    } catch (error) {
-      throw new UsageError(`REDIS_PASSWORD_FILE: cannot read ${passwordFile} (${(error as Error).message})`);
-    }
-  }
   return {
     redisUrl: nonEmpty(env.REDIS_URL),
     redisUsername: nonEmpty(env.REDIS_USERNAME),
-    redisPassword: password,
+    redisPassword: secretFrom(env, 'REDIS_PASSWORD'),
+    redisSentinelPassword: secretFrom(env, 'REDIS_SENTINEL_PASSWORD'),
     redisCaFile: nonEmpty(env.REDIS_CA_FILE),
     prefix: nonEmpty(env.REDMAP_PREFIX) ?? DEFAULT_KEY_PREFIX,
     logLevel: nonEmpty(env.REDMAP_LOG_LEVEL),
@@ -70,7 +65,20 @@ export function redisSettingsFrom(environment: Environment, flags: { url?: strin
     username: environment.redisUsername ?? settings.username,
     password: environment.redisPassword ?? settings.password,
     caFile: flags.caFile ?? environment.redisCaFile,
+    ...(settings.sentinel && { sentinelPassword: environment.redisSentinelPassword }),
   };
+}
+
+/** A secret from NAME, else from the file NAME_FILE names (trimmed). */
+function secretFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = nonEmpty(env[name]);
+  const file = nonEmpty(env[`${name}_FILE`]);
+  if (value !== undefined || file === undefined) return value;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new UsageError(`${name}_FILE: cannot read ${file} (${(error as Error).message})`);
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

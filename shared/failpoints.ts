@@ -13,6 +13,8 @@
  * marks the task done; `after-flip` right after a commit ended the map phase, before the
  * reduce tasks are enqueued; `before-map-commit[=TASK]` once the output is staged, before
  * the commit; `before-reduce-commit[=PARTITION]` once a partition's result is staged.
+ * `wedge-worker` (read with failpointSet) makes a worker's first BullMQ worker stop fetching
+ * after its first task, as one wedged by a Redis failover would.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -37,4 +39,9 @@ export async function failpoint(name: string, detail?: string | number): Promise
   if (action === 'kill') process.kill(process.pid, 'SIGKILL');
   else if (action === 'throw') throw new Error(`failpoint ${key}`);
   else await sleep(action);
+}
+
+/** True when the point is set: for points that change what the code does rather than kill, pause or throw. */
+export function failpointSet(name: string): boolean {
+  return points.has(name);
 }

@@ -21,7 +21,10 @@ const REDACTED_PATHS = [
   'headers.cookie',
   'credentials',
   '*.credentials',
+  'sentinelPassword',
+  '*.sentinelPassword',
   'env.REDIS_PASSWORD',
+  'env.REDIS_SENTINEL_PASSWORD',
   'env.REDMAP_DASHBOARD_PASSWORD',
 ];
 

@@ -201,6 +201,8 @@ export function workerEnvironment(redis: { url: string; settings: RedisSettings 
   if (redis.settings.password !== undefined) env.REDIS_PASSWORD = redis.settings.password;
   if (redis.settings.username !== undefined) env.REDIS_USERNAME = redis.settings.username;
   if (redis.settings.caFile !== undefined) env.REDIS_CA_FILE = redis.settings.caFile;
+  if (redis.settings.sentinelPassword !== undefined) env.REDIS_SENTINEL_PASSWORD = redis.settings.sentinelPassword;
   delete env.REDIS_PASSWORD_FILE;
+  delete env.REDIS_SENTINEL_PASSWORD_FILE;
   return env;
 }

@@ -1,6 +1,7 @@
 /**
  * Connections to Redis: settings from a URL (redis:// or rediss://, ACL user, password
- * kept out of anything printed; `+cluster` in the scheme for a Redis Cluster), ioredis
+ * kept out of anything printed; `+cluster` in the scheme for a Redis Cluster, `+sentinel` for
+ * a primary found through Sentinel), ioredis
  * clients tuned to ride out restarts, and the preflight that refuses a Redis which would
  * silently lose redmap's data.
  */
@@ -11,6 +12,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { RedisError, UsageError } from '../errors.js';
 import { ServerRefusal, toRedisError } from './redis-errors.js';
 import { serverRefusal } from './redis-greeting.js';
+import { describeSentinelUrl, isSentinelUrl, parseSentinelUrl, type SentinelNode } from './sentinel-url.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -25,6 +27,13 @@ export interface RedisSettings {
   caFile: string | undefined;
   /** A Redis Cluster, reached through this one node (redis+cluster:// or rediss+cluster://). */
   cluster?: boolean;
+  /**
+   * A primary found through Sentinel (redis+sentinel:// or rediss+sentinel://): the Sentinels
+   * to ask and the master name they know it by. `host` and `port` are then the first Sentinel's.
+   */
+  sentinel?: { nodes: SentinelNode[]; masterName: string };
+  /** The Sentinels' own password (REDIS_SENTINEL_PASSWORD or REDIS_SENTINEL_PASSWORD_FILE). */
+  sentinelPassword?: string | undefined;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -37,8 +46,22 @@ const SCHEMES: Record<string, { tls: boolean; cluster: boolean }> = {
   'rediss+cluster:': { tls: true, cluster: true },
 };
 
-/** Parses a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL. */
+/** Parses a redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL. */
 export function parseRedisUrl(url: string): RedisSettings {
+  if (isSentinelUrl(url)) {
+    const sentinel = parseSentinelUrl(url, redactUrl(url));
+    const first = sentinel.nodes[0]!;
+    return {
+      host: first.host,
+      port: first.port,
+      db: sentinel.db,
+      username: sentinel.username,
+      password: sentinel.password,
+      tls: sentinel.tls,
+      caFile: undefined,
+      sentinel: { nodes: sentinel.nodes, masterName: sentinel.masterName },
+    };
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -48,7 +71,8 @@ export function parseRedisUrl(url: string): RedisSettings {
   const scheme = SCHEMES[parsed.protocol];
   if (!scheme) {
     throw new UsageError(
-      `invalid Redis URL ${redactUrl(url)}: the scheme must be redis:// or rediss:// (redis+cluster:// or rediss+cluster:// for a Redis Cluster)`,
+      `invalid Redis URL ${redactUrl(url)}: the scheme must be redis:// or rediss:// ` +
+        '(redis+cluster:// or rediss+cluster:// for a Redis Cluster, redis+sentinel:// or rediss+sentinel:// through Sentinel)',
     );
   }
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
@@ -86,6 +110,7 @@ export function urlHasPassword(url: string): boolean {
 
 /** How the settings are shown to people: never with the password. */
 export function describeRedis(settings: RedisSettings): string {
+  if (settings.sentinel) return describeSentinelUrl({ ...settings, ...settings.sentinel });
   const auth = settings.username ? `${settings.username}${settings.password ? ':***' : ''}@` : settings.password ? ':***@' : '';
   const db = settings.db ? `/${settings.db}` : '';
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
@@ -121,7 +146,8 @@ function nodeOptions(settings: RedisSettings, options: ClientOptions) {
  */
 function tlsOptions(settings: RedisSettings): TlsOptions {
   return {
-    ...(isIP(settings.host) === 0 && { servername: settings.host }),
+    // Through Sentinel the server's address is learnt at connect time: no name to send.
+    ...(isIP(settings.host) === 0 && !settings.sentinel && { servername: settings.host }),
     ...(settings.caFile !== undefined && { ca: readFileSync(settings.caFile) }),
   };
 }
@@ -130,12 +156,28 @@ const reconnectDelay = (times: number): number => Math.min(100 * 2 ** Math.min(t
 
 export function redisOptions(settings: RedisSettings, options: ClientOptions): RedisOptions {
   return {
-    host: settings.host,
-    port: settings.port,
+    ...(settings.sentinel ? sentinelOptions(settings, settings.sentinel) : { host: settings.host, port: settings.port }),
     db: settings.db,
     ...nodeOptions(settings, options),
     enableOfflineQueue: true,
     retryStrategy: reconnectDelay,
+  };
+}
+
+/**
+ * Through Sentinel: ask the Sentinels for the primary on every (re)connect, and drop the
+ * connection as soon as they announce a failover (+switch-master) or the server we reach
+ * turns out to be a replica (READONLY; the refused command is sent again on the new primary).
+ */
+function sentinelOptions(settings: RedisSettings, sentinel: NonNullable<RedisSettings['sentinel']>): RedisOptions {
+  return {
+    sentinels: sentinel.nodes.map((node) => ({ host: node.host, port: node.port })),
+    name: sentinel.masterName,
+    sentinelPassword: settings.sentinelPassword,
+    ...(settings.tls && { enableTLSForSentinelMode: true, sentinelTLS: tlsOptions(settings) }),
+    sentinelRetryStrategy: reconnectDelay,
+    failoverDetector: true,
+    reconnectOnError: (error) => (/^READONLY\b/.test(error.message) ? 2 : false),
   };
 }
 
@@ -196,10 +238,12 @@ export async function connectRedis(settings: RedisSettings, options: ClientOptio
     return client;
   } catch (error) {
     client.disconnect();
-    const generic = error instanceof Error && /Connection is closed|None of startup nodes|no answer within/.test(error.message);
+    const generic =
+      error instanceof Error &&
+      /Connection is closed|None of startup nodes|All sentinels are unreachable|no answer within/.test(error.message);
     const target = { where: describeRedis(settings), username: settings.username };
     // A server that hung up on us may have said why first: report that, in its words.
-    if (hungUp(error, cause)) {
+    if (hungUp(error, cause) && !settings.sentinel) {
       const refusal = await serverRefusal({
         host: settings.host,
         port: settings.port,

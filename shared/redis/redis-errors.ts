@@ -27,6 +27,7 @@ export function toRedisError(thrown: unknown, target?: RedisTarget): Error {
   const user = !target ? 'the Redis user' : target.username === undefined ? 'the default user' : `the user "${target.username}"`;
   const fail = (code: RedisErrorCode, text: string): RedisError => new RedisError(code, text, { cause: error });
 
+  if (/All sentinels are unreachable/.test(message)) return sentinelError(message, target?.where ?? 'REDIS_URL', reason, fail);
   if (/OOM command not allowed/.test(message)) {
     return fail(
       'REDIS_OUT_OF_MEMORY',
@@ -67,6 +68,25 @@ export function toRedisError(thrown: unknown, target?: RedisTarget): Error {
     return fail('REDIS_MISCONFIGURED', `${where} refused the connection, saying: ${reason}`);
   }
   return fail('REDIS_UNREACHABLE', `cannot reach ${where} (${reason}): start redis-server or set REDIS_URL`);
+}
+
+/** ioredis tried every Sentinel of a redis+sentinel:// URL; the last one's answer says why. */
+function sentinelError(
+  message: string,
+  where: string,
+  reason: string,
+  fail: (code: RedisErrorCode, text: string) => RedisError,
+): RedisError {
+  if (/No such master with that name/.test(message)) {
+    return fail('REDIS_MISCONFIGURED', `the Sentinels of ${where} know no master by that name (${reason}): check the name after the hosts`);
+  }
+  if (/WRONGPASS|NOAUTH|invalid username-password/i.test(message)) {
+    return fail(
+      'REDIS_MISCONFIGURED',
+      `the Sentinels of ${where} refused their password (${reason}): set REDIS_SENTINEL_PASSWORD or REDIS_SENTINEL_PASSWORD_FILE`,
+    );
+  }
+  return fail('REDIS_UNREACHABLE', `no Sentinel of ${where} answers (${reason}): check their hosts and ports, or start them`);
 }
 
 /** True for a server reply refusing the user or one of its commands, keys or channels. */

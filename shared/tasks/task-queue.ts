@@ -64,7 +64,11 @@ export function taskOptions(options: Pick<RunOptions, 'attempts' | 'backoff' | '
 
 /** Opens the BullMQ queue of one job version on an existing connection. */
 export function openTaskQueue(connection: RedisClient, prefix: string, name: string): Queue {
-  return new Queue(name, { connection, prefix: queuePrefix(prefix), skipMetasUpdate: false });
+  const queue = new Queue(name, { connection, prefix: queuePrefix(prefix), skipMetasUpdate: false });
+  // A lost connection (a restart, a failover) is retried by ioredis and a failed command
+  // rejects its own promise; without a listener BullMQ prints each such event to stderr.
+  queue.on('error', () => {});
+  return queue;
 }
 
 /** The run a task is added for: its id and incarnation, job version, queue and options. */

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseRedisUrl } from '../../shared/redis/redis-connection.js';
 import { REPO_ROOT } from '../support/cli.js';
 
 const PASSWORD = `compose-test-${process.pid}-secret`;
@@ -272,5 +273,84 @@ describe('docker-compose.multihost.yml (several hosts)', () => {
     const { noHost } = await rendered();
     expect(noHost.code).not.toBe(0);
     expect(noHost.stderr).toMatch(/set REDIS_HOST in \.env/);
+  });
+});
+
+const SENTINEL_PASSWORD = `compose-test-${process.pid}-sentinel-secret`;
+const SENTINEL_FILES = ['-f', 'docker-compose.yml', '-f', 'docker-compose.sentinel.yml'];
+let renderingSentinel: Promise<{ config: ComposeConfig; noSentinelPassword: Output }> | undefined;
+
+/** The Sentinel override, rendered once; and once without REDIS_SENTINEL_PASSWORD. */
+function renderedSentinel(): Promise<{ config: ComposeConfig; noSentinelPassword: Output }> {
+  renderingSentinel ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-compose-'));
+    const emptyEnvFile = join(dir, 'empty.env');
+    writeFileSync(emptyEnvFile, '');
+    try {
+      const [rendered, noSentinelPassword] = await Promise.all([
+        composeConfig(SENTINEL_FILES, { REDIS_PASSWORD: PASSWORD, REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD }, emptyEnvFile),
+        composeConfig(SENTINEL_FILES, { REDIS_PASSWORD: PASSWORD }, emptyEnvFile),
+      ]);
+      return { config: await parseConfig(rendered!), noSentinelPassword: noSentinelPassword! };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  })();
+  return renderingSentinel;
+}
+
+describe('docker-compose.sentinel.yml (a primary, a replica and three Sentinels)', () => {
+  it('runs the primary and the replica durable, with noeviction and the password, the replica following the primary', async () => {
+    const { config } = await renderedSentinel();
+    for (const name of ['redis', 'redis-replica']) {
+      const redis = service(config, name);
+      expectDurableAndLocked(redis);
+      // A demoted primary authenticates to its new primary with the same password.
+      expect(commandText(redis)).toMatch(/--masterauth "?\$\$?\{?REDIS_PASSWORD/);
+    }
+    expect(service(config, 'redis-replica').environment?.REDIS_REPLICAOF).toBe('--replicaof redis 6379');
+    expect(service(config, 'redis').environment?.REDIS_REPLICAOF).toBe('');
+    expect(ports(service(config, 'redis-replica'))).toEqual([]);
+  });
+
+  it('runs three Sentinels that watch the primary with a quorum of 2, passwords from the environment only', async () => {
+    const { config } = await renderedSentinel();
+    for (const name of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+      const sentinel = service(config, name);
+      const command = commandText(sentinel);
+      expect(command).toMatch(/--sentinel/);
+      expect(command).toMatch(/sentinel monitor redmap redis 6379 2/);
+      expect(command).toMatch(/sentinel auth-pass redmap \$\$?\{?REDIS_PASSWORD/);
+      expect(command).toMatch(/requirepass \$\$?\{?REDIS_SENTINEL_PASSWORD/);
+      expect(command).not.toContain(PASSWORD);
+      expect(command).not.toContain(SENTINEL_PASSWORD);
+      expect(sentinel.environment?.REDIS_SENTINEL_PASSWORD).toBe(SENTINEL_PASSWORD);
+      expect(ports(sentinel)).toEqual([]);
+      expect(JSON.stringify(sentinel.healthcheck)).toMatch(/REDISCLI_AUTH=.*REDIS_SENTINEL_PASSWORD/);
+    }
+  });
+
+  it('points workers and the producer at the Sentinels, both passwords in their environment, none in their command', async () => {
+    const { config } = await renderedSentinel();
+    for (const name of ['worker', 'producer']) {
+      const svc = service(config, name);
+      expectRedmapClient(svc);
+      expect(svc.environment?.REDIS_SENTINEL_PASSWORD).toBe(SENTINEL_PASSWORD);
+      expect(commandText(svc)).not.toContain(SENTINEL_PASSWORD);
+      const settings = parseRedisUrl(svc.environment!.REDIS_URL!);
+      expect(settings.sentinel).toEqual({
+        nodes: ['sentinel-1', 'sentinel-2', 'sentinel-3'].map((host) => ({ host, port: 26379 })),
+        masterName: 'redmap',
+      });
+      for (const sentinel of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+        expect((svc.depends_on as Record<string, { condition: string }>)[sentinel]?.condition).toBe('service_healthy');
+      }
+    }
+  });
+
+  it('refuses to render without REDIS_SENTINEL_PASSWORD, saying where to set it', async () => {
+    const { noSentinelPassword } = await renderedSentinel();
+    expect(noSentinelPassword.code).not.toBe(0);
+    expect(noSentinelPassword.stderr).toMatch(/set REDIS_SENTINEL_PASSWORD in \.env/);
   });
 });

@@ -81,6 +81,8 @@ describe('readEnvironment', () => {
         'REDIS_CA_FILE',
         'REDIS_PASSWORD',
         'REDIS_PASSWORD_FILE',
+        'REDIS_SENTINEL_PASSWORD',
+        'REDIS_SENTINEL_PASSWORD_FILE',
         'REDIS_URL',
         'REDIS_USERNAME',
         'REDMAP_LOG_FORMAT',
