@@ -91,6 +91,8 @@ describe('run incarnations', () => {
     try {
       expect((await run.done()).state).toBe('done_with_failures');
       const keys = runKeys(prefix, run.id);
+      // The end is announced by the commit; the retention TTL is set just after it.
+      await waitFor('the ended run to get its retention', async () => (await client.pttl(keys.meta)) > 0, 5000);
       expect(await client.pttl(keys.meta)).toBeGreaterThan(0);
 
       generation = 2;
