@@ -5,33 +5,52 @@
  * With --isolation thread the call runs in an isolate, the worker's own thread keeps
  * renewing the lease, and the cap holds throughout.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LEASE_MS } from '../../worker/limits/limiter.js';
 import { runCli } from '../support/cli.js';
-import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
+import { readLedger, scratch, startSupervisedWorkers, waitFor } from '../support/faults.js';
 import { greatestOverlap, type CallSpan } from '../support/overlap.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 
 const JOB = 'test/fixtures/jobs/timed-calls.ts';
 const BLOCK_MS = LEASE_MS + 3000;
 
+/**
+ * Runs the blocking call first, in a run of its own, and the eight short calls in a second run
+ * of the same job (the cap is job-wide) submitted only once the blocking call has started:
+ * submitted together, the short calls could take the one slot first and all end before the
+ * blocking call began, leaving nothing to run beside it (seen under CI load).
+ */
 async function runBlockingCall(isolation: 'none' | 'thread'): Promise<Array<CallSpan & { item: string }>> {
   const prefix = testPrefix();
-  const { ledger } = scratch();
+  const { dir, ledger } = scratch();
+  const inFlight = join(dir, 'in-flight.log');
   const env = {
     REDIS_URL: redisUrl(),
     REDMAP_PREFIX: prefix,
     REDMAP_TEST_JOB_CAP: '1',
     REDMAP_TEST_LOG: ledger,
+    REDMAP_TEST_IN_FLIGHT: inFlight,
     REDMAP_TEST_DELAY_MS: '300',
   };
   const workers = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '1', '--isolation', isolation]);
   const client = await openClient();
+  const submit = (inputs: string[]) =>
+    runCli(['submit', JOB, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env, timeoutMs: 120_000 });
   try {
     await workers.ready(2);
-    const inputs = [`block:${BLOCK_MS}`, ...Array.from({ length: 8 }, (_, i) => `x${i}`)];
-    const result = await runCli(['submit', JOB, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env, timeoutMs: 120_000 });
-    expect(result.code, result.stderr).toBe(0);
+    const blockingRun = submit([`block:${BLOCK_MS}`]);
+    await waitFor('the blocking call to start', () => {
+      try {
+        return readFileSync(inFlight, 'utf8').includes('+');
+      } catch {
+        return false;
+      }
+    });
+    const shortRun = submit(Array.from({ length: 8 }, (_, i) => `x${i}`));
+    for (const result of await Promise.all([blockingRun, shortRun])) expect(result.code, result.stderr).toBe(0);
     return readLedger(ledger) as unknown as Array<CallSpan & { item: string }>;
   } finally {
     await workers.stop();
