@@ -5,6 +5,23 @@ import { defineConfig } from 'vitest/config';
 // files one at a time (no file parallelism): they would fight for 2 cores and ports.
 const alias = { redmap: fileURLToPath(new URL('./index.ts', import.meta.url)) };
 
+/** A suite of real processes: one file at a time, the leak check after each test. */
+function processSuite(name: string, timeoutMs: number, sharedRedis: boolean) {
+  return {
+    resolve: { alias },
+    test: {
+      name,
+      include: [`test/${name}/**/*.test.ts`],
+      // The suites that share the one test Redis find or start it once; the others own theirs.
+      globalSetup: sharedRedis ? ['test/support/redis-global-setup.ts'] : [],
+      setupFiles: ['test/support/leak-check.ts'],
+      fileParallelism: false,
+      testTimeout: timeoutMs,
+      hookTimeout: 60_000,
+    },
+  };
+}
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -13,55 +30,13 @@ export default defineConfig({
         resolve: { alias },
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
       },
-      {
-        resolve: { alias },
-        test: {
-          name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/redis-global-setup.ts'],
-          setupFiles: ['test/support/leak-check.ts'],
-          fileParallelism: false,
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          // Each fault test owns its redis-server (it kills and restarts it) and real worker processes.
-          name: 'faults',
-          include: ['test/faults/**/*.test.ts'],
-          setupFiles: ['test/support/leak-check.ts'],
-          fileParallelism: false,
-          testTimeout: 180_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          // Hosts made of network namespaces (needs root): Redis and the workers of each host as real processes.
-          name: 'multihost',
-          include: ['test/multihost/**/*.test.ts'],
-          setupFiles: ['test/support/leak-check.ts'],
-          fileParallelism: false,
-          testTimeout: 180_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          // Debian's Chromium driven by playwright-core against the real dashboard, workers and Redis.
-          name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
-          globalSetup: ['test/support/redis-global-setup.ts'],
-          setupFiles: ['test/support/leak-check.ts'],
-          fileParallelism: false,
-          testTimeout: 180_000,
-          hookTimeout: 60_000,
-        },
-      },
+      processSuite('integration', 60_000, true),
+      // Each fault test owns its redis-server (it kills and restarts it) and real worker processes.
+      processSuite('faults', 180_000, false),
+      // Hosts made of network namespaces (needs root): Redis and the workers of each host as real processes.
+      processSuite('multihost', 180_000, false),
+      // Debian's Chromium driven by playwright-core against the real dashboard, workers and Redis.
+      processSuite('browser', 180_000, true),
     ],
   },
 });
