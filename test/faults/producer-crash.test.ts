@@ -10,15 +10,8 @@ import { describe, it } from 'vitest';
 import { runKeys } from '../../shared/redis/redis-keys.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
-import {
-  expectWithSchedule,
-  FaultSchedule,
-  readLedger,
-  scratch,
-  seededRandom,
-  startSupervisedWorkers,
-  waitFor,
-} from '../support/faults.js';
+import { expectWithSchedule, FaultSchedule, readLedger, scratch, seededRandom, startSupervisedWorkers } from '../support/faults.js';
+import { waitFor } from '../support/wait-for.js';
 import { startRedisServer } from '../support/redis-server.js';
 import { auditRun, chunkIds, expectCommittedOnce } from '../support/run-checks.js';
 

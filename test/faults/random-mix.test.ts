@@ -25,10 +25,10 @@ import {
   seededRandom,
   signal,
   startSupervisedWorkers,
-  waitFor,
   wholeNumberFromEnv,
   type LedgerEntry,
 } from '../support/faults.js';
+import { waitFor } from '../support/wait-for.js';
 import { wordCountLines } from '../support/ground-truth.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { auditRun, chunkIds, expectCommittedOnce } from '../support/run-checks.js';

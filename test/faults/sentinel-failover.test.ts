@@ -13,7 +13,8 @@ import { createRedisClient, parseRedisUrl } from '../../shared/redis/redis-conne
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import { startDashboard } from '../support/dashboard.js';
-import { callStarts, expectWithSchedule, FaultSchedule, readLedger, scratch, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { callStarts, expectWithSchedule, FaultSchedule, readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
+import { waitFor } from '../support/wait-for.js';
 import { wordCountLines } from '../support/ground-truth.js';
 import { startSentinelSetup } from '../support/redis-sentinel.js';
 

@@ -23,9 +23,9 @@ import {
   seededRandom,
   signal,
   startSupervisedWorkers,
-  waitFor,
   type LedgerEntry,
 } from '../support/faults.js';
+import { waitFor } from '../support/wait-for.js';
 import { poisonCountLines, wordCountLines } from '../support/ground-truth.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { auditRun, chunkIds, expectCommittedOnce } from '../support/run-checks.js';

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LEASE_MS } from '../../worker/limits/limiter.js';
 import { runCli } from '../support/cli.js';
-import { readLedger, scratch, startSupervisedWorkers, waitFor } from '../support/faults.js';
+import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
+import { waitFor } from '../support/wait-for.js';
 import { greatestOverlap, type CallSpan } from '../support/overlap.js';
 import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
 

@@ -13,9 +13,6 @@ import { z } from 'zod';
 import { REPO_ROOT, startCli, type CliResult } from './cli.js';
 import { waitFor } from './wait-for.js';
 
-// The fault tests import waitFor from here.
-export { waitFor };
-
 /** A fault test's record of what it did and when, relative to its start. */
 export class FaultSchedule {
   private readonly started = Date.now();
