@@ -7,13 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { LEASE_MS } from '../../worker/limits/limiter.js';
 import { runCli } from '../support/cli.js';
 import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
 import { waitFor } from '../support/wait-for.js';
 import { greatestOverlap, type CallSpan } from '../support/overlap.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 
 const JOB = 'test/fixtures/jobs/timed-calls.ts';
 const BLOCK_MS = LEASE_MS + 3000;
@@ -24,8 +25,7 @@ const BLOCK_MS = LEASE_MS + 3000;
  * submitted together, the short calls could take the one slot first and all end before the
  * blocking call began, leaving nothing to run beside it (seen under CI load).
  */
-async function runBlockingCall(isolation: 'none' | 'thread'): Promise<Array<CallSpan & { item: string }>> {
-  const prefix = testPrefix();
+async function runBlockingCall(prefix: string, isolation: 'none' | 'thread'): Promise<Array<CallSpan & { item: string }>> {
   const { dir, ledger } = scratch();
   const inFlight = join(dir, 'in-flight.log');
   const env = {
@@ -37,7 +37,6 @@ async function runBlockingCall(isolation: 'none' | 'thread'): Promise<Array<Call
     REDMAP_TEST_DELAY_MS: '300',
   };
   const workers = startSupervisedWorkers(JOB, 2, env, ['--concurrency', '1', '--isolation', isolation]);
-  const client = await openClient();
   const submit = (inputs: string[]) =>
     runCli(['submit', JOB, ...inputs, '--chunk-size', '1', '--wait', '--quiet'], { env, timeoutMs: 120_000 });
   try {
@@ -55,14 +54,12 @@ async function runBlockingCall(isolation: 'none' | 'thread'): Promise<Array<Call
     return readLedger(ledger) as unknown as Array<CallSpan & { item: string }>;
   } finally {
     await workers.stop();
-    await wipePrefix(client, prefix);
-    await client.close();
   }
 }
 
 describe('a map call that blocks its event loop past the lease, under a job cap of 1', () => {
-  it('without isolation: loses its slot after the lease, so one more call runs beside it, never sooner', async () => {
-    const calls = await runBlockingCall('none');
+  it('without isolation: loses its slot after the lease, so one more call runs beside it, never sooner', async ({ prefix }) => {
+    const calls = await runBlockingCall(prefix, 'none');
     const blocking = calls.find((call) => call.item.startsWith('block:'))!;
     const beside = calls.filter((call) => call !== blocking && call.start < blocking.end && call.end > blocking.start);
     // The other calls waited for the lease, then ran one at a time beside the blocked call.
@@ -71,8 +68,8 @@ describe('a map call that blocks its event loop past the lease, under a job cap 
     expect(greatestOverlap(calls)).toBe(2);
   });
 
-  it('with --isolation thread: its lease is renewed while it computes, and the cap holds', async () => {
-    const calls = await runBlockingCall('thread');
+  it('with --isolation thread: its lease is renewed while it computes, and the cap holds', async ({ prefix }) => {
+    const calls = await runBlockingCall(prefix, 'thread');
     const blocking = calls.find((call) => call.item.startsWith('block:'))!;
     expect(blocking.end - blocking.start).toBeGreaterThanOrEqual(BLOCK_MS);
     expect(greatestOverlap(calls)).toBe(1);

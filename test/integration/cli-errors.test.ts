@@ -3,11 +3,12 @@
  * nothing already committed (or not yet enqueued) is touched.
  */
 import { networkInterfaces } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/cli.js';
 import { startStubRedis } from '../support/stub-redis.js';
-import { keysUnder, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { keysUnder, redisUrl } from '../support/test-redis.js';
 
 const env = (): NodeJS.ProcessEnv => ({ REDIS_URL: redisUrl() });
 
@@ -64,58 +65,37 @@ describe('the command line refuses bad input', () => {
     expect(result.stderr).toMatch(/exports no job: add "export default defineJob\(\{ \.\.\. \}\)"/);
   });
 
-  it('an input item the schema rejects: exit 2, naming it and its index, with nothing enqueued', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    try {
-      const result = await runCli(
-        ['run', 'test/fixtures/jobs/numbers.ts', '1', '2', '"three"', '4', '--input-format', 'jsonl', '--prefix', prefix],
-        {
-          env: env(),
-        },
-      );
-      expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/input item #2 "three" is rejected by the job's schema: .*expected number/i);
-      expect(await keysUnder(client, prefix)).toEqual([]);
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('an input item the schema rejects: exit 2, naming it and its index, with nothing enqueued', async ({ redis: client, prefix }) => {
+    const result = await runCli(
+      ['run', 'test/fixtures/jobs/numbers.ts', '1', '2', '"three"', '4', '--input-format', 'jsonl', '--prefix', prefix],
+      {
+        env: env(),
+      },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/input item #2 "three" is rejected by the job's schema: .*expected number/i);
+    expect(await keysUnder(client, prefix)).toEqual([]);
   });
 
-  it('a value that does not survive JSON: the run fails (exit 1) naming the job, the key and the input item', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    try {
-      const result = await runCli(['run', 'test/fixtures/jobs/bad-value.ts', 'fine', 'poison', '--workers', '1', '--prefix', prefix], {
-        env: env(),
-      });
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(
-        /job \\"test-bad-value\\": the value for key \\"poison\\" from input item \\"poison\\" cannot be stored: value is undefined/,
-      );
-      expect(result.stdout).toBe('');
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('a value that does not survive JSON: the run fails (exit 1) naming the job, the key and the input item', async ({ prefix }) => {
+    const result = await runCli(['run', 'test/fixtures/jobs/bad-value.ts', 'fine', 'poison', '--workers', '1', '--prefix', prefix], {
+      env: env(),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /job \\"test-bad-value\\": the value for key \\"poison\\" from input item \\"poison\\" cannot be stored: value is undefined/,
+    );
+    expect(result.stdout).toBe('');
   });
 
-  it('a key that is not a string: the run fails (exit 1) naming the job and the input item', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    try {
-      const result = await runCli(['run', 'test/fixtures/jobs/bad-key.ts', 'fine', 'poison', '--workers', '1', '--prefix', prefix], {
-        env: env(),
-      });
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(
-        /job \\"test-bad-key\\": map emitted a key that is not a string \(number 42\) for input item \\"poison\\"/,
-      );
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('a key that is not a string: the run fails (exit 1) naming the job and the input item', async ({ prefix }) => {
+    const result = await runCli(['run', 'test/fixtures/jobs/bad-key.ts', 'fine', 'poison', '--workers', '1', '--prefix', prefix], {
+      env: env(),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /job \\"test-bad-key\\": map emitted a key that is not a string \(number 42\) for input item \\"poison\\"/,
+    );
   });
 
   it('Redis unreachable: exit 5 within seconds, the URL shown without its password', async () => {

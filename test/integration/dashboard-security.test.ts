@@ -6,11 +6,12 @@
  */
 import { request } from 'node:http';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { pageToken, startDashboard } from '../support/dashboard.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl, testPrefix } from '../support/test-redis.js';
 
 const POISON = 'test/fixtures/jobs/poison.ts';
 
@@ -102,10 +103,8 @@ describe('framing and foreign content', () => {
 });
 
 describe('changes through the dashboard', () => {
-  it('are refused from another origin or without the page token, and work from the page', async () => {
-    const prefix = testPrefix();
+  it('are refused from another origin or without the page token, and work from the page', async ({ redis: client, prefix }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
-    const client = await openClient();
     const submitted = await runCli(['submit', POISON, 'slow:60000', 'a'], { env }); // nobody serves it: it stays mapping
     const runId = submitted.stdout.trim();
     const dashboard = await startDashboard(env);
@@ -131,8 +130,6 @@ describe('changes through the dashboard', () => {
       expect(await again.json()).toEqual({ error: `run ${runId} has already ended (cancelled); nothing to cancel` });
     } finally {
       await dashboard.stop();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 });

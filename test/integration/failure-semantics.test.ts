@@ -5,50 +5,42 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { mapTaskQueueId, queuePrefix, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
-import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it, type RedisFixtures } from '../support/fixtures.js';
+import { keysMatching, redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const POISON = 'test/fixtures/jobs/poison.ts';
 
 async function withRun(
-  body: (ctx: {
-    prefix: string;
-    env: NodeJS.ProcessEnv;
-    ledger: string;
-    cure: string;
-    client: Awaited<ReturnType<typeof openClient>>;
-  }) => Promise<void>,
+  { prefix, redis: client }: Pick<RedisFixtures, 'prefix' | 'redis'>,
+  body: (ctx: { prefix: string; env: NodeJS.ProcessEnv; ledger: string; cure: string; client: RedisFixtures['redis'] }) => Promise<void>,
 ) {
-  const prefix = testPrefix();
-  const client = await openClient();
   const { dir, ledger } = scratch();
   const cure = join(dir, 'cured');
-  try {
-    await body({
-      prefix,
-      env: { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, REDMAP_TEST_CURE: cure },
-      ledger,
-      cure,
-      client,
-    });
-  } finally {
-    await wipePrefix(client, prefix);
-    await client.close();
-  }
+  await body({
+    prefix,
+    env: { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, REDMAP_TEST_CURE: cure },
+    ledger,
+    cure,
+    client,
+  });
 }
 
-async function latestRun(client: Awaited<ReturnType<typeof openClient>>, prefix: string): Promise<string> {
+async function latestRun(client: RedisFixtures['redis'], prefix: string): Promise<string> {
   return waitFor('the run', async () => (await client.zrevrange(runsIndexKey(prefix), 0, 0))[0]);
 }
 
 describe('a run with failures', () => {
-  it('fails once failures exceed its budget, stops handing out its tasks, and retry completes it under a new generation while BullMQ keeps the failed task', () =>
-    withRun(async ({ prefix, env, ledger, cure, client }) => {
+  it('fails once failures exceed its budget, stops handing out its tasks, and retry completes it under a new generation while BullMQ keeps the failed task', ({
+    prefix,
+    redis,
+  }) =>
+    withRun({ prefix, redis }, async ({ prefix, env, ledger, cure, client }) => {
       const inputs = ['throw', ...Array.from({ length: 30 }, (_, i) => `slow:${100 + i}`)];
       const waiting = startCli(['submit', POISON, ...inputs, '--chunk-size', '1', '--attempts', '1', '--wait', '--quiet'], { env });
       const runId = await latestRun(client, prefix);
@@ -84,11 +76,11 @@ describe('a run with failures', () => {
       }
     }));
 
-  it.each([
+  it.for([
     ['with --wait, it reports the failure like any failed run', ['--wait']],
     ['without --wait, it prints the run id and says where to look', []],
-  ])('a run that fails while its inputs still stream: submit stops reading them and exits 1; %s', (_, flags) =>
-    withRun(async ({ prefix, env, client }) => {
+  ] as const)('a run that fails while its inputs still stream: submit stops reading them and exits 1; %s', ([, flags], { prefix, redis }) =>
+    withRun({ prefix, redis }, async ({ prefix, env, client }) => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       const submitting = startCli(['submit', POISON, '-', '--chunk-size', '1', '--attempts', '1', '--quiet', ...flags], {
         env,
@@ -122,8 +114,11 @@ describe('a run with failures', () => {
     }),
   );
 
-  it('a done_with_failures run reports committed results only; retry runs the failed item and replaces the results, never mixing them', () =>
-    withRun(async ({ prefix, env, cure, client }) => {
+  it('a done_with_failures run reports committed results only; retry runs the failed item and replaces the results, never mixing them', ({
+    prefix,
+    redis,
+  }) =>
+    withRun({ prefix, redis }, async ({ prefix, env, cure, client }) => {
       const inputs = ['a', 'b', 'throw', 'a'];
       const workers = startSupervisedWorkers(POISON, 1, env);
       try {
@@ -147,8 +142,8 @@ describe('a run with failures', () => {
       }
     }));
 
-  it('--max-failed-ratio allows that share of the sealed tasks to fail', () =>
-    withRun(async ({ env }) => {
+  it('--max-failed-ratio allows that share of the sealed tasks to fail', ({ prefix, redis }) =>
+    withRun({ prefix, redis }, async ({ env }) => {
       const args = ['run', POISON, 'a', 'b', 'c', 'throw', '--workers', '1', '--chunk-size', '1', '--attempts', '1', '--quiet'];
       const within = await runCli([...args, '--max-failed-ratio', '0.25'], { env });
       expect(within.code).toBe(3);
@@ -158,8 +153,8 @@ describe('a run with failures', () => {
       expect(beyond.stderr).toMatch(/1 map task\(s\) failed for good, more than the run allows/);
     }));
 
-  it('retry refuses a run that did not fail, naming its state', () =>
-    withRun(async ({ env }) => {
+  it('retry refuses a run that did not fail, naming its state', ({ prefix, redis }) =>
+    withRun({ prefix, redis }, async ({ env }) => {
       const result = await runCli(['run', POISON, 'a', '--workers', '1', '--quiet'], { env });
       expect(result.code).toBe(0);
       const runs = await runCli(['runs', '--json'], { env });
@@ -171,8 +166,8 @@ describe('a run with failures', () => {
 });
 
 describe('cancel', () => {
-  it('aborts running map calls through ctx.signal, drops the waiting tasks, and the waiting client exits 4', () =>
-    withRun(async ({ prefix, env, ledger, client }) => {
+  it('aborts running map calls through ctx.signal, drops the waiting tasks, and the waiting client exits 4', ({ prefix, redis }) =>
+    withRun({ prefix, redis }, async ({ prefix, env, ledger, client }) => {
       const inputs = Array.from({ length: 20 }, () => 'slow:5000');
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '2']);
       try {
@@ -198,8 +193,11 @@ describe('cancel', () => {
 });
 
 describe('a worker asked to stop', () => {
-  it('drains on SIGTERM: the running task finishes, the one it held unstarted goes back to the queue, then it exits 0', () =>
-    withRun(async ({ prefix, env, ledger, client }) => {
+  it('drains on SIGTERM: the running task finishes, the one it held unstarted goes back to the queue, then it exits 0', ({
+    prefix,
+    redis,
+  }) =>
+    withRun({ prefix, redis }, async ({ prefix, env, ledger, client }) => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       await workers.ready(1);
       const submitted = await runCli(['submit', POISON, 'slow:4000', 'b', '--chunk-size', '1'], { env });
@@ -225,8 +223,8 @@ describe('a worker asked to stop', () => {
       }
     }));
 
-  it('releases a task still running after the grace period back to the queue, without using an attempt', () =>
-    withRun(async ({ prefix, env, ledger, client }) => {
+  it('releases a task still running after the grace period back to the queue, without using an attempt', ({ prefix, redis }) =>
+    withRun({ prefix, redis }, async ({ prefix, env, ledger, client }) => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1', '--grace', '500ms']);
       await workers.ready(1);
       const submitted = await runCli(['submit', POISON, 'slow:20000', '--chunk-size', '1'], { env });
@@ -248,8 +246,8 @@ describe('a worker asked to stop', () => {
       }
     }));
 
-  it('exits at once on a second signal', () =>
-    withRun(async ({ env, ledger }) => {
+  it('exits at once on a second signal', ({ prefix, redis }) =>
+    withRun({ prefix, redis }, async ({ env, ledger }) => {
       const workers = startSupervisedWorkers(POISON, 1, env, ['--concurrency', '1']);
       await workers.ready(1);
       await runCli(['submit', POISON, 'slow:20000', '--chunk-size', '1'], { env });

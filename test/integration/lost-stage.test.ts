@@ -4,13 +4,14 @@
  * The worker pauses between staging and committing (a test-only failpoint), and the test
  * deletes the staged key in that window, as the lost write would have.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { runCli } from '../support/cli.js';
 import { startSupervisedWorkers } from '../support/faults.js';
 import { wideOutputSums, wordCountLines } from '../support/ground-truth.js';
-import { keysMatching, openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { keysMatching, openClient, redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const lines = Array.from({ length: 24 }, (_, i) => `alpha beta w${i % 11} gamma${i % 5} delta`);
@@ -36,11 +37,9 @@ async function deleteUnadoptedStage(pattern: string): Promise<string> {
 }
 
 describe('staged output lost before its commit', () => {
-  it('a reduce whose staged list vanished reduces its partition again; the result stays exact', async () => {
-    const prefix = testPrefix();
+  it('a reduce whose staged list vanished reduces its partition again; the result stays exact', async ({ redis: client, prefix }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit~3000' };
     const workers = startSupervisedWorkers('test/fixtures/jobs/fault-words.ts', 1, env);
-    const client = await openClient();
     try {
       await workers.ready(1);
       const submitted = runCli(
@@ -61,16 +60,15 @@ describe('staged output lost before its commit', () => {
       expect(record?.retries).toBeGreaterThanOrEqual(1);
     } finally {
       await workers.stop();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 
-  it('a map task whose staged hash vanished maps again instead of adopting a hole; the result stays exact', async () => {
-    const prefix = testPrefix();
+  it('a map task whose staged hash vanished maps again instead of adopting a hole; the result stays exact', async ({
+    redis: client,
+    prefix,
+  }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-map-commit~3000' };
     const workers = startSupervisedWorkers('test/fixtures/jobs/wide-output.ts', 1, env);
-    const client = await openClient();
     const inputs = [0, 1, 2];
     try {
       await workers.ready(1);
@@ -104,8 +102,6 @@ describe('staged output lost before its commit', () => {
       expect(record?.retries).toBeGreaterThanOrEqual(1);
     } finally {
       await workers.stop();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 });

@@ -3,12 +3,13 @@
  * machine. It parses as Prometheus text, its counters match a run of known tasks, and they
  * do not go backwards when a worker process is killed and replaced.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { signal, startSupervisedWorkers } from '../support/faults.js';
 import { countOf, parseMetrics, valueOf, type Sample } from '../support/prometheus.js';
 import { freePort } from '../support/redis-server.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const POISON = 'test/fixtures/jobs/poison.ts';
@@ -20,15 +21,8 @@ async function scrape(port: number): Promise<{ samples: Sample[]; contentType: s
   return { samples: parseMetrics(await response.text()), contentType: response.headers.get('content-type') };
 }
 
-async function wipe(prefix: string): Promise<void> {
-  const client = await openClient();
-  await wipePrefix(client, prefix);
-  await client.close();
-}
-
 describe('the metrics endpoint', () => {
-  it("adds up a machine's worker processes, matches the run, and keeps its counts when a process is killed", async () => {
-    const prefix = testPrefix();
+  it("adds up a machine's worker processes, matches the run, and keeps its counts when a process is killed", async ({ prefix }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
     const port = await freePort();
     const workers = startSupervisedWorkers(POISON, 2, env, ['--concurrency', '2', '--metrics-port', String(port)]);
@@ -109,12 +103,10 @@ describe('the metrics endpoint', () => {
       expect(valueOf(after, 'redmap_items_processed_total', { job })).toBe(10);
     } finally {
       await workers.stop();
-      await wipe(prefix);
     }
   });
 
-  it('answers only GET /metrics, and a port already taken is a usage error naming it', async () => {
-    const prefix = testPrefix();
+  it('answers only GET /metrics, and a port already taken is a usage error naming it', async ({ prefix }) => {
     const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
     const port = await freePort();
     const workers = startSupervisedWorkers(POISON, 1, env, ['--metrics-port', String(port)]);
@@ -130,7 +122,6 @@ describe('the metrics endpoint', () => {
       expect(second.stderr).toMatch(new RegExp(`--metrics-port ${port}: cannot listen on 127\\.0\\.0\\.1:${port}`));
     } finally {
       await workers.stop();
-      await wipe(prefix);
     }
   });
 });

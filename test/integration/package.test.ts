@@ -7,9 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 
 const JOB = `import { defineJob, z } from 'redmap';
 
@@ -52,40 +53,26 @@ describe('the packed package', () => {
     writeFileSync(join(project, 'job.ts'), JOB);
   }, 240_000);
 
-  it('runs a TypeScript job from the user folder with its CLI, through Redis, with worker processes', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    try {
-      const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {
-        REDIS_URL: redisUrl(),
-        REDMAP_PREFIX: prefix,
-      });
-      expect(result.stderr).not.toMatch(/"level":50/);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toBe(EXPECTED);
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('runs a TypeScript job from the user folder with its CLI, through Redis, with worker processes', async ({ prefix }) => {
+    const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {
+      REDIS_URL: redisUrl(),
+      REDMAP_PREFIX: prefix,
+    });
+    expect(result.stderr).not.toMatch(/"level":50/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(EXPECTED);
   });
 
-  it('never acts on test-only failpoints: a stray REDMAP_FAILPOINTS changes nothing in an installed copy', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
-    try {
-      // From source, this kills every worker process at its first commit, and its replacements too.
-      const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {
-        REDIS_URL: redisUrl(),
-        REDMAP_PREFIX: prefix,
-        REDMAP_FAILPOINTS: 'after-map-commit,before-reduce-commit!',
-      });
-      expect(result.stderr).not.toMatch(/worker process died|failpoint/);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toBe(EXPECTED);
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+  it('never acts on test-only failpoints: a stray REDMAP_FAILPOINTS changes nothing in an installed copy', async ({ prefix }) => {
+    // From source, this kills every worker process at its first commit, and its replacements too.
+    const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {
+      REDIS_URL: redisUrl(),
+      REDMAP_PREFIX: prefix,
+      REDMAP_FAILPOINTS: 'after-map-commit,before-reduce-commit!',
+    });
+    expect(result.stderr).not.toMatch(/worker process died|failpoint/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(EXPECTED);
   });
 
   it('works from plain JavaScript (ESM) through the public entry', () => {

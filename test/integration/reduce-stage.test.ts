@@ -5,27 +5,20 @@
  * killed with `appendfsync always` leaving two partitions with their results twice. Staging
  * is therefore idempotent: sent twice, a write lands once.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { stageResultBatches } from '../../reducer/reduce-task-handler.js';
-import { openClient, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
 
 describe('staging reduce results', () => {
-  it('appends a write once however often it is sent, and refuses one that does not follow the list', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('appends a write once however often it is sent, and refuses one that does not follow the list', async ({ redis: client, prefix }) => {
     const staged = `${prefix}:stage`;
-    try {
-      expect(await stageResultBatches(client, staged, 0, ['a', 'b'])).toBe(2);
-      expect(await stageResultBatches(client, staged, 0, ['a', 'b'])).toBe(2); // the same write, resent
-      expect(await stageResultBatches(client, staged, 2, ['c'])).toBe(3);
-      expect(await stageResultBatches(client, staged, 2, ['c'])).toBe(3);
-      expect(await client.lrange(staged, 0, -1)).toEqual(['a', 'b', 'c']);
-      expect(await client.pttl(staged)).toBeGreaterThan(0); // an attempt that dies leaves nothing for good
-      await expect(stageResultBatches(client, staged, 1, ['x'])).rejects.toThrow(/STAGE_MISMATCH staged list holds 3 batches, expected 1/);
-      expect(await client.llen(staged)).toBe(3);
-    } finally {
-      await wipePrefix(client, prefix);
-      await client.close();
-    }
+    expect(await stageResultBatches(client, staged, 0, ['a', 'b'])).toBe(2);
+    expect(await stageResultBatches(client, staged, 0, ['a', 'b'])).toBe(2); // the same write, resent
+    expect(await stageResultBatches(client, staged, 2, ['c'])).toBe(3);
+    expect(await stageResultBatches(client, staged, 2, ['c'])).toBe(3);
+    expect(await client.lrange(staged, 0, -1)).toEqual(['a', 'b', 'c']);
+    expect(await client.pttl(staged)).toBeGreaterThan(0); // an attempt that dies leaves nothing for good
+    await expect(stageResultBatches(client, staged, 1, ['x'])).rejects.toThrow(/STAGE_MISMATCH staged list holds 3 batches, expected 1/);
+    expect(await client.llen(staged)).toBe(3);
   });
 });

@@ -3,16 +3,16 @@
  * is not a terminal), every line of a task, the job's own lines included, carrying runId,
  * taskId, phase and attempt, in the worker and in an isolate; secrets redacted.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 
 const JOB = 'test/fixtures/jobs/logging.ts';
 
 type Line = Record<string, unknown> & { msg: string };
 
-async function runLogged(isolation: string): Promise<Line[]> {
-  const prefix = testPrefix();
+async function runLogged(prefix: string, isolation: string): Promise<Line[]> {
   const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
   const result = await runCli(
     [
@@ -21,9 +21,6 @@ async function runLogged(isolation: string): Promise<Line[]> {
     ],
     { env },
   );
-  const client = await openClient();
-  await wipePrefix(client, prefix);
-  await client.close();
   expect(result.code, result.stderr).toBe(3);
   expect(result.stdout).toBe('{"key":"a","value":1}\n{"key":"b","value":1}\n');
   return result.stderr
@@ -36,8 +33,10 @@ const TASK_FIELDS = ['runId', 'taskId', 'phase', 'attempt'];
 
 describe("a task's log lines", () => {
   for (const isolation of ['none', 'thread']) {
-    it(`carry runId, taskId, phase and attempt, the job's own lines too, with secrets redacted (isolation ${isolation})`, async () => {
-      const lines = await runLogged(isolation);
+    it(`carry runId, taskId, phase and attempt, the job's own lines too, with secrets redacted (isolation ${isolation})`, async ({
+      prefix,
+    }) => {
+      const lines = await runLogged(prefix, isolation);
       const byMessage = (msg: string): Line[] => lines.filter((line) => line.msg === msg);
       const mapped = byMessage('mapping an item');
       // a, b, and throw twice.

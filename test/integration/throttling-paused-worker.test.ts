@@ -5,14 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { LEASE_MS } from '../../worker/limits/limiter.js';
 import { jobLimiterKeys } from '../../shared/redis/redis-keys.js';
 import { startCli } from '../support/cli.js';
 import { readLedger, scratch, signal, startSupervisedWorkers } from '../support/faults.js';
 import { leaseExpiries } from '../support/limiter-steps.js';
 import { greatestOverlap, type CallSpan } from '../support/overlap.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'test/fixtures/jobs/timed-calls.ts';
@@ -52,9 +53,7 @@ function timeAboveCap(calls: readonly CallSpan[], cap: number): number {
 }
 
 describe('a worker paused past its lease', () => {
-  it('adds at most its own concurrency to the cap, until it resumes; the run finishes correct', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('adds at most its own concurrency to the cap, until it resumes; the run finishes correct', async ({ redis: client, prefix }) => {
     const { dir, ledger } = scratch();
     const inFlightMarks = join(dir, 'in-flight.log');
     const env = {
@@ -151,8 +150,6 @@ describe('a worker paused past its lease', () => {
     } finally {
       if (victim) signal(victim, 'SIGCONT');
       await Promise.all([victimWorker.stop(), others?.stop()]);
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 });

@@ -3,22 +3,21 @@
  * gets its run's slot but not the job's gives back what it took from the run and asks again;
  * those refused attempts must not count as starts, nor spend the run's rate tokens.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Limiter } from '../../worker/limits/limiter.js';
 import { silentLogger } from '../../shared/logger.js';
 import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { runCli, startCli } from '../support/cli.js';
 import { readLedger, scratch, startSupervisedWorkers } from '../support/faults.js';
 import { type CallSpan } from '../support/overlap.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { openClient, redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'test/fixtures/jobs/timed-calls.ts';
 
 describe('the start rate status shows', () => {
-  it('counts the calls that started, not the attempts a full job cap refused', async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it('counts the calls that started, not the attempts a full job cap refused', async ({ redis: client, prefix }) => {
     const { ledger } = scratch();
     const env = {
       REDIS_URL: redisUrl(),
@@ -58,16 +57,15 @@ describe('the start rate status shows', () => {
       expect(counted).toBeGreaterThanOrEqual(inWindow.length);
     } finally {
       await workers.stop();
-      await wipePrefix(client, prefix);
-      await client.close();
     }
   });
 });
 
 describe('a call the job refuses', () => {
-  it("gives back its run's lease, start and rate token: once the job has room, the run's next call starts at once", async () => {
-    const prefix = testPrefix();
-    const client = await openClient();
+  it("gives back its run's lease, start and rate token: once the job has room, the run's next call starts at once", async ({
+    redis: client,
+    prefix,
+  }) => {
     const limiterClient = await openClient();
     const limiter = new Limiter(limiterClient, prefix, 'refusing-job', silentLogger());
     const run = runKeys(prefix, 'r1');
@@ -95,9 +93,7 @@ describe('a call the job refuses', () => {
       release();
     } finally {
       limiter.stop();
-      await wipePrefix(client, prefix);
       await limiterClient.close();
-      await client.close();
     }
   });
 });

@@ -3,7 +3,7 @@
  * changed while runs go on, recovering from a worker that died holding slots. Every check
  * measures the map calls themselves (their recorded start and end), not the limiter.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { jobLimiterKeys, runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { throttleRun } from '../../shared/run/throttle.js';
 import { runCli, startCli } from '../support/cli.js';
@@ -11,7 +11,8 @@ import { readLedger, scratch, signal, startSupervisedWorkers } from '../support/
 import { busiestWindow, greatestOverlap, type CallSpan } from '../support/overlap.js';
 import { leaseExpiries, leasesGone, rateSteps } from '../support/limiter-steps.js';
 import { recordCommands } from '../support/redis-monitor.js';
-import { openClient, redisUrl, testPrefix, wipePrefix } from '../support/test-redis.js';
+import { it } from '../support/fixtures.js';
+import { openClient, redisUrl } from '../support/test-redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const JOB = 'test/fixtures/jobs/timed-calls.ts';
@@ -25,6 +26,7 @@ interface Call extends CallSpan {
 const items = (count: number, prefix = 'x'): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 
 async function withWorkers(
+  prefix: string,
   processes: number,
   extraEnv: NodeJS.ProcessEnv,
   body: (ctx: {
@@ -35,8 +37,6 @@ async function withWorkers(
   }) => Promise<void>,
   flags: string[] = ['--concurrency', '10'],
 ): Promise<void> {
-  const prefix = testPrefix();
-  const client = await openClient();
   const { ledger } = scratch();
   const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, ...extraEnv };
   const workers = startSupervisedWorkers(JOB, processes, env, flags);
@@ -45,16 +45,14 @@ async function withWorkers(
     await body({ prefix, env, ledger, workers });
   } finally {
     await workers.stop();
-    await wipePrefix(client, prefix);
-    await client.close();
   }
 }
 
 const calls = (ledger: string): Call[] => readLedger(ledger) as unknown as Call[];
 
 describe('a job-wide concurrency cap', () => {
-  it('3 worker processes x concurrency 10 under a job cap of 4: at most 4 map calls at once, and 4 reached', () =>
-    withWorkers(3, { REDMAP_TEST_JOB_CAP: '4' }, async ({ env, ledger }) => {
+  it('3 worker processes x concurrency 10 under a job cap of 4: at most 4 map calls at once, and 4 reached', ({ prefix }) =>
+    withWorkers(prefix, 3, { REDMAP_TEST_JOB_CAP: '4' }, async ({ env, ledger }) => {
       const result = await runCli(['submit', JOB, ...items(120), '--chunk-size', '1', '--wait', '--quiet'], { env });
       expect(result.code).toBe(0);
       expect(result.stdout).toBe('{"key":"x","value":120}\n');
@@ -64,8 +62,10 @@ describe('a job-wide concurrency cap', () => {
       expect(greatestOverlap(recorded)).toBe(4);
     }));
 
-  it('two runs under a job cap of 4, one capped at 1: never above 4 together, the capped one never above 1, the other reaches 3 meanwhile', () =>
-    withWorkers(3, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '80' }, async ({ env, ledger }) => {
+  it('two runs under a job cap of 4, one capped at 1: never above 4 together, the capped one never above 1, the other reaches 3 meanwhile', ({
+    prefix,
+  }) =>
+    withWorkers(prefix, 3, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '80' }, async ({ env, ledger }) => {
       const capped = startCli(['submit', JOB, ...items(40, 'c'), '--chunk-size', '1', '--global-concurrency', '1', '--wait', '--quiet'], {
         env,
       });
@@ -84,8 +84,10 @@ describe('a job-wide concurrency cap', () => {
 });
 
 describe('a rate', () => {
-  it("20/s starts calls over 49 ms apart by Redis's clock (so no 200 ms window holds more than its share plus one), and holds back no start that is due", () =>
-    withWorkers(2, { REDMAP_TEST_DELAY_MS: '20' }, async ({ prefix, env, ledger }) => {
+  it("20/s starts calls over 49 ms apart by Redis's clock (so no 200 ms window holds more than its share plus one), and holds back no start that is due", ({
+    prefix,
+  }) =>
+    withWorkers(prefix, 2, { REDMAP_TEST_DELAY_MS: '20' }, async ({ prefix, env, ledger }) => {
       // A call's own start time also holds how long its loaded process took to get to it,
       // which bunches starts: Redis's own record times the limiter's steps instead.
       const recording = await recordCommands(redisUrl(), (args) => args[0] === 'TIME' || args.some((arg) => arg.startsWith(`${prefix}:`)));
@@ -128,8 +130,10 @@ describe('a rate', () => {
 });
 
 describe('limits changed while a run goes on', () => {
-  it('lowering the cap from 6 to 2: once the calls admitted before the change finish, at most 2 at once; the run finishes correct', () =>
-    withWorkers(2, { REDMAP_TEST_DELAY_MS: '200' }, async ({ prefix, env, ledger }) => {
+  it('lowering the cap from 6 to 2: once the calls admitted before the change finish, at most 2 at once; the run finishes correct', ({
+    prefix,
+  }) =>
+    withWorkers(prefix, 2, { REDMAP_TEST_DELAY_MS: '200' }, async ({ prefix, env, ledger }) => {
       const client = await openClient();
       try {
         // Enough calls that the run outlasts the throttle command's start (1 to 4 s, loaded):
@@ -162,8 +166,8 @@ describe('limits changed while a run goes on', () => {
       }
     }));
 
-  it('a run with only the job cap, capped at 2 in the middle of its chunks: within a second and a half at most 2 at once', () =>
-    withWorkers(2, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '100' }, async ({ prefix, env, ledger }) => {
+  it('a run with only the job cap, capped at 2 in the middle of its chunks: within a second and a half at most 2 at once', ({ prefix }) =>
+    withWorkers(prefix, 2, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '100' }, async ({ prefix, env, ledger }) => {
       const client = await openClient();
       try {
         // 4 chunks of 40 calls each made one after another: every task still runs when the cap comes.
@@ -187,8 +191,8 @@ describe('limits changed while a run goes on', () => {
       }
     }));
 
-  it('status shows the limits, the calls in flight and the start rate', () =>
-    withWorkers(1, { REDMAP_TEST_DELAY_MS: '300' }, async ({ prefix, env, ledger }) => {
+  it('status shows the limits, the calls in flight and the start rate', ({ prefix }) =>
+    withWorkers(prefix, 1, { REDMAP_TEST_DELAY_MS: '300' }, async ({ prefix, env, ledger }) => {
       const client = await openClient();
       try {
         const running = startCli(
@@ -218,8 +222,8 @@ describe('job limits set with redmap throttle --job', () => {
   const submit = (env: NodeJS.ProcessEnv, names: string[]) =>
     runCli(['submit', JOB, ...names, '--chunk-size', '1', '--wait', '--quiet'], { env });
 
-  it('a cap of 2 holds for two runs of the job at once; none goes back to the cap of 4 the job file declares', () =>
-    withWorkers(2, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '80' }, async ({ env, ledger }) => {
+  it('a cap of 2 holds for two runs of the job at once; none goes back to the cap of 4 the job file declares', ({ prefix }) =>
+    withWorkers(prefix, 2, { REDMAP_TEST_JOB_CAP: '4', REDMAP_TEST_DELAY_MS: '80' }, async ({ env, ledger }) => {
       const capped = await throttleJob(env, ['--global-concurrency', '2']);
       expect(capped.code).toBe(0);
       expect(capped.stdout).toMatch(/^job test-timed-calls: at most 2 map calls in flight \(\d+ now\); no rate limit\n$/);
@@ -234,8 +238,8 @@ describe('job limits set with redmap throttle --job', () => {
       expect(greatestOverlap(calls(ledger).filter((call) => call.item.startsWith('c')))).toBe(4);
     }));
 
-  it("a rate of 10/s spaces the starts of the job's runs evenly; none lifts it", () =>
-    withWorkers(1, { REDMAP_TEST_DELAY_MS: '20' }, async ({ env, ledger }) => {
+  it("a rate of 10/s spaces the starts of the job's runs evenly; none lifts it", ({ prefix }) =>
+    withWorkers(prefix, 1, { REDMAP_TEST_DELAY_MS: '20' }, async ({ env, ledger }) => {
       const limited = await throttleJob(env, ['--rate', '10/s']);
       expect(limited.code).toBe(0);
       expect(limited.stdout).toMatch(/^job test-timed-calls: no concurrency limit; at most 10\/s \(/);
@@ -256,8 +260,9 @@ describe('job limits set with redmap throttle --job', () => {
 });
 
 describe('a worker that dies holding slots', () => {
-  it('gives them back when their leases expire (10 s), and the run finishes', () =>
+  it('gives them back when their leases expire (10 s), and the run finishes', ({ prefix }) =>
     withWorkers(
+      prefix,
       2,
       { REDMAP_TEST_JOB_CAP: '3', REDMAP_TEST_DELAY_MS: '1000' },
       async ({ prefix, env, ledger, workers }) => {
