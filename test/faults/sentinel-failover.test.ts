@@ -1,7 +1,7 @@
 /**
  * Redis through Sentinel: a primary, one replica and three Sentinels as real processes. The
- * primary gets kill -9 while a word-count run maps on 2 worker processes; the Sentinels
- * promote the replica. Workers, the waiting producer and the dashboard follow the switch
+ * primary gets kill -9 while a word-count run maps on 2 worker processes, or while it
+ * reduces; the Sentinels promote the replica. Workers, the waiting producer and the dashboard follow the switch
  * without a restart: every worker process takes tasks again, and the run ends done and equal
  * to an independent count. Without --min-replicas, writes the old primary acknowledged may
  * be missing on the new one, so the run may instead end lost (exit 6), which is recorded;
@@ -27,85 +27,112 @@ function lines(count: number, width = 6): string[] {
   return Array.from({ length: count }, (_, i) => Array.from({ length: width }, (_, j) => `w${(i * 7 + j * 13) % 97}`).join(' '));
 }
 
-describe('Redis through Sentinel', () => {
-  it('kill -9 of the primary during mapping: workers, producer and dashboard follow the promoted replica; done and exact, or lost and said', async () => {
-    const schedule = new FaultSchedule('sentinel failover during mapping');
-    const setup = await startSentinelSetup();
-    const observer = createRedisClient(parseRedisUrl(setup.url), { name: 'redmap:test-observer' });
-    observer.on('error', () => {});
-    const { ledger } = scratch();
-    const inputs = lines(300);
-    const env = { REDIS_URL: setup.url, REDMAP_TEST_DELAY_MS: '60', REDMAP_TEST_LOG: ledger };
-    const workers = startSupervisedWorkers(JOB, 2, env, [...FAST_FAILOVER, '--concurrency', '1']);
-    let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
-    try {
-      await workers.ready(2);
-      const pids = workers.children();
-      dashboard = await startDashboard(env);
-      schedule.note(`primary 127.0.0.1:${setup.primary.port}, replica :${setup.replica.port}, worker processes ${pids.join(', ')}`);
-      const submitted = startCli(['submit', JOB, '-', '--chunk-size', '2', '--max-stalls', '10', '--wait', '--quiet'], {
-        env,
-        input: `${inputs.join('\n')}\n`,
-        timeoutMs: 170_000,
+type Phase = 'mapping' | 'reducing';
+
+async function failoverDuring(phase: Phase): Promise<void> {
+  const schedule = new FaultSchedule(`sentinel failover during ${phase}`);
+  const setup = await startSentinelSetup();
+  const observer = createRedisClient(parseRedisUrl(setup.url), { name: 'redmap:test-observer' });
+  observer.on('error', () => {});
+  const { ledger } = scratch();
+  const inputs = lines(300);
+  // While reducing, each key takes 100 ms: the 4 partitions last seconds, so the kill lands among them.
+  const env = {
+    REDIS_URL: setup.url,
+    REDMAP_TEST_DELAY_MS: '60',
+    REDMAP_TEST_LOG: ledger,
+    ...(phase === 'reducing' && { REDMAP_TEST_REDUCE_DELAY_MS: '100' }),
+  };
+  const workers = startSupervisedWorkers(JOB, 2, env, [...FAST_FAILOVER, '--concurrency', '1']);
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
+  try {
+    await workers.ready(2);
+    const pids = workers.children();
+    dashboard = await startDashboard(env);
+    schedule.note(`primary 127.0.0.1:${setup.primary.port}, replica :${setup.replica.port}, worker processes ${pids.join(', ')}`);
+    const submitted = startCli(['submit', JOB, '-', '--chunk-size', '2', '--max-stalls', '10', '--wait', '--quiet'], {
+      env,
+      input: `${inputs.join('\n')}\n`,
+      timeoutMs: 170_000,
+    });
+    const runId = await waitFor('the run to be created', async () => (await observer.zrange(runsIndexKey('redmap'), '0', '0'))[0]);
+    const committed = runKeys('redmap', runId).committed;
+    if (phase === 'mapping') await waitFor('some map commits', async () => ((await observer.scard(committed)) >= 10 ? true : undefined));
+    else
+      await waitFor('the run to reduce', async () => (await readRunRecord(observer, 'redmap', runId))?.state === 'reducing', {
+        intervalMs: 20,
+        timeoutMs: 120_000,
       });
-      const runId = await waitFor('the run to be created', async () => (await observer.zrange(runsIndexKey('redmap'), '0', '0'))[0]);
-      const committed = runKeys('redmap', runId).committed;
-      await waitFor('some map commits', async () => ((await observer.scard(committed)) >= 10 ? true : undefined));
-      const before = { state: (await readRunRecord(observer, 'redmap', runId))?.state, committed: await observer.scard(committed) };
+    const record = await readRunRecord(observer, 'redmap', runId);
+    const before = { state: record?.state, committed: await observer.scard(committed), reduceCommits: record?.reduceCommits ?? 0 };
 
-      const killedAt = Date.now();
-      await setup.primary.kill9();
-      schedule.note(`kill -9 of the primary with the run ${before.state}, ${before.committed} of ${inputs.length / 2} map tasks committed`);
-      const newPort = await setup.waitForFailover(setup.primary.port, FAILOVER_BOUND_MS);
-      const switchedAt = Date.now();
-      schedule.note(`the Sentinels name 127.0.0.1:${newPort} as the primary, ${switchedAt - killedAt} ms after the kill`);
-      expectWithSchedule(newPort, schedule).toBe(setup.replica.port);
-      // The fault landed while the run was live: it was mapping, with most of its tasks still to do.
-      expectWithSchedule(before.state, schedule).toBe('mapping');
-      expectWithSchedule(before.committed, schedule).toBeLessThan(inputs.length / 4);
+    const killedAt = Date.now();
+    await setup.primary.kill9();
+    schedule.note(
+      `kill -9 of the primary with the run ${before.state}, ${before.committed} of ${inputs.length / 2} map tasks and ${before.reduceCommits} of 4 partitions committed`,
+    );
+    const newPort = await setup.waitForFailover(setup.primary.port, FAILOVER_BOUND_MS);
+    const switchedAt = Date.now();
+    schedule.note(`the Sentinels name 127.0.0.1:${newPort} as the primary, ${switchedAt - killedAt} ms after the kill`);
+    expectWithSchedule(newPort, schedule).toBe(setup.replica.port);
+    // The fault landed while the run was live: in its phase, with most of that phase still to do.
+    expectWithSchedule(before.state, schedule).toBe(phase);
+    if (phase === 'mapping') expectWithSchedule(before.committed, schedule).toBeLessThan(inputs.length / 4);
+    else expectWithSchedule(before.reduceCommits, schedule).toBeLessThan(4);
 
-      const result = await submitted.result;
-      schedule.note(`submit --wait exited ${result.code} ${Date.now() - switchedAt} ms after the switch: ${result.stderr.trim()}`);
-      // Every worker process took tasks again on the new primary, none was restarted.
-      const startsAfter = new Map(pids.map((pid) => [pid, 0]));
-      for (const call of callStarts(readLedger(ledger))) {
-        if (call.at > switchedAt && startsAfter.has(call.pid)) startsAfter.set(call.pid, startsAfter.get(call.pid)! + 1);
-      }
-      schedule.note(`map calls started after the switch, per worker process: ${JSON.stringify(Object.fromEntries(startsAfter))}`);
-      const rebuilds = workers
-        .printed()
-        .stderr.split('\n')
-        .filter((line) => line.includes('rebuilding its connections')).length;
-      schedule.note(`workers found wedged and rebuilt: ${rebuilds}`);
-      for (const [pid, count] of startsAfter) expectWithSchedule({ pid, count: count > 0 }, schedule).toEqual({ pid, count: true });
-      expectWithSchedule(workers.children().sort(), schedule).toEqual([...pids].sort());
-
-      // Done and exact, or lost and said so (no --min-replicas: acknowledged writes may be gone).
-      expectWithSchedule([0, 6], schedule).toContain(result.code);
-      if (result.code === 0) {
-        schedule.note('outcome: done and equal to the independent count');
-        expectWithSchedule(result.stdout, schedule).toBe(wordCountLines(inputs));
-      } else {
-        schedule.note('outcome: lost (exit 6), as a failover without --min-replicas may cause');
-        expectWithSchedule(result.stderr, schedule).toMatch(/lost/);
-      }
-
-      // status and the dashboard (started before the kill) read the run from the new primary.
-      const status = await runCli(['status', runId], { env });
-      schedule.note(`status: ${status.stdout.trim()}`);
-      if (result.code === 0) expectWithSchedule(status.stdout, schedule).toMatch(/done/);
-      const shown = await waitFor('the dashboard to show the run', async () => {
-        const response = await fetch(`${dashboard!.base}/api/runs/${runId}`).catch(() => undefined);
-        return response?.ok ? ((await response.json()) as { state?: string; run?: { state?: string } }) : undefined;
-      });
-      schedule.note(`dashboard: ${JSON.stringify(shown).slice(0, 200)}`);
-      if (result.code === 0) expectWithSchedule(JSON.stringify(shown), schedule).toContain('"done"');
-    } finally {
-      await dashboard?.stop();
-      await workers.stop();
-      observer.disconnect();
-      await setup.stop();
+    const result = await submitted.result;
+    schedule.note(`submit --wait exited ${result.code} ${Date.now() - switchedAt} ms after the switch: ${result.stderr.trim()}`);
+    // Every worker process took tasks again on the new primary, none was restarted.
+    const startsAfter = new Map(pids.map((pid) => [pid, 0]));
+    for (const call of callStarts(readLedger(ledger))) {
+      if (call.at > switchedAt && startsAfter.has(call.pid)) startsAfter.set(call.pid, startsAfter.get(call.pid)! + 1);
     }
-    expect(schedule.toString()).toContain('outcome');
-  });
+    schedule.note(`map calls started after the switch, per worker process: ${JSON.stringify(Object.fromEntries(startsAfter))}`);
+    const rebuilds = workers
+      .printed()
+      .stderr.split('\n')
+      .filter((line) => line.includes('rebuilding its connections')).length;
+    schedule.note(`workers found wedged and rebuilt: ${rebuilds}`);
+    // Only map calls are recorded: after a switch during reducing there are none to count.
+    if (phase === 'mapping') {
+      for (const [pid, count] of startsAfter) expectWithSchedule({ pid, count: count > 0 }, schedule).toEqual({ pid, count: true });
+    }
+    expectWithSchedule(workers.children().sort(), schedule).toEqual([...pids].sort());
+
+    // Done and exact, or lost and said so (no --min-replicas: acknowledged writes may be gone).
+    expectWithSchedule([0, 6], schedule).toContain(result.code);
+    if (result.code === 0) {
+      schedule.note('outcome: done and equal to the independent count');
+      expectWithSchedule(result.stdout, schedule).toBe(wordCountLines(inputs));
+      expectWithSchedule((await readRunRecord(observer, 'redmap', runId))?.reduceCommits, schedule).toBe(4);
+    } else {
+      schedule.note('outcome: lost (exit 6), as a failover without --min-replicas may cause');
+      expectWithSchedule(result.stderr, schedule).toMatch(/lost/);
+    }
+
+    // status and the dashboard (started before the kill) read the run from the new primary.
+    const status = await runCli(['status', runId], { env });
+    schedule.note(`status: ${status.stdout.trim()}`);
+    if (result.code === 0) expectWithSchedule(status.stdout, schedule).toMatch(/done/);
+    const shown = await waitFor('the dashboard to show the run', async () => {
+      const response = await fetch(`${dashboard!.base}/api/runs/${runId}`).catch(() => undefined);
+      return response?.ok ? ((await response.json()) as { state?: string; run?: { state?: string } }) : undefined;
+    });
+    schedule.note(`dashboard: ${JSON.stringify(shown).slice(0, 200)}`);
+    if (result.code === 0) expectWithSchedule(JSON.stringify(shown), schedule).toContain('"done"');
+  } finally {
+    await dashboard?.stop();
+    await workers.stop();
+    observer.disconnect();
+    await setup.stop();
+  }
+  expect(schedule.toString()).toContain('outcome');
+}
+
+describe('Redis through Sentinel', () => {
+  it('kill -9 of the primary during mapping: workers, producer and dashboard follow the promoted replica; done and exact, or lost and said', () =>
+    failoverDuring('mapping'));
+
+  it('kill -9 of the primary during reducing: the partitions left are reduced on the promoted replica; done and exact, or lost and said', () =>
+    failoverDuring('reducing'));
 });
