@@ -1,7 +1,7 @@
 /**
  * Redis through Sentinel: a primary, one replica and three Sentinels as real processes. The
- * primary gets kill -9 while a word-count run maps on 2 worker processes, or while it
- * reduces; the Sentinels promote the replica. Workers, the waiting producer and the dashboard follow the switch
+ * primary gets kill -9 while submit still streams a word-count run's inputs, while the run
+ * maps on 2 worker processes, or while it reduces; the Sentinels promote the replica. Workers, the waiting producer and the dashboard follow the switch
  * without a restart: every worker process takes tasks again, and the run ends done and equal
  * to an independent count. Without --min-replicas, writes the old primary acknowledged may
  * be missing on the new one, so the run may instead end lost (exit 6), which is recorded;
@@ -27,7 +27,8 @@ function lines(count: number, width = 6): string[] {
   return Array.from({ length: count }, (_, i) => Array.from({ length: width }, (_, j) => `w${(i * 7 + j * 13) % 97}`).join(' '));
 }
 
-type Phase = 'mapping' | 'reducing';
+/** When the primary dies: while submit still streams the inputs, while the run maps, or while it reduces. */
+type Phase = 'submitting' | 'mapping' | 'reducing';
 
 async function failoverDuring(phase: Phase): Promise<void> {
   const schedule = new FaultSchedule(`sentinel failover during ${phase}`);
@@ -52,33 +53,44 @@ async function failoverDuring(phase: Phase): Promise<void> {
     schedule.note(`primary 127.0.0.1:${setup.primary.port}, replica :${setup.replica.port}, worker processes ${pids.join(', ')}`);
     const submitted = startCli(['submit', JOB, '-', '--chunk-size', '2', '--max-stalls', '10', '--wait', '--quiet'], {
       env,
-      input: `${inputs.join('\n')}\n`,
+      stdinOpen: true,
       timeoutMs: 170_000,
     });
+    // While submitting, the second half of the inputs is sent only once the primary is dead.
+    const firstHalf = phase === 'submitting' ? inputs.slice(0, inputs.length / 2) : inputs;
+    submitted.stdin.write(`${firstHalf.join('\n')}\n`);
+    if (phase !== 'submitting') submitted.stdin.end();
     const runId = await waitFor('the run to be created', async () => (await observer.zrange(runsIndexKey('redmap'), '0', '0'))[0]);
     const committed = runKeys('redmap', runId).committed;
-    if (phase === 'mapping') await waitFor('some map commits', async () => ((await observer.scard(committed)) >= 10 ? true : undefined));
+    if (phase !== 'reducing') await waitFor('some map commits', async () => ((await observer.scard(committed)) >= 10 ? true : undefined));
     else
       await waitFor('the run to reduce', async () => (await readRunRecord(observer, 'redmap', runId))?.state === 'reducing', {
         intervalMs: 20,
         timeoutMs: 120_000,
       });
     const record = await readRunRecord(observer, 'redmap', runId);
-    const before = { state: record?.state, committed: await observer.scard(committed), reduceCommits: record?.reduceCommits ?? 0 };
+    const before = {
+      state: record?.state,
+      sealed: record?.sealed,
+      committed: await observer.scard(committed),
+      reduceCommits: record?.reduceCommits ?? 0,
+    };
 
     const killedAt = Date.now();
     await setup.primary.kill9();
     schedule.note(
       `kill -9 of the primary with the run ${before.state}, ${before.committed} of ${inputs.length / 2} map tasks and ${before.reduceCommits} of 4 partitions committed`,
     );
+    if (phase === 'submitting') submitted.stdin.end(`${inputs.slice(inputs.length / 2).join('\n')}\n`);
     const newPort = await setup.waitForFailover(setup.primary.port, FAILOVER_BOUND_MS);
     const switchedAt = Date.now();
     schedule.note(`the Sentinels name 127.0.0.1:${newPort} as the primary, ${switchedAt - killedAt} ms after the kill`);
     expectWithSchedule(newPort, schedule).toBe(setup.replica.port);
     // The fault landed while the run was live: in its phase, with most of that phase still to do.
     expectWithSchedule(before.state, schedule).toBe(phase);
-    if (phase === 'mapping') expectWithSchedule(before.committed, schedule).toBeLessThan(inputs.length / 4);
-    else expectWithSchedule(before.reduceCommits, schedule).toBeLessThan(4);
+    if (phase === 'submitting') expectWithSchedule(before.sealed, schedule).toBe(false);
+    if (phase === 'reducing') expectWithSchedule(before.reduceCommits, schedule).toBeLessThan(4);
+    else expectWithSchedule(before.committed, schedule).toBeLessThan(inputs.length / 4);
 
     const result = await submitted.result;
     schedule.note(`submit --wait exited ${result.code} ${Date.now() - switchedAt} ms after the switch: ${result.stderr.trim()}`);
@@ -94,7 +106,7 @@ async function failoverDuring(phase: Phase): Promise<void> {
       .filter((line) => line.includes('rebuilding its connections')).length;
     schedule.note(`workers found wedged and rebuilt: ${rebuilds}`);
     // Only map calls are recorded: after a switch during reducing there are none to count.
-    if (phase === 'mapping') {
+    if (phase !== 'reducing') {
       for (const [pid, count] of startsAfter) expectWithSchedule({ pid, count: count > 0 }, schedule).toEqual({ pid, count: true });
     }
     expectWithSchedule(workers.children().sort(), schedule).toEqual([...pids].sort());
@@ -130,6 +142,9 @@ async function failoverDuring(phase: Phase): Promise<void> {
 }
 
 describe('Redis through Sentinel', () => {
+  it('kill -9 of the primary while submit streams its inputs: the producer sends the rest to the promoted replica; done and exact, or lost and said', () =>
+    failoverDuring('submitting'));
+
   it('kill -9 of the primary during mapping: workers, producer and dashboard follow the promoted replica; done and exact, or lost and said', () =>
     failoverDuring('mapping'));
 
