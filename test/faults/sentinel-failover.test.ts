@@ -1,10 +1,11 @@
 /**
  * Redis through Sentinel: a primary, one replica and three Sentinels as real processes. The
  * primary gets kill -9 while submit still streams a word-count run's inputs, while the run
- * maps on 2 worker processes, or while it reduces; the Sentinels promote the replica. Workers, the waiting producer and the dashboard follow the switch
- * without a restart: every worker process takes tasks again, and the run ends done and equal
- * to an independent count. Without --min-replicas, writes the old primary acknowledged may
- * be missing on the new one, so the run may instead end lost (exit 6), which is recorded;
+ * maps on 2 worker processes, or while it reduces; the Sentinels promote the replica.
+ * Workers, the waiting producer and the dashboard follow the switch without a restart:
+ * every worker process takes tasks again, and the run ends done and equal to an independent
+ * count. Without --min-replicas, writes the old primary acknowledged may be missing on the
+ * new one, so the run may instead end lost (exit 6), which is recorded;
  * it must never end done with a wrong result.
  */
 import { describe, expect, it } from 'vitest';
