@@ -47,6 +47,7 @@ export function exitCodeForError(error: unknown): number {
     case 'REDIS_UNREACHABLE':
     case 'REDIS_MISCONFIGURED':
     case 'REDIS_OUT_OF_MEMORY':
+    case 'REDIS_TOO_FEW_REPLICAS':
       return EXIT.redis;
     case 'RUN_LOST':
       return EXIT.lost;

@@ -10,7 +10,9 @@ import { InputError, InvalidOptionError, RunError } from '../shared/errors.js';
 import { validateInputItem } from '../shared/job/input-schema.js';
 import type { Job } from '../shared/job/job-definition.js';
 import type { Logger } from '../shared/logger.js';
-import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import { loadLuaScript, newRequestId, replyStrings, type LuaScript } from '../shared/redis/lua-scripts.js';
+import { requireReplicas, runStep, type StepDurability } from '../shared/redis/confirmed-steps.js';
+import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { activeRunsKey, chunkTaskId, runKeys, runsIndexKey } from '../shared/redis/redis-keys.js';
 import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
@@ -90,10 +92,12 @@ export async function enqueueRun(
   const runId = options.runId === undefined ? generateRunId() : parseOption('runId', SUBMIT_OPTION_FIELDS.runId, options.runId);
   const highWaterMark = parseOption('highWaterMark', SUBMIT_OPTION_FIELDS.highWaterMark, options.highWaterMark);
   const { runOptions, items: stream, validated } = await prepareInputs(job, inputs, options);
+  await requireReplicas(deps.client, runOptions.minReplicas);
   const created = await createRun(deps, version, runId, runOptions);
   options.onCreated?.(runId);
 
   const keys = runKeys(deps.prefix, runId);
+  const durability: StepDurability = { minReplicas: created.options.minReplicas, runMeta: keys.meta };
   const target = {
     id: runId,
     incarnation: created.incarnation,
@@ -103,8 +107,10 @@ export async function enqueueRun(
   };
   const enqueue = async (pairs: string[]): Promise<string[]> =>
     replyStrings(
-      await runScript(
-        deps.client,
+      await confirmedStep(
+        deps,
+        'enqueueing a batch of tasks',
+        durability,
         enqueueTasksScript,
         [keys.meta, keys.inputs, keys.committed, keys.failed, keys.split],
         [target.incarnation, ...pairs],
@@ -202,6 +208,26 @@ async function prepareInputs(
   return { runOptions: { ...runOptions, chunkSize }, items: peeked.stream, validated: false };
 }
 
+/** Never aborted: a producer waits for replicas as long as it runs. */
+const PRODUCER_SIGNAL = new AbortController().signal;
+
+/**
+ * A producer step, confirmed by the run's minReplicas; while too few replicas confirm it, the
+ * step is sent again (each answers a second call the same way) after a growing delay.
+ */
+function confirmedStep(
+  deps: ProducerDeps,
+  what: string,
+  durability: StepDurability,
+  script: LuaScript,
+  keys: string[],
+  args: Array<string | number>,
+): Promise<unknown> {
+  return retryWhileRedisRefuses(what, deps.log, PRODUCER_SIGNAL, () => runStep(deps.client, script, keys, args, durability), [
+    'unconfirmed',
+  ]);
+}
+
 async function createRun(
   deps: ProducerDeps,
   version: SubmitTarget,
@@ -229,7 +255,14 @@ async function createRun(
     ...(options.rate === undefined ? [] : ['rateCount', options.rate.count, 'ratePeriodMs', options.rate.periodMs]),
   ];
   const [outcome, first = '', second = '', storedIncarnation = ''] = replyStrings(
-    await runScript(deps.client, createRunScript, [keys.meta], [version.job.name, version.fingerprint, incarnation, ...fields]),
+    await confirmedStep(
+      deps,
+      'creating the run',
+      { minReplicas: options.minReplicas, runMeta: keys.meta },
+      createRunScript,
+      [keys.meta],
+      [version.job.name, version.fingerprint, incarnation, ...fields],
+    ),
   );
   if (outcome === 'conflict') {
     throw new InvalidOptionError(
@@ -300,12 +333,15 @@ async function sealRun(
   items: number,
 ): Promise<RunState | undefined> {
   const keys = runKeys(deps.prefix, run.id);
+  const requestId = newRequestId();
   const [outcome, detail = ''] = replyStrings(
-    await runScript(
-      deps.client,
+    await confirmedStep(
+      deps,
+      'sealing the run',
+      { minReplicas: run.options.minReplicas, runMeta: keys.meta },
       sealRunScript,
       [keys.meta, keys.committed, keys.failed, keys.replies],
-      [run.incarnation, newRequestId(), tasks, items],
+      [run.incarnation, requestId, tasks, items],
     ),
   );
   if (outcome === 'inactive') return endedState(run.id, detail);

@@ -9,13 +9,14 @@ import { isNonRetryable, StagedOutputLostError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import type { Logger } from '../shared/logger.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import { runStep } from '../shared/redis/confirmed-steps.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { runKeys } from '../shared/redis/redis-keys.js';
 import { failRun, publishControl } from '../shared/run/run-control.js';
 import { readRunRecord, type RunRecord } from '../shared/run/run-record.js';
 import { ORPHAN_STAGE_TTL_MS, retireRun } from '../shared/run/run-retention.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
-import { retryWhileRedisFull } from '../shared/redis/redis-backoff.js';
+import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { ReduceTaskPayload } from '../shared/tasks/task-queue.js';
 import { readPartition } from './read-partition.js';
 import { reduceGroups } from './reduce-task.js';
@@ -50,7 +51,7 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   try {
     const context = { runId, partition, taskId: `r${partition}`, attempt: attempt.attempt, signal, log };
     // Reducing consumes the groups, so a retry after a full Redis starts over from reading.
-    batches = await retryWhileRedisFull(`reducing partition ${partition}`, log, attempt.signal, async () => {
+    batches = await retryWhileRedisRefuses(`reducing partition ${partition}`, log, attempt.signal, async () => {
       await deps.client.unlink(staged);
       const groups = await readPartition(deps.client, deps.prefix, runId, partition, deps.job.combine, signal);
       return stageResults(deps.client, staged, reduceGroups(deps.job, groups, context));
@@ -88,12 +89,13 @@ async function commitPartition(
   const { gen, partition } = attempt.payload;
   const keys = runKeys(deps.prefix, run.id);
   const [outcome, detail = '', expected = ''] = replyStrings(
-    await retryWhileRedisFull(`committing partition ${partition}`, log, attempt.signal, () =>
-      runScript(
+    await retryWhileRedisRefuses(`committing partition ${partition}`, log, attempt.signal, () =>
+      runStep(
         deps.client,
         commitReduceScript,
         [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed, keys.replies],
         [run.incarnation, gen, attempt.attemptId, partition, run.options.partitions, batches],
+        { minReplicas: run.options.minReplicas, runMeta: keys.meta },
       ),
     ),
   );

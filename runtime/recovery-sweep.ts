@@ -18,7 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../shared/logger.js';
-import { loadLuaScript, newRequestId, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import { loadLuaScript, newRequestId, replyStrings } from '../shared/redis/lua-scripts.js';
+import { runStep } from '../shared/redis/confirmed-steps.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { mapTaskQueueId, reduceTaskQueueId, runKeys, runsIndexKey, sweepLeaseKey, activeRunsKey } from '../shared/redis/redis-keys.js';
 import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
@@ -164,7 +165,10 @@ export class RecoverySweep {
     const { client, queues, prefix, log } = this.deps;
     const keys = runKeys(prefix, run.id);
     const [outcome] = replyStrings(
-      await runScript(client, checkMapPhaseScript, [keys.meta, keys.committed, keys.failed, keys.replies], [newRequestId()]),
+      await runStep(client, checkMapPhaseScript, [keys.meta, keys.committed, keys.failed, keys.replies], [newRequestId()], {
+        minReplicas: run.options.minReplicas,
+        runMeta: keys.meta,
+      }),
     );
     if (outcome === 'flipped') {
       log.warn({ runId: run.id }, 'recovery: every map task was settled but the run had not moved on; reducing now');
@@ -198,7 +202,7 @@ export class RecoverySweep {
         const failed = states[i] === 'failed' ? await queueFailure(queue, queueIds[i]!) : undefined;
         if (!failed) continue;
         const items = JSON.parse((await client.hget(keys.inputs, task)) ?? '[]') as unknown[];
-        const outcome = await recordTaskFailure(client, prefix, run, run.generation, {
+        const outcome = await recordTaskFailure(client, prefix, run, run.generation, newRequestId(), {
           task,
           generation: run.generation,
           items,

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'REDIS_UNREACHABLE'
   | 'REDIS_MISCONFIGURED'
   | 'REDIS_OUT_OF_MEMORY'
+  | 'REDIS_TOO_FEW_REPLICAS'
   | 'RUN_NOT_FOUND'
   | 'RUN_EXISTS'
   | 'RUN_STATE'
@@ -147,9 +148,9 @@ export class StagedOutputLostError extends RedmapError {
   }
 }
 
-export type RedisErrorCode = 'REDIS_UNREACHABLE' | 'REDIS_MISCONFIGURED' | 'REDIS_OUT_OF_MEMORY';
+export type RedisErrorCode = 'REDIS_UNREACHABLE' | 'REDIS_MISCONFIGURED' | 'REDIS_OUT_OF_MEMORY' | 'REDIS_TOO_FEW_REPLICAS';
 
-/** Redis cannot be used: unreachable, misconfigured or full. */
+/** Redis cannot be used: unreachable, misconfigured, full, or without the replicas a run asks for. */
 export class RedisError extends RedmapError {
   constructor(code: RedisErrorCode, message: string, options?: RedmapErrorOptions) {
     super(code, message, options);

@@ -6,7 +6,8 @@
  */
 import { encodeBatches } from '../shared/data/batches.js';
 import { failpoint } from '../shared/failpoints.js';
-import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import { loadLuaScript, replyStrings } from '../shared/redis/lua-scripts.js';
+import { runStep } from '../shared/redis/confirmed-steps.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { execPipeline } from '../shared/redis/pipelines.js';
 import { runKeys, type RunIncarnation } from '../shared/redis/redis-keys.js';
@@ -37,6 +38,8 @@ export interface CommitRequest {
   attemptId: string;
   itemCount: number;
   output: MapTaskOutput;
+  /** Replicas that must confirm the commit (the run's minReplicas). */
+  minReplicas: number;
 }
 
 export async function commitMapOutput(request: CommitRequest): Promise<CommitOutcome> {
@@ -65,11 +68,12 @@ export async function commitMapOutput(request: CommitRequest): Promise<CommitOut
     if (inline) args.push(...batches);
   });
   const reply = replyStrings(
-    await runScript(
+    await runStep(
       client,
       commitMapTaskScript,
       [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, keys.replies, ...outputKeys],
       args,
+      { minReplicas: request.minReplicas, runMeta: keys.meta },
     ),
   );
   const [outcome, detail = '', expected = ''] = reply;

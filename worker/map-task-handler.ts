@@ -8,6 +8,7 @@ import { combineSignals } from '../shared/tasks/abort-signals.js';
 import { isNonRetryable, StagedOutputLostError, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
+import { runStep } from '../shared/redis/confirmed-steps.js';
 import { runKeys, itemTaskId } from '../shared/redis/redis-keys.js';
 import { enqueueDueReduceTasks } from '../shared/run/reduce-trigger.js';
 import { publishControl, retireEnded } from '../shared/run/run-control.js';
@@ -15,7 +16,7 @@ import { recordTaskFailure } from '../shared/run/run-failures.js';
 import type { RunRecord } from '../shared/run/run-record.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
 import type { Logger } from '../shared/logger.js';
-import { retryWhileRedisFull } from '../shared/redis/redis-backoff.js';
+import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { Slots } from './limits/slots.js';
 import { addMapTasks, type MapTaskPayload } from '../shared/tasks/task-queue.js';
 import { commitMapOutput } from './commit-map-output.js';
@@ -140,7 +141,7 @@ async function commitOutput(
   log: Logger,
 ): Promise<MapTaskResult> {
   const taskId = attempt.payload.task;
-  const committed = await retryWhileRedisFull(`committing task ${taskId}`, log, attempt.signal, () =>
+  const committed = await retryWhileRedisRefuses(`committing task ${taskId}`, log, attempt.signal, () =>
     commitMapOutput({
       client: deps.client,
       prefix: deps.prefix,
@@ -150,6 +151,7 @@ async function commitOutput(
       attemptId: attempt.attemptId,
       itemCount,
       output,
+      minReplicas: run.options.minReplicas,
     }),
   );
   switch (committed.outcome) {
@@ -194,11 +196,11 @@ async function settleFailure(
   if (!final) throw cause;
   const taskId = attempt.payload.task;
   if (items.length > 1) {
-    await retryWhileRedisFull(`splitting task ${taskId}`, log, attempt.signal, () => splitChunk(deps, run, attempt, items));
+    await retryWhileRedisRefuses(`splitting task ${taskId}`, log, attempt.signal, () => splitChunk(deps, run, attempt, items));
     log.warn({ err: cause, items: items.length }, 'task failed for good; retrying its items one by one');
     return 'split';
   }
-  await retryWhileRedisFull(`recording the failure of task ${taskId}`, log, attempt.signal, () =>
+  await retryWhileRedisRefuses(`recording the failure of task ${taskId}`, log, attempt.signal, () =>
     recordFailure(deps, run, attempt, items, cause),
   );
   log.error({ err: cause }, 'task failed for good');
@@ -246,11 +248,12 @@ async function splitChunk(deps: HandlerDeps, run: RunRecord, attempt: TaskAttemp
   const keys = runKeys(deps.prefix, run.id);
   const taskId = attempt.payload.task;
   const [outcome, generation] = replyStrings(
-    await runScript(
+    await runStep(
       deps.client,
       splitChunkScript,
       [keys.meta, keys.inputs, keys.split, keys.failed],
       [run.incarnation, attempt.payload.gen, taskId, ...items.map((item) => JSON.stringify([item]))],
+      { minReplicas: run.options.minReplicas, runMeta: keys.meta },
     ),
   );
   if (outcome !== 'split') return;
@@ -267,7 +270,8 @@ async function recordFailure(
 ): Promise<void> {
   const error = cause instanceof Error ? cause : new Error(String(cause));
   const code = (error as { code?: unknown }).code;
-  const recorded = await recordTaskFailure(deps.client, deps.prefix, run, attempt.payload.gen, {
+  // The attempt's own request id: a recording sent again (replicas behind) answers the same.
+  const recorded = await recordTaskFailure(deps.client, deps.prefix, run, attempt.payload.gen, `${attempt.attemptId}.failed`, {
     task: attempt.payload.task,
     generation: attempt.payload.gen,
     items,

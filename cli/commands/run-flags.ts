@@ -76,6 +76,11 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
   },
   rate: { type: 'string', value: 'RATE', description: "at most this many of this run's map calls started, evenly, e.g. 200/s or 50/m" },
   retention: { type: 'string', value: 'DURATION', description: `how long an ended run is kept (default ${RUN.retention})` },
+  'min-replicas': {
+    type: 'string',
+    value: 'N',
+    description: `replicas that must confirm each commit, seal and flip before it counts, so a failover loses none (default ${RUN.minReplicas}; not on a Cluster)`,
+  },
   'high-water-mark': {
     type: 'string',
     value: 'N',
@@ -153,6 +158,7 @@ export function submitOptionsFromFlags(args: ParsedArgs): SubmitOptions {
     highWaterMark: optionFlag(args, 'high-water-mark', 'int', submit.highWaterMark),
     concurrency: optionFlag(args, 'global-concurrency', 'int', run.concurrency),
     rate: checkedTextFlag(args, 'rate', run.rate),
+    minReplicas: optionFlag(args, 'min-replicas', 'int', run.minReplicas),
   };
 }
 

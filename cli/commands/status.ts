@@ -70,6 +70,7 @@ export function formatStatus(view: RunView): string {
     ['workers', describeWorkers(view)],
     ['created', `${view.createdAt} (${age} ago)`],
   ];
+  if (view.replicas.required > 0) rows.push(['replicas', describeReplicas(view)]);
   if (view.finishedAt) rows.push(['finished', `${view.finishedAt} (took ${formatDuration(view.pace.elapsedMs)})`]);
   if (view.error) rows.push(['error', view.error]);
   return [
@@ -77,6 +78,14 @@ export function formatStatus(view: RunView): string {
     ...rows.map(([name, value]) => `  ${name.padEnd(12)}${value}`),
     '',
   ].join('\n');
+}
+
+function describeReplicas(view: RunView): string {
+  const { required, waiting } = view.replicas;
+  const replicas = `${required} ${required === 1 ? 'replica' : 'replicas'}`;
+  return waiting
+    ? `waiting for ${replicas} to confirm writes (fewer answer now; tasks wait, they do not fail)`
+    : `each step confirmed by ${replicas} (--min-replicas)`;
 }
 
 function describeTasks(view: RunView): string {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { RunError } from '../errors.js';
 import { loadLuaScript, newRequestId, replyStrings, runScript } from '../redis/lua-scripts.js';
+import { runStep } from '../redis/confirmed-steps.js';
 import type { RedisClient } from '../redis/redis-connection.js';
 import { activeRunsKey, controlChannel, mapTaskQueueId, runKeys, runsIndexKey, type RunIncarnation } from '../redis/redis-keys.js';
 import { keysKeptOnRetry, retireRun } from './run-retention.js';
@@ -129,7 +130,13 @@ export async function retryRun(client: RedisClient, queues: TaskQueues, prefix: 
   // The script's first five keys are fixed; the rest are the keys it takes off the retention clock.
   const fixed = [keys.meta, keys.committed, keys.failed, keys.replies, keys.stages];
   const kept = keysKeptOnRetry(keys, before).filter((key) => !fixed.includes(key));
-  const reply = replyStrings(await runScript(client, retryRunScript, [...fixed, ...kept], [newRequestId()]));
+  const requestId = newRequestId();
+  const reply = replyStrings(
+    await runStep(client, retryRunScript, [...fixed, ...kept], [requestId], {
+      minReplicas: before.options.minReplicas,
+      runMeta: keys.meta,
+    }),
+  );
   const [outcome, detail = ''] = reply;
   if (outcome === 'lost') throw unknownRun(runId);
   if (outcome === 'unchanged') {

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import { previewItem } from '../data/json-values.js';
-import { loadLuaScript, newRequestId, replyStrings, runScript } from '../redis/lua-scripts.js';
+import { loadLuaScript, replyStrings } from '../redis/lua-scripts.js';
+import { runStep } from '../redis/confirmed-steps.js';
+import type { RunOptions } from './run-options.js';
 import type { RedisClient } from '../redis/redis-connection.js';
 import { runKeys, type RunIncarnation } from '../redis/redis-keys.js';
 
@@ -39,17 +41,19 @@ export type RecordedFailure =
 export async function recordTaskFailure(
   client: RedisClient,
   prefix: string,
-  run: RunIncarnation,
+  run: RunIncarnation & { options: Pick<RunOptions, 'minReplicas'> },
   generation: number,
+  requestId: string,
   report: z.input<typeof failureReportSchema>,
 ): Promise<RecordedFailure> {
   const keys = runKeys(prefix, run.id);
   const [outcome, detail = ''] = replyStrings(
-    await runScript(
+    await runStep(
       client,
       failMapTaskScript,
       [keys.meta, keys.committed, keys.failed, keys.inputs, keys.failures, keys.replies],
-      [run.incarnation, generation, newRequestId(), report.task, JSON.stringify(report)],
+      [run.incarnation, generation, requestId, report.task, JSON.stringify(report)],
+      { minReplicas: run.options.minReplicas, runMeta: keys.meta },
     ),
   );
   switch (outcome) {

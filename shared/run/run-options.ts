@@ -12,6 +12,7 @@ export const RUN_OPTION_DEFAULTS = {
   maxStalls: 3,
   retention: '7d',
   chunkSize: 'auto',
+  minReplicas: 0,
 } as const;
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -62,6 +63,8 @@ export const RUN_OPTION_FIELDS = {
   concurrency: wholeNumberSchema({ min: 1, max: 100_000 }),
   /** A cap on this run's map call starts, e.g. "50/s". */
   rate: rateSchema,
+  /** Replicas that must confirm each step of the run before it counts (docs/reliability.md). */
+  minReplicas: wholeNumberSchema({ min: 0, max: 16 }),
 };
 
 /**
@@ -97,6 +100,8 @@ export const runDefaultsSchema = z
     concurrency: fields.concurrency.optional(),
     /** A cap on this run's map call starts, e.g. "50/s". */
     rate: z.string().optional(),
+    /** Replicas that must confirm each step of the run before it counts. Default 0. */
+    minReplicas: fields.minReplicas.optional(),
   })
   .strict();
 
@@ -115,6 +120,8 @@ export const runOptionsSchema = z.object({
   partitions: partitionsSchema,
   concurrency: fields.concurrency.optional(),
   rate: z.object({ count: z.number().positive(), periodMs: z.number().int().positive() }).optional(),
+  // Runs stored before the option existed had none: 0.
+  minReplicas: fields.minReplicas.default(0),
 });
 
 export type RunOptions = z.output<typeof runOptionsSchema>;
@@ -155,6 +162,7 @@ export function resolveRunOptions(
     partitions: parseOption('partitions', partitionsSchema, given.partitions ?? jobPartitions),
     concurrency: optional('concurrency'),
     rate: optional('rate'),
+    minReplicas: option('minReplicas'),
   };
 }
 

@@ -37,6 +37,7 @@ const runRecordSchema = z.object({
   reducingAt: timestamp,
   finishedAt: timestamp,
   progressAt: timestamp,
+  replicasWaitAt: timestamp,
   reduceDue: count.optional(),
   reduceEnqueued: count.optional(),
   error: z.string().optional(),
@@ -70,6 +71,8 @@ export interface RunRecord {
   reducingAt: number | undefined;
   finishedAt: number | undefined;
   progressAt: number | undefined;
+  /** When a step of the run was last taken but not confirmed by its minReplicas replicas. */
+  replicasWaitAt: number | undefined;
   reduceDue: number | undefined;
   reduceEnqueued: number | undefined;
   error: string | undefined;
@@ -112,6 +115,7 @@ export function parseRunRecord(id: string, fields: Record<string, string>): RunR
     reducingAt: r.reducingAt,
     finishedAt: r.finishedAt,
     progressAt: r.progressAt,
+    replicasWaitAt: r.replicasWaitAt,
     reduceDue: r.reduceDue,
     reduceEnqueued: r.reduceEnqueued,
     error: r.error,

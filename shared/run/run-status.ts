@@ -3,7 +3,10 @@
  * dashboard show it. Built from the O(1) snapshot.
  */
 import type { RunSnapshot } from './run-record.js';
-import type { RunState } from './run-state.js';
+import { TERMINAL_STATES, type RunState } from './run-state.js';
+
+/** A step refused this recently means the run is waiting for its replicas now. */
+const REPLICA_WAIT_SHOWN_MS = 10_000;
 
 export interface RunStatus {
   id: string;
@@ -17,6 +20,8 @@ export interface RunStatus {
   tasks: { total: number | null; committed: number; failed: number; retried: number; duplicates: number };
   items: { total: number | null; done: number };
   partitions: { total: number; reduced: number };
+  /** Replicas that confirm each step (minReplicas), and whether steps wait for them now. */
+  replicas: { required: number; waiting: boolean };
   createdAt: string;
   finishedAt: string | null;
   error: string | null;
@@ -39,6 +44,13 @@ export function toRunStatus(snapshot: RunSnapshot): RunStatus {
     },
     items: { total: snapshot.items ?? null, done: snapshot.itemsDone },
     partitions: { total: snapshot.options.partitions, reduced: snapshot.reducedPartitions },
+    replicas: {
+      required: snapshot.options.minReplicas,
+      waiting:
+        !TERMINAL_STATES.has(snapshot.state) &&
+        snapshot.replicasWaitAt !== undefined &&
+        Date.now() - snapshot.replicasWaitAt < REPLICA_WAIT_SHOWN_MS,
+    },
     createdAt: new Date(snapshot.createdAt).toISOString(),
     finishedAt: snapshot.finishedAt === undefined ? null : new Date(snapshot.finishedAt).toISOString(),
     error: snapshot.error ?? null,
@@ -57,6 +69,7 @@ export function lostRunStatus(id: string, last: RunStatus | undefined): RunStatu
     tasks: { total: null, committed: 0, failed: 0, retried: 0, duplicates: 0 },
     items: { total: null, done: 0 },
     partitions: { total: 0, reduced: 0 },
+    replicas: { required: 0, waiting: false },
     createdAt: new Date(0).toISOString(),
     finishedAt: null,
     error: null,

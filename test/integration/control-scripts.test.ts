@@ -155,7 +155,7 @@ describe('a call of an earlier generation', () => {
       pid: 1,
       at: Date.now(),
     };
-    expect(await recordTaskFailure(client, prefix, record, 1, report)).toEqual({ outcome: 'inactive', state: 'mapping' });
+    expect(await recordTaskFailure(client, prefix, record, 1, 'fail-g1', report)).toEqual({ outcome: 'inactive', state: 'mapping' });
     expect(await client.scard(keys.failed)).toBe(0);
     const split = script('worker/split-chunk.lua');
     expect(
@@ -166,7 +166,7 @@ describe('a call of an earlier generation', () => {
     expect(await failRun(client, prefix, record, 1, 'a reduce of generation 1 failing late')).toBe(false);
     expect((await readRunRecord(client, prefix, run.id))?.state).toBe('mapping');
     // The same calls of the current generation do act.
-    expect(await recordTaskFailure(client, prefix, record, 2, { ...report, generation: 2 })).toEqual({
+    expect(await recordTaskFailure(client, prefix, record, 2, 'fail-g2', { ...report, generation: 2 })).toEqual({
       outcome: 'flipped',
       generation: 2,
     });

@@ -52,7 +52,17 @@ describe('exactly-once effect', () => {
     });
     const record = (await readRunRecord(client, prefix, run.id))!;
     const commit = (attemptId: string) =>
-      commitMapOutput({ client, prefix, run: record, generation: 1, taskId: 'c0', attemptId, itemCount: items.length, output });
+      commitMapOutput({
+        client,
+        prefix,
+        run: record,
+        generation: 1,
+        taskId: 'c0',
+        attemptId,
+        itemCount: items.length,
+        output,
+        minReplicas: 0,
+      });
     expect((await commit('attempt-1')).outcome).toBe('committed');
     expect(await commit('attempt-2')).toEqual({ outcome: 'settled', state: 'mapping' });
     const snapshot = await readRunSnapshot(client, prefix, run.id);

@@ -85,6 +85,13 @@ describe('on a Redis Cluster of 3 masters', () => {
     expect(asCounts(result.stdout)).toBe(truth);
   });
 
+  it('refuses --min-replicas (WAIT would have to follow each slot master), exit 2, before anything is stored', async () => {
+    const refused = await runCli(['submit', JOB, ...files, '--min-replicas', '1', '--run-id', 'cluster-min-replicas'], { env: env() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/minReplicas is not supported on a Redis Cluster/);
+    expect((await runCli(['status', 'cluster-min-replicas'], { env: env() })).stdout).toMatch(/unknown/);
+  });
+
   it('runs land on different masters, and runs, results and clean find each one where it is', async () => {
     const worker = startCli(['worker', JOB, '--processes', '1'], { env: env() });
     const ids = await runIdsOnTwoMasters();

@@ -58,5 +58,6 @@ export async function commitByHand(
     attemptId: attempt.attemptId,
     itemCount: items.length,
     output,
+    minReplicas: run.options.minReplicas,
   });
 }

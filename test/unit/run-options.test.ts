@@ -28,6 +28,7 @@ describe('resolveRunOptions', () => {
       partitions: 8,
       concurrency: undefined,
       rate: undefined,
+      minReplicas: 0,
     });
     expect(RUN_OPTION_DEFAULTS.attempts).toBe(3);
   });
@@ -108,6 +109,8 @@ describe('resolveRunOptions', () => {
     ['concurrency', { concurrency: 0 }],
     ['rate', { rate: 'fast' }],
     ['rate', { rate: '0/s' }],
+    ['minReplicas', { minReplicas: -1 }],
+    ['minReplicas', { minReplicas: 17 }],
     ['partitions', { partitions: 0 }],
     ['partitions', { partitions: 5000 }],
   ])('refuses an invalid %s with an InvalidOptionError whose message names it (%j)', (option, given) => {
