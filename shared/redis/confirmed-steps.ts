@@ -60,7 +60,7 @@ export async function runStep(
   const needed = durability?.minReplicas ?? 0;
   if (needed === 0) return runScript(client, script, keys, args);
   if (client instanceof Cluster) throw clusterRefusal();
-  const connection = stepConnectionOf(client);
+  const connection = await readyStepConnection(client);
   const readyCount = connection.readyCount;
   let [reply, confirmed] = await confirmedCall(connection.redis, script.sha, true, keys, args, needed, durability!.runMeta);
   if (reply instanceof Error && reply.message.startsWith('NOSCRIPT')) {
@@ -98,15 +98,50 @@ async function confirmedCall(
   pipeline.set(`${runMeta}:replica-probe`, '1', 'PX', PROBE_TTL_MS);
   pipeline.wait(needed, WAIT_TIMEOUT_MS);
   const results = await pipeline.exec();
-  if (results === null) throw new Error('the step connection closed before the step was confirmed');
+  if (results === null) throw connectionLost();
   const [[scriptError, reply], [probeError], [waitError, confirmed]] = results as [
     [Error | null, unknown],
     [Error | null, unknown],
     [Error | null, unknown],
   ];
-  if (probeError) throw probeError;
-  if (waitError) throw waitError;
+  for (const error of [probeError, waitError]) {
+    if (error) throw isConnectionLoss(error) ? connectionLost() : error;
+  }
   return [scriptError ?? reply, Number(confirmed)];
+}
+
+/** ioredis's words for commands a closed connection took with it. */
+function isConnectionLoss(error: Error): boolean {
+  return /Connection is closed|aborted due to connection close|Reached the max retries per request/.test(error.message);
+}
+
+function connectionLost(): StepUnconfirmedError {
+  return new StepUnconfirmedError('the connection to Redis was lost before the replicas confirmed a step; it is sent again');
+}
+
+/** How long a step waits for its connection to be ready before it counts as unconfirmed (and is tried again). */
+const READY_TIMEOUT_MS = 5000;
+
+/**
+ * The client's step connection once it is ready, so that its becoming ready (the first
+ * time, or after a drop) is not taken for a reconnect during the step.
+ */
+async function readyStepConnection(client: Redis): Promise<StepConnection> {
+  const connection = stepConnectionOf(client);
+  if (connection.redis.status === 'ready') return connection;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady = (): void => {};
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      connection.redis.once('ready', onReady);
+      timer = setTimeout(() => reject(connectionLost()), READY_TIMEOUT_MS);
+    });
+    return connection;
+  } finally {
+    clearTimeout(timer);
+    connection.redis.off('ready', onReady);
+  }
 }
 
 /** One step connection per client, closed with it. */
@@ -114,7 +149,8 @@ function stepConnectionOf(client: Redis): StepConnection {
   const known = stepConnections.get(client);
   if (known) return known;
   const connection: StepConnection = {
-    redis: client.duplicate({ connectionName: `${client.options.connectionName ?? 'redmap'}:steps` }),
+    // Connected at once (the client it copies may be lazy), so the first step finds it ready.
+    redis: client.duplicate({ connectionName: `${client.options.connectionName ?? 'redmap'}:steps`, lazyConnect: false }),
     readyCount: 0,
   };
   connection.redis.on('ready', () => connection.readyCount++);
