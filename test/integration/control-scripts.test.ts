@@ -172,3 +172,23 @@ describe('a call of an earlier generation', () => {
     });
   });
 });
+
+describe('the reduce mark', () => {
+  // Seen in the failover soak: a worker read `reducing` on the old primary, and its reduce tasks
+  // and this mark reached the promoted replica, where the flip was lost and the run still
+  // mapped. The reduce tasks were skipped there; had the mark stayed, the real flip later would
+  // have enqueued nothing, leaving the run reducing with no reduce task until the sweep's stall timer.
+  it('is refused while the run maps, so the flip that comes later enqueues the reduce tasks', async ({ prefix, redis: client }) => {
+    const keys = runKeys(prefix, 'mark-while-mapping');
+    const markScript = script('shared/run/mark-reduce-enqueued.lua');
+    await runScript(client, createRunScript, [keys.meta], ['control-scripts', 'fp', 'inc-1', 'queue', 'q', 'chunkSize', 1]);
+    await client.hset(keys.inputs, 'c0', '["a"]');
+    await runScript(client, sealRunScript, [keys.meta, keys.committed, keys.failed, keys.replies], ['inc-1', 'seal-m', 1, 1]);
+    expect(await client.hget(keys.meta, 'state')).toBe('mapping');
+    expect(await runScript(client, markScript, [keys.meta], ['inc-1', 1])).toBe(0);
+    expect(await client.hget(keys.meta, 'reduceEnqueued')).toBeNull();
+    await client.hset(keys.meta, 'state', 'reducing');
+    expect(await runScript(client, markScript, [keys.meta], ['inc-1', 1])).toBe(1);
+    expect(await client.hget(keys.meta, 'reduceEnqueued')).toBe('1');
+  });
+});
