@@ -37,6 +37,8 @@ export default defineConfig({
       processSuite('multihost', 180_000, false),
       // Debian's Chromium driven by playwright-core against the real dashboard, workers and Redis.
       processSuite('browser', 180_000, true),
+      // Outside `npm test` (npm run soak:failover): seeded failovers with lost writes, minutes long.
+      processSuite('soak', 3_600_000, false),
     ],
   },
 });

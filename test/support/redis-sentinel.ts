@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { startDelayRelay, type DelayRelay } from './delay-relay.js';
 import { freePort, startRedisServer, type TestRedisServer } from './redis-server.js';
 import { waitFor } from './wait-for.js';
 
@@ -19,6 +20,8 @@ export interface TestSentinelSetup {
   primary: TestRedisServer;
   replica: TestRedisServer;
   sentinelPorts: number[];
+  /** With `replicationDelayMs`: the relay the replica replicates through; closing it drops what it holds. */
+  replicationRelay: DelayRelay | undefined;
   /** The port of the server the Sentinels name as the primary now. */
   primaryPort(): Promise<number | undefined>;
   /** Waits until the Sentinels name a server other than `port` as the primary; returns its port. */
@@ -31,18 +34,37 @@ export interface SentinelSetupOptions {
   downAfterMs?: number;
   /** The Sentinels' requirepass (they use it with each other too). Default: none. */
   sentinelPassword?: string;
+  /**
+   * The replica replicates through a delay relay holding every write this long, so a primary
+   * killed together with the relay takes its last writes with it. Default: directly.
+   */
+  replicationDelayMs?: number;
+  /**
+   * Sentinel's failover-timeout. A Sentinel also points a replica that replicates from another
+   * address (the relay) back at the primary once this long has passed: keep it long with a relay.
+   * Default 10 s.
+   */
+  failoverTimeoutMs?: number;
 }
 
 export async function startSentinelSetup(options: SentinelSetupOptions = {}): Promise<TestSentinelSetup> {
   const downAfterMs = options.downAfterMs ?? 1000;
+  const failoverTimeoutMs = options.failoverTimeoutMs ?? 10_000;
   const primary = await startRedisServer({ args: ['--appendonly', 'no'] });
   const started: Array<{ stop(): Promise<void> }> = [primary];
   try {
-    const replica = await startRedisServer({ args: ['--appendonly', 'no', '--replicaof', '127.0.0.1', String(primary.port)] });
+    const relay =
+      options.replicationDelayMs === undefined
+        ? undefined
+        : await startDelayRelay({ listenPort: 0, targetHost: '127.0.0.1', targetPort: primary.port, delayMs: options.replicationDelayMs });
+    if (relay) started.push({ stop: () => relay.close() });
+    const replica = await startRedisServer({
+      args: ['--appendonly', 'no', '--replicaof', '127.0.0.1', String(relay?.port ?? primary.port)],
+    });
     started.push(replica);
     const sentinels: TestSentinel[] = [];
     for (let i = 0; i < 3; i++) {
-      const sentinel = await startSentinel(primary.port, downAfterMs, options.sentinelPassword);
+      const sentinel = await startSentinel(primary.port, downAfterMs, failoverTimeoutMs, options.sentinelPassword);
       sentinels.push(sentinel);
       started.push(sentinel);
     }
@@ -51,6 +73,7 @@ export async function startSentinelSetup(options: SentinelSetupOptions = {}): Pr
       primary,
       replica,
       sentinelPorts: sentinels.map((sentinel) => sentinel.port),
+      replicationRelay: relay,
       primaryPort: () => askSentinels(sentinels, options.sentinelPassword),
       async waitForFailover(fromPort: number, timeoutMs = 30_000): Promise<number> {
         return waitFor(
@@ -80,7 +103,12 @@ interface TestSentinel {
 }
 
 /** One `redis-server --sentinel` watching the primary on `primaryPort` (quorum 2 of 3). */
-async function startSentinel(primaryPort: number, downAfterMs: number, password: string | undefined): Promise<TestSentinel> {
+async function startSentinel(
+  primaryPort: number,
+  downAfterMs: number,
+  failoverTimeoutMs: number,
+  password: string | undefined,
+): Promise<TestSentinel> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redmap-sentinel-'));
   const config = join(dir, 'sentinel.conf');
@@ -93,7 +121,7 @@ async function startSentinel(primaryPort: number, downAfterMs: number, password:
       `dir ${dir}`,
       `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primaryPort} 2`,
       `sentinel down-after-milliseconds ${MASTER_NAME} ${downAfterMs}`,
-      `sentinel failover-timeout ${MASTER_NAME} 10000`,
+      `sentinel failover-timeout ${MASTER_NAME} ${failoverTimeoutMs}`,
       `sentinel parallel-syncs ${MASTER_NAME} 1`,
       ...(password === undefined ? [] : [`requirepass ${password}`]),
       '',
