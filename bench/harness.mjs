@@ -17,13 +17,30 @@ export function freePort() {
   });
 }
 
-/** A redis-server of our own, no persistence, so nothing else shares it during a measurement. */
-export async function startRedis() {
+/**
+ * A redis-server of our own, no persistence, so nothing else shares it during a measurement.
+ * `extraArgs` are added to its command line (`['--replicaof', '127.0.0.1', PORT]` for a replica).
+ */
+export async function startRedis(extraArgs = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redmap-bench-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      ...extraArgs,
+    ],
     {
       stdio: 'ignore',
     },
