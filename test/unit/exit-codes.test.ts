@@ -46,6 +46,7 @@ describe('exit codes', () => {
     ['an unreachable Redis', new RedisError('REDIS_UNREACHABLE', 'x'), 5],
     ['a misconfigured Redis', new RedisError('REDIS_MISCONFIGURED', 'x'), 5],
     ['a full Redis', new RedisError('REDIS_OUT_OF_MEMORY', 'x'), 5],
+    ['a primary with too few replicas for --min-replicas', new RedisError('REDIS_TOO_FEW_REPLICAS', 'x'), 5],
     ['a command the Redis user may not run', new Error("NOPERM User w has no permissions to run the 'xadd' command"), 5],
     ['a lost run', new RunError('RUN_LOST', 'r', 'x'), 6],
     ['a missing run', new RunError('RUN_NOT_FOUND', 'r', 'x'), 1],
