@@ -16,6 +16,7 @@ import { onStopSignals } from '../stop-signals.js';
 import { jobFilePath, loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
+import { withInputLocation } from '../input-locations.js';
 import {
   argumentInputCount,
   heartbeatTimeoutFlag,
@@ -59,6 +60,8 @@ export const runSpec: CommandSpec = {
     'redmap run examples/log-errors/job.ts logs/*.log --workers 2',
     'redmap run examples/word-count/job.ts --input-file files.txt --format table',
     'seq 1 100000 | redmap run ids-job.ts - --input-format jsonl --chunk-size 500',
+    "redmap run examples/log-errors/job.ts 'logs/**/*.log' --workers 2",
+    'redmap run enrich-job.ts --input-file users.csv --input-format csv',
   ],
   usesRedis: true,
 };
@@ -71,7 +74,10 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
   if (args.values.local) {
     const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../../runtime/run-locally.js')]);
-    await writeResults(toAsync(await runLocally(job, inputs, submitOptions)), format);
+    const results = await runLocally(job, inputs, submitOptions).catch((error: unknown) =>
+      Promise.reject(withInputLocation(error, inputs)),
+    );
+    await writeResults(toAsync(results), format);
     return EXIT.done;
   }
 
@@ -116,6 +122,8 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
       prefix: ctx.prefix,
       logger: ctx.log,
       onCreated: (id) => (runId = id),
+    }).catch((error: unknown) => {
+      throw withInputLocation(error, inputs);
     });
     await Promise.all([started, submitted]);
     if (interrupted.signal.aborted) throw interrupted.signal.reason;

@@ -5,6 +5,7 @@ import { EXIT, exitCodeForState } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
+import { withInputLocation } from '../input-locations.js';
 import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags } from './run-flags.js';
 import { OUTPUT_OPTIONS } from './run.js';
 
@@ -53,6 +54,8 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
             ? `${queued} tasks are waiting in the queue (high-water mark ${mark}): holding back until workers take some (start them with: redmap worker ${jobFile})`
             : 'workers are taking tasks again; enqueueing the rest',
         ),
+    }).catch((error: unknown) => {
+      throw withInputLocation(error, inputs);
     });
     if (!wait) {
       process.stdout.write(`${submitted.runId}\n`);
