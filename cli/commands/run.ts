@@ -8,6 +8,7 @@ import {
   requirePositionals,
   stringFlag,
   type CommandSpec,
+  type OptionSpec,
   type ParsedArgs,
 } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
@@ -17,6 +18,7 @@ import { jobFilePath, loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
 import { withInputLocation } from '../input-locations.js';
+import { OUTPUT_FILE_OPTION, outputFileFlag, writeResultsFile } from '../output-file.js';
 import {
   argumentInputCount,
   heartbeatTimeoutFlag,
@@ -29,10 +31,11 @@ import {
   workerEnvironment,
 } from './run-flags.js';
 
-export const OUTPUT_OPTIONS = {
+export const OUTPUT_OPTIONS: Record<string, OptionSpec> = {
   format: { type: 'string', value: 'FORMAT', description: 'results as jsonl (the default), csv or table' },
+  ...OUTPUT_FILE_OPTION,
   quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
-} as const;
+};
 
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -62,6 +65,7 @@ export const runSpec: CommandSpec = {
     'seq 1 100000 | redmap run ids-job.ts - --input-format jsonl --chunk-size 500',
     "redmap run examples/log-errors/job.ts 'logs/**/*.log' --workers 2",
     'redmap run enrich-job.ts --input-file users.csv --input-format csv',
+    'redmap run examples/word-count/job.ts --input-file files.txt --output counts.csv',
   ],
   usesRedis: true,
 };
@@ -69,6 +73,7 @@ export const runSpec: CommandSpec = {
 export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const [jobFile] = requirePositionals(runSpec, args, ['JOB']);
   const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
+  const output = outputFileFlag(args);
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
   const submitOptions = submitOptionsFromFlags(args);
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
@@ -77,7 +82,8 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     const results = await runLocally(job, inputs, submitOptions).catch((error: unknown) =>
       Promise.reject(withInputLocation(error, inputs)),
     );
-    await writeResults(toAsync(results), format);
+    if (!output) await writeResults(toAsync(results), format);
+    else if ((await writeResultsFile(toAsync(results), output)) === 'interrupted') return EXIT.interrupted;
     return EXIT.done;
   }
 
@@ -130,6 +136,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     // Once the run has ended the workers have nothing left to do: they exit while the results print.
     const exitCode = await followRun(ctx, redis.client, runId!, {
       format,
+      output,
       quiet: Boolean(args.values.quiet),
       signal: interrupted.signal,
       onEnded: () => void stopWorkers(workerConfig.grace),
