@@ -90,14 +90,12 @@ async function* readStream(
       yield { item: parseLine(text, format, index++, `line ${line} of ${where}`), line };
     return;
   }
-  let index = firstIndex;
   try {
-    for await (const { record, line } of readCsvRows(stream)) {
-      index++;
-      yield { item: record, line };
-    }
+    for await (const { record, line } of readCsvRows(stream)) yield { item: record, line };
   } catch (error) {
     if (!(error instanceof CsvRowError)) throw error;
+    // Counted by the parser: a stream's iterator drops the rows it still buffered when the parser fails.
+    const index = firstIndex + error.rowsBefore;
     throw new InputError(
       index,
       `input item #${index} (line ${error.line} of ${where}) is not a valid CSV row (--input-format csv): ${error.reason}`,

@@ -12,10 +12,11 @@ export interface CsvRow {
   line: number;
 }
 
-/** A row csv-parse cannot read; `line` is the line it starts on. */
+/** A row csv-parse cannot read: the line it starts on, and how many rows of its file came before it. */
 export class CsvRowError extends Error {
   constructor(
     readonly line: number,
+    readonly rowsBefore: number,
     readonly reason: string,
   ) {
     super(reason);
@@ -55,9 +56,9 @@ export function startLine(endLine: number, raw: string): number {
 function asRowError(error: unknown): unknown {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('CSV_')) return error;
-  const { lines, raw, message } = error as { lines?: number; raw?: string; message: string };
+  const { lines, raw, records, message } = error as { lines?: number; raw?: string; records?: number; message: string };
   // csv-parse ends its messages with the line it had reached (for a quote never closed, the
   // last one); we name the line the row starts on ourselves.
   const reason = message.replace(/,? (on|at) line \d+\.?$/, '');
-  return new CsvRowError(startLine(lines ?? 0, raw ?? ''), reason);
+  return new CsvRowError(startLine(lines ?? 0, raw ?? ''), records ?? 0, reason);
 }
