@@ -19,7 +19,8 @@ export const OUTPUT_FILE_OPTION: Record<string, OptionSpec> = {
     type: 'string',
     short: 'o',
     value: 'FILE',
-    description: 'write the results to FILE (.jsonl or .csv, the format its name ends in) once the run is done, not to stdout',
+    description:
+      'write the results to FILE, not stdout: .jsonl or .csv by its name; renamed into place once the run is done, never written for a failed or cancelled run',
   },
 };
 
