@@ -11,6 +11,7 @@ import { rename } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ResultEntry } from '../reducer/read-results.js';
 import { UsageError } from '../shared/errors.js';
+import { failpoint } from '../shared/failpoints.js';
 import { stringFlag, type OptionSpec, type ParsedArgs } from './args.js';
 import { writeResults } from './output.js';
 
@@ -109,6 +110,7 @@ export async function writeResultsFile(
 async function writeWhole(results: AsyncIterable<ResultEntry>, format: 'jsonl' | 'csv', path: string): Promise<number> {
   const fd = openSync(path, 'wx');
   try {
+    await failpoint('writing-output'); // a test's window to interrupt a write in progress
     // Our own descriptor, kept open past the stream's end so it can be synced.
     const out = createWriteStream('', { fd, autoClose: false });
     const count = await writeResults(results, format, out);

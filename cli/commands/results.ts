@@ -49,7 +49,10 @@ export async function results(ctx: CommandContext, args: ParsedArgs): Promise<nu
       await writeResults(entries, format);
       return EXIT.done;
     }
-    if ((await writeResultsFile(entries, output)) === 'interrupted') return EXIT.interrupted;
+    if ((await writeResultsFile(entries, output)) === 'interrupted') {
+      ctx.say(`interrupted: ${output.path} not written`);
+      return EXIT.interrupted;
+    }
     sayOutputWritten(ctx, record, output);
     return EXIT.done;
   } finally {

@@ -107,6 +107,47 @@ describe('run --output', () => {
   });
 });
 
+describe('a signal while the file is being written', () => {
+  /** Starts the command paused with its temporary file open, sends `signal`, and returns what it did. */
+  async function interruptWhileWriting(args: string[], env: NodeJS.ProcessEnv, signal: NodeJS.Signals) {
+    const writing = startCli(args, { env: { ...env, REDMAP_FAILPOINTS: 'writing-output~3000' } });
+    await waitFor(
+      'the temporary file',
+      () => {
+        if (writing.exitCode !== null) throw new Error(`exited ${writing.exitCode}: ${writing.printed().stderr}`);
+        return readdirSync(dir).some((name) => name.endsWith('.tmp')) || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    writing.kill(signal);
+    return writing.result;
+  }
+
+  it('Ctrl-C on run after the run is done: exits 130, removes the temporary file, and says how to write the results', async ({
+    prefix,
+    redis,
+  }) => {
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
+    const out = join(dir, 'counts.csv');
+    const result = await interruptWhileWriting(['run', WORDS, ...text, '--workers', '1', '--run-id', 'cut', '-o', out], env, 'SIGINT');
+    expect(result.code, result.stderr).toBe(130);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(result.stderr).toContain(`${out} not written. The run is done; write its results with: redmap results cut --output ${out}`);
+    expect((await readRunSnapshot(redis, prefix, 'cut'))?.state).toBe('done');
+  });
+
+  it('SIGTERM on results: exits 130 and leaves neither the file nor the temporary one', async ({ prefix }) => {
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix };
+    const ran = await runCli(['run', WORDS, ...text, '--workers', '1', '--run-id', 'kept'], { env });
+    expect(ran.code, ran.stderr).toBe(0);
+    const out = join(dir, 'counts.jsonl');
+    const result = await interruptWhileWriting(['results', 'kept', '--output', out], env, 'SIGTERM');
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stderr).toContain(`interrupted: ${out} not written`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('submit --wait --output and results --output', () => {
   it('write the same file as the oracle from a run served by a worker elsewhere; submit without --wait refuses --output', async ({
     prefix,
