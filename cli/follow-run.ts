@@ -11,11 +11,14 @@ import { RESULT_STATES } from '../shared/run/run-state.js';
 import type { CommandContext } from './context.js';
 import { EXIT, exitCodeForState } from './exit-codes.js';
 import { writeResults, type OutputFormat } from './output.js';
+import { writeResultsFile, type OutputFile } from './output-file.js';
 import { createProgressReporter, type ProgressMode } from './progress.js';
 import { waitForRun } from '../runtime/wait-for-run.js';
 
 export interface FollowOptions {
   format: OutputFormat;
+  /** Results to this file instead of stdout, written only once the run ends with results. */
+  output?: OutputFile;
   quiet: boolean;
   signal?: AbortSignal;
   /** Called once the run has ended, before its results are read: `run` stops its workers meanwhile. */
@@ -42,14 +45,36 @@ export async function followRun(ctx: CommandContext, client: RedisClient, runId:
   }
   options.onEnded?.(final);
   if (RESULT_STATES.has(final.state)) {
-    const count = await writeResults(readResults(client, ctx.prefix, runId, final.generation, final.options.partitions), options.format);
+    const results = readResults(client, ctx.prefix, runId, final.generation, final.options.partitions);
+    const count = options.output
+      ? await writeResultsFile(results, options.output, options.signal)
+      : await writeResults(results, options.format);
+    if (count === 'interrupted') return sayOutputInterrupted(ctx, final, options.output!);
     const seconds = ((final.finishedAt ?? Date.now()) - final.createdAt) / 1000;
     ctx.say(`run ${runId} ${final.state}: ${final.itemsDone} items, ${count} results in ${seconds.toFixed(1)}s`);
+    if (options.output) sayOutputWritten(ctx, final, options.output);
   } else {
     ctx.say(`run ${runId} ${final.state}${final.error ? `: ${final.error}` : ''}`);
   }
   if (final.failedTasks > 0) await reportFailures(ctx, client, runId, final.failedTasks);
   return exitCodeForState(final.state);
+}
+
+/** Where the results went, and for a run with failures, what is missing from them. */
+export function sayOutputWritten(ctx: CommandContext, run: RunSnapshot, output: OutputFile): void {
+  ctx.say(`results written to ${output.path}`);
+  if (run.state !== 'done_with_failures') return;
+  const failedItems = run.items === undefined ? run.failedTasks : run.items - run.itemsDone;
+  ctx.say(
+    `${failedItems} input item(s) failed for good and have no part in ${output.path}; list them with: redmap failed ${run.id} (run them again with: redmap retry ${run.id})`,
+  );
+}
+
+function sayOutputInterrupted(ctx: CommandContext, run: RunSnapshot, output: OutputFile): number {
+  ctx.say(
+    `interrupted: ${output.path} not written. The run is ${run.state}; write its results with: redmap results ${run.id} --output ${output.path}`,
+  );
+  return EXIT.interrupted;
 }
 
 const FAILURES_SHOWN = 5;

@@ -13,6 +13,7 @@
  * marks the task done; `after-flip` right after a commit ended the map phase, before the
  * reduce tasks are enqueued; `before-map-commit[=TASK]` once the output is staged, before
  * the commit; `before-reduce-commit[=PARTITION]` once a partition's result is staged.
+ * `writing-output` once `--output`'s temporary file exists, before results are written to it.
  * `wedge-worker` (read with failpointSet) makes a worker's first BullMQ worker stop fetching
  * after its first task, as one wedged by a Redis failover would.
  */

@@ -9,7 +9,8 @@ import { durationSchema } from '../../shared/data/validation.js';
 import { chunkCountSchema, RUN_OPTION_DEFAULTS, RUN_OPTION_FIELDS, SUBMIT_OPTION_FIELDS } from '../../shared/run/run-options.js';
 import type { SubmitOptions } from '../../producer/enqueue-run.js';
 import { choiceFlag, optionFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
-import { cliInputSource, type InputFormat } from '../cli-inputs.js';
+import { cliInputSource, INPUT_FORMATS } from '../cli-inputs.js';
+import { isGlobPattern } from '../input-globs.js';
 import type { InputSource } from '../../producer/input-chunks.js';
 import type { RedisSettings } from '../../shared/redis/redis-connection.js';
 import { workerProcessConfigSchema, type WorkerProcessConfig } from '../worker-config.js';
@@ -26,12 +27,16 @@ export const INPUT_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     multiple: true,
     value: 'FILE',
-    description: 'read inputs from FILE, one per line (streamed); repeatable',
+    description: 'read inputs from FILE, one per line (streamed); repeatable; a glob pattern reads every file it matches',
   },
   'input-format': {
     type: 'string',
     value: 'FORMAT',
-    description: 'lines (each line a string, the default) or jsonl (each line a JSON value)',
+    description: 'lines (each line a string, the default), jsonl (each line a JSON value) or csv (a header, then an object per row)',
+  },
+  'no-glob': {
+    type: 'boolean',
+    description: 'take arguments and --input-file names as written; by default redmap expands * ? [ patterns, sorted',
   },
 };
 
@@ -167,7 +172,8 @@ export function inputSourceFromFlags(args: ParsedArgs, inputs: string[]): InputS
   return cliInputSource({
     arguments: inputs,
     files: Array.isArray(files) ? files : [],
-    format: choiceFlag<InputFormat>(args, 'input-format', ['lines', 'jsonl']) ?? 'lines',
+    format: choiceFlag(args, 'input-format', INPUT_FORMATS) ?? 'lines',
+    glob: !args.values['no-glob'],
   });
 }
 
@@ -175,6 +181,8 @@ export function inputSourceFromFlags(args: ParsedArgs, inputs: string[]): InputS
 export function argumentInputCount(args: ParsedArgs, inputs: string[]): number | undefined {
   const files = args.values['input-file'];
   if (inputs.includes('-') || (Array.isArray(files) && files.length > 0)) return undefined;
+  // A pattern usually stands for many files: counted as unknown rather than globbed twice.
+  if (!args.values['no-glob'] && inputs.some(isGlobPattern)) return undefined;
   return inputs.length;
 }
 

@@ -8,6 +8,7 @@ import {
   requirePositionals,
   stringFlag,
   type CommandSpec,
+  type OptionSpec,
   type ParsedArgs,
 } from '../args.js';
 import { openCliRedis, type CommandContext } from '../context.js';
@@ -16,6 +17,8 @@ import { onStopSignals } from '../stop-signals.js';
 import { jobFilePath, loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, writeResults, type OutputFormat } from '../output.js';
 import { Supervisor } from '../supervisor.js';
+import { withInputLocation } from '../input-locations.js';
+import { OUTPUT_FILE_OPTION, outputFileFlag, writeResultsFile } from '../output-file.js';
 import {
   argumentInputCount,
   heartbeatTimeoutFlag,
@@ -28,10 +31,11 @@ import {
   workerEnvironment,
 } from './run-flags.js';
 
-export const OUTPUT_OPTIONS = {
+export const OUTPUT_OPTIONS: Record<string, OptionSpec> = {
   format: { type: 'string', value: 'FORMAT', description: 'results as jsonl (the default), csv or table' },
+  ...OUTPUT_FILE_OPTION,
   quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
-} as const;
+};
 
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -59,6 +63,9 @@ export const runSpec: CommandSpec = {
     'redmap run examples/log-errors/job.ts logs/*.log --workers 2',
     'redmap run examples/word-count/job.ts --input-file files.txt --format table',
     'seq 1 100000 | redmap run ids-job.ts - --input-format jsonl --chunk-size 500',
+    "redmap run examples/log-errors/job.ts 'logs/**/*.log' --workers 2",
+    'redmap run enrich-job.ts --input-file users.csv --input-format csv',
+    'redmap run examples/word-count/job.ts --input-file files.txt --output counts.csv',
   ],
   usesRedis: true,
 };
@@ -66,12 +73,17 @@ export const runSpec: CommandSpec = {
 export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const [jobFile] = requirePositionals(runSpec, args, ['JOB']);
   const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
+  const output = outputFileFlag(args);
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
   const submitOptions = submitOptionsFromFlags(args);
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
   if (args.values.local) {
     const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../../runtime/run-locally.js')]);
-    await writeResults(toAsync(await runLocally(job, inputs, submitOptions)), format);
+    const results = await runLocally(job, inputs, submitOptions).catch((error: unknown) =>
+      Promise.reject(withInputLocation(error, inputs)),
+    );
+    if (!output) await writeResults(toAsync(results), format);
+    else if ((await writeResultsFile(toAsync(results), output)) === 'interrupted') return EXIT.interrupted;
     return EXIT.done;
   }
 
@@ -116,12 +128,15 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
       prefix: ctx.prefix,
       logger: ctx.log,
       onCreated: (id) => (runId = id),
+    }).catch((error: unknown) => {
+      throw withInputLocation(error, inputs);
     });
     await Promise.all([started, submitted]);
     if (interrupted.signal.aborted) throw interrupted.signal.reason;
     // Once the run has ended the workers have nothing left to do: they exit while the results print.
     const exitCode = await followRun(ctx, redis.client, runId!, {
       format,
+      output,
       quiet: Boolean(args.values.quiet),
       signal: interrupted.signal,
       onEnded: () => void stopWorkers(workerConfig.grace),

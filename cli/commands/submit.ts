@@ -5,6 +5,9 @@ import { EXIT, exitCodeForState } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
+import { withInputLocation } from '../input-locations.js';
+import { outputFileFlag } from '../output-file.js';
+import { UsageError } from '../../shared/errors.js';
 import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags } from './run-flags.js';
 import { OUTPUT_OPTIONS } from './run.js';
 
@@ -26,6 +29,7 @@ export const submitSpec: CommandSpec = {
   examples: [
     'REDIS_URL=redis://queue.internal:6379 redmap submit examples/log-errors/job.ts /shared/logs/*.log',
     'redmap submit job.ts --input-file ids.txt --run-id nightly-2026-11-27 --wait',
+    'redmap submit job.ts --input-file ids.txt --wait --output counts.jsonl',
   ],
   usesRedis: true,
 };
@@ -33,6 +37,8 @@ export const submitSpec: CommandSpec = {
 export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const [jobFile] = requirePositionals(submitSpec, args, ['JOB']);
   const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
+  const output = outputFileFlag(args);
+  if (output && !args.values.wait) throw new UsageError('--output writes the results of a run it waits for: add --wait');
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
   const options = submitOptionsFromFlags(args);
   const { job } = await loadJobFile(jobFile!);
@@ -53,6 +59,8 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
             ? `${queued} tasks are waiting in the queue (high-water mark ${mark}): holding back until workers take some (start them with: redmap worker ${jobFile})`
             : 'workers are taking tasks again; enqueueing the rest',
         ),
+    }).catch((error: unknown) => {
+      throw withInputLocation(error, inputs);
     });
     if (!wait) {
       process.stdout.write(`${submitted.runId}\n`);
@@ -63,7 +71,12 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
       return exitCodeForState(submitted.endedEarly);
     }
     try {
-      return await followRun(ctx, redis.client, submitted.runId, { format, quiet: Boolean(args.values.quiet), signal: detached.signal });
+      return await followRun(ctx, redis.client, submitted.runId, {
+        format,
+        output,
+        quiet: Boolean(args.values.quiet),
+        signal: detached.signal,
+      });
     } catch (error) {
       if (!detached.signal.aborted) throw error;
       ctx.say(`detached; the run goes on. Follow it with: redmap status ${submitted.runId} --watch`);

@@ -39,7 +39,7 @@ describe('the command line refuses bad input', () => {
     [['--chunk-size', 'abc'], /--chunk-size: expected a whole number, got "abc"/],
     [['--call-timeout', '5x'], /--call-timeout: expected a duration such as 500ms, 30s, 2m, 1h or 7d, .*got "5x"/],
     [['--backoff', 'linear:1s'], /--backoff: expected exponential:DURATION or fixed:DURATION, got "linear:1s"/],
-    [['--input-format', 'xml'], /--input-format: expected one of lines, jsonl, got "xml"/],
+    [['--input-format', 'xml'], /--input-format: expected one of lines, jsonl, csv, got "xml"/],
     [['--format', 'pdf'], /--format: expected one of jsonl, csv, table, got "pdf"/],
     [['--run-id', 'bad id!'], /--run-id: expected 1-64 letters, digits, "_" or "-", got "bad id!"/],
     [['--max-failed-ratio', '2'], /--max-failed-ratio: expected a number between 0 and 1, got "2"/],
