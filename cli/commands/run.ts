@@ -24,6 +24,7 @@ import {
   RUN_OPTIONS,
   submitOptionsFromFlags,
   WORKER_OPTIONS,
+  wholeFileNotice,
   workerConfigFromFlags,
   workerEnvironment,
 } from './run-flags.js';
@@ -59,6 +60,7 @@ export const runSpec: CommandSpec = {
     'redmap run examples/log-errors/job.ts logs/*.log --workers 2',
     'redmap run examples/word-count/job.ts --input-file files.txt --format table',
     'seq 1 100000 | redmap run ids-job.ts - --input-format jsonl --chunk-size 500',
+    'redmap run examples/log-errors/job.ts big.log --split 64MiB --workers 2',
   ],
   usesRedis: true,
 };
@@ -67,7 +69,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const [jobFile] = requirePositionals(runSpec, args, ['JOB']);
   const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
-  const submitOptions = submitOptionsFromFlags(args);
+  const submitOptions = { ...submitOptionsFromFlags(args), onWholeFile: wholeFileNotice((line) => ctx.say(line)) };
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
   if (args.values.local) {
     const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../../runtime/run-locally.js')]);

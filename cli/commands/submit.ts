@@ -5,7 +5,7 @@ import { EXIT, exitCodeForState } from '../exit-codes.js';
 import { followRun } from '../follow-run.js';
 import { loadJobFile } from '../../shared/job/job-loader.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
-import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags } from './run-flags.js';
+import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags, wholeFileNotice } from './run-flags.js';
 import { OUTPUT_OPTIONS } from './run.js';
 
 export const submitSpec: CommandSpec = {
@@ -34,7 +34,7 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
   const [jobFile] = requirePositionals(submitSpec, args, ['JOB']);
   const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
-  const options = submitOptionsFromFlags(args);
+  const options = { ...submitOptionsFromFlags(args), onWholeFile: wholeFileNotice((line) => ctx.say(line)) };
   const { job } = await loadJobFile(jobFile!);
   const wait = Boolean(args.values.wait);
   const redis = await openCliRedis(ctx, args, true, 'submit');
