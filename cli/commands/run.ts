@@ -46,7 +46,7 @@ export const runSpec: CommandSpec = {
       type: 'string',
       short: 'w',
       value: 'N',
-      description: `local worker processes (default: ${availableParallelism()}, the number of CPUs, but no more than the inputs given as arguments)`,
+      description: `local worker processes (default: ${availableParallelism()}, the number of CPUs, but no more than the inputs given as arguments, unless --split)`,
     },
     local: { type: 'boolean', description: 'run in this process, without Redis (same result; for trying a job)' },
     ...OUTPUT_OPTIONS,
