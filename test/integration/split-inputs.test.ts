@@ -18,6 +18,8 @@ import { redisUrl } from '../support/test-redis.js';
 import { readRunRecord } from '../../shared/run/run-record.js';
 import { runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { waitFor } from '../support/wait-for.js';
+import { runLocally, type ResultEntry } from '../../index.js';
+import logErrors from '../../examples/log-errors/job.js';
 
 const KIB = 1024;
 /** The log-errors example, recording each map call's input and pid in $REDMAP_TEST_LOG. */
@@ -73,6 +75,19 @@ describe('split inputs through Redis', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(asCounts(result.stdout)).toBe(gnu(WORD_PIPELINE, [big!, ...others]));
     expect(result.stderr.match(/is compressed \(\.gz\): --split reads each compressed input whole/g)).toHaveLength(1);
+  });
+
+  it('submitRun with split gives what runLocally gives, one task per range', async ({ workers, runs }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'redmap-split-api-'));
+    const [file] = generateLogs({ outDir: dir, files: 1, totalBytes: 512 * KIB, seed: 9 }).paths;
+    await workers.start(logErrors);
+    const run = await runs.submit(logErrors, [file!], { split: '64KiB', partitions: 2 });
+    const status = await run.done();
+    expect(status.state).toBe('done');
+    expect(status.tasks.committed).toBe(Math.ceil(statSync(file!).size / (64 * KIB)));
+    const results: ResultEntry[] = [];
+    for await (const entry of run.results()) results.push(entry);
+    expect(results).toEqual(await runLocally(logErrors, [file!]));
   });
 
   it('fails a range whose file changed after submit with INPUT_CHANGED, at its first attempt', async ({ prefix, redis }) => {
