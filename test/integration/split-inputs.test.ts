@@ -44,8 +44,8 @@ describe('split inputs through Redis', () => {
     const dir = mkdtempSync(join(tmpdir(), 'redmap-split-logs-'));
     const [file] = generateLogs({ outDir: dir, files: 1, totalBytes: 2 * 1024 * KIB, seed: 11 }).paths;
     const ledger = join(dir, 'calls.log');
-    // A little time per range, so both workers get some.
-    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, REDMAP_TEST_DELAY_MS: '40' };
+    // 150 ms per range: a worker holds up to 6 tasks, so the one that starts first cannot take all 16 before the other serves.
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_TEST_LOG: ledger, REDMAP_TEST_DELAY_MS: '150' };
     const args = ['run', RECORDED_LOG_ERRORS, file!, '--split', '128KiB', '--partitions', '3'];
     const distributed = await runCli([...args, '--workers', '2'], { env });
     expect(distributed.code, distributed.stderr).toBe(0);
