@@ -10,6 +10,7 @@ export type { RunState } from './shared/run/run-state.js';
 export type { RunStatus } from './shared/run/run-status.js';
 export {
   CallTimeoutError,
+  InputChangedError,
   InputError,
   InvalidOptionError,
   JobDefinitionError,
@@ -21,7 +22,12 @@ export {
   TaskStalledError,
   UsageError,
 } from './shared/errors.js';
-export type { ErrorCode } from './shared/errors.js';
+export type { ErrorCode, FileVersion } from './shared/errors.js';
+/** Files mapped whole or as byte ranges (`split`): the range schema and the readers a job's `map` calls. */
+export { fileInputSchema, fileRangeSchema } from './shared/files/file-range.js';
+export type { FileInput, FileRange } from './shared/files/file-range.js';
+export { readInputBytes, readInputLines } from './shared/files/read-input.js';
+export type { ReadInputOptions } from './shared/files/read-input.js';
 export type { RedisSettings } from './shared/redis/redis-connection.js';
 export { fnv1a32, partitionOf } from './worker/partition.js';
 /** zod 4, re-exported so a job file needs nothing but redmap; any Standard Schema works as `input`. */

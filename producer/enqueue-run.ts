@@ -7,7 +7,6 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, InvalidOptionError, RunError } from '../shared/errors.js';
-import { validateInputItem } from '../shared/job/input-schema.js';
 import type { Job } from '../shared/job/job-definition.js';
 import type { Logger } from '../shared/logger.js';
 import { loadLuaScript, newRequestId, replyStrings, type LuaScript } from '../shared/redis/lua-scripts.js';
@@ -22,6 +21,7 @@ import { resolveRunOptions, runOptionsSchema, SUBMIT_OPTION_FIELDS, type RunDefa
 import { addMapTasks, type TaskQueues, type TaskTarget } from '../shared/tasks/task-queue.js';
 import { parseOption } from '../shared/data/validation.js';
 import { autoChunkSize, chunkItems, isRereadable, openSource, peekItemCount, type InputSource } from './input-chunks.js';
+import { inputValidator, splitInputs, type ItemValidator, type SplitHooks } from './split-files.js';
 
 const createRunScript = loadLuaScript(new URL('./create-run.lua', import.meta.url));
 const enqueueTasksScript = loadLuaScript(new URL('./enqueue-tasks.lua', import.meta.url));
@@ -53,12 +53,18 @@ export interface SubmitTarget {
   queue: string;
 }
 
-export interface SubmitOptions extends RunDefaults {
+export interface SubmitOptions extends RunDefaults, SplitHooks {
   /** `[A-Za-z0-9_-]{1,64}`; re-submitting the id of an unsealed run resumes it. Default: generated. */
   runId?: string;
   partitions?: number;
   /** Waiting tasks in the job's queue above which submitting holds back. Default 5000. */
   highWaterMark?: number;
+  /**
+   * Map each input, a file path, as byte ranges of this size (`"64MiB"`, or bytes; at least
+   * 64 KiB): each range an item that owns the lines starting in it. `.gz` files are not split.
+   * Default: inputs are mapped as given.
+   */
+  split?: number | string;
   /** Called once when submitting starts to wait for workers, and again when it goes on. */
   onBackpressure?(waiting: boolean, queued: number, mark: number): void;
   /** Called once the run record exists, before any input is enqueued. */
@@ -91,7 +97,8 @@ export async function enqueueRun(
   const { job } = version;
   const runId = options.runId === undefined ? generateRunId() : parseOption('runId', SUBMIT_OPTION_FIELDS.runId, options.runId);
   const highWaterMark = parseOption('highWaterMark', SUBMIT_OPTION_FIELDS.highWaterMark, options.highWaterMark);
-  const { runOptions, items: stream, validated } = await prepareInputs(job, inputs, options);
+  const validate = inputValidator(job, options.split !== undefined);
+  const { runOptions, items: stream, validated } = await prepareInputs(job, splitInputs(inputs, options), options, validate);
   await requireReplicas(deps.client, runOptions.minReplicas);
   const created = await createRun(deps, version, runId, runOptions);
   options.onCreated?.(runId);
@@ -160,7 +167,7 @@ export async function enqueueRun(
         next = read();
         const chunk = step.value;
         if (!validated) {
-          for (let i = 0; i < chunk.items.length; i++) await validateInputItem(job.name, job.input, chunk.items[i], chunk.firstItem + i);
+          for (let i = 0; i < chunk.items.length; i++) await validate(chunk.items[i], chunk.firstItem + i);
         }
         const payload = JSON.stringify(chunk.items);
         batch.push([chunkTaskId(chunk.index), payload]);
@@ -194,11 +201,12 @@ async function prepareInputs(
   job: Job,
   inputs: InputSource,
   options: SubmitOptions,
+  validate: ItemValidator,
 ): Promise<{ runOptions: RunOptions; items: AsyncIterable<unknown>; validated: boolean }> {
   const runOptions = resolveRunOptions(job.defaults, options, job.partitions);
   if (isRereadable(inputs)) {
     let count = 0;
-    for await (const item of openSource(inputs)) await validateInputItem(job.name, job.input, item, count++);
+    for await (const item of openSource(inputs)) await validate(item, count++);
     const chunkSize = runOptions.chunkSize === 'auto' ? autoChunkSize(count) : runOptions.chunkSize;
     return { runOptions: { ...runOptions, chunkSize }, items: openSource(inputs), validated: true };
   }

@@ -11,13 +11,13 @@ import { compareUtf8 } from '../shared/data/key-order.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { chunkTaskId } from '../shared/redis/redis-keys.js';
 import { resolveRunOptions, type RunDefaults } from '../shared/run/run-options.js';
-import { validateInputItem } from '../shared/job/input-schema.js';
 import { autoChunkSize, chunkItems, openSource, type InputSource } from '../producer/input-chunks.js';
+import { inputValidator, splitInputs, type SplitOptions } from '../producer/split-files.js';
 import { mapItems } from '../worker/map-task.js';
 import { reduceGroups } from '../reducer/reduce-task.js';
 import type { ResultEntry } from '../reducer/read-results.js';
 
-export interface RunLocallyOptions extends Pick<RunDefaults, 'chunkSize' | 'callTimeout'> {
+export interface RunLocallyOptions extends Pick<RunDefaults, 'chunkSize' | 'callTimeout'>, SplitOptions {
   partitions?: number;
   logger?: Logger;
   signal?: AbortSignal;
@@ -31,9 +31,10 @@ export async function runLocally(job: Job, inputs: InputSource, options: RunLoca
   );
   const log = options.logger ?? silentLogger();
   const signal = options.signal ?? new AbortController().signal;
+  const validate = inputValidator(job, options.split !== undefined);
   const items: unknown[] = [];
-  for await (const item of openSource(inputs)) {
-    await validateInputItem(job.name, job.input, item, items.length);
+  for await (const item of openSource(splitInputs(inputs, options))) {
+    await validate(item, items.length);
     items.push(item);
   }
   const chunkSize = runOptions.chunkSize === 'auto' ? autoChunkSize(items.length) : runOptions.chunkSize;

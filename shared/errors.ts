@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'JOB_NOT_FOUND'
   | 'JOB_INVALID'
   | 'INPUT_INVALID'
+  | 'INPUT_CHANGED'
   | 'MAP_OUTPUT_INVALID'
   | 'NON_RETRYABLE'
   | 'CALL_TIMEOUT'
@@ -78,6 +79,35 @@ export class InputError extends RedmapError {
 export class NonRetryableError extends RedmapError {
   constructor(message: string, options?: RedmapErrorOptions) {
     super('NON_RETRYABLE', message, options);
+  }
+}
+
+/** A file's size and modification time, as recorded at submit or found later. */
+export interface FileVersion {
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * A file input whose size or modification time differs from what was recorded when the run
+ * was submitted: its byte ranges no longer cut it at the same lines, so mapping it would
+ * count other bytes. Never retried.
+ */
+export class InputChangedError extends RedmapError {
+  readonly path: string;
+  readonly recorded: FileVersion;
+  readonly found: FileVersion;
+
+  constructor(path: string, recorded: FileVersion, found: FileVersion) {
+    const at = (version: FileVersion) => `${version.size} bytes, modified ${new Date(version.mtimeMs).toISOString()}`;
+    super(
+      'INPUT_CHANGED',
+      `input file ${path} changed after the run was submitted (then ${at(recorded)}; now ${at(found)}): ` +
+        'its byte ranges would map other lines; submit the run again',
+    );
+    this.path = path;
+    this.recorded = recorded;
+    this.found = found;
   }
 }
 
@@ -172,10 +202,10 @@ export class RunError extends RedmapError {
 /** True for errors that no retry can fix. */
 export function isNonRetryable(error: unknown): boolean {
   if (error instanceof NonRetryableError || error instanceof MapOutputError) return true;
-  if (error instanceof InputError) return true;
+  if (error instanceof InputError || error instanceof InputChangedError) return true;
   // A job module loaded through another copy of redmap has its own classes.
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return code === 'NON_RETRYABLE' || code === 'MAP_OUTPUT_INVALID' || code === 'INPUT_INVALID';
+  return code === 'NON_RETRYABLE' || code === 'MAP_OUTPUT_INVALID' || code === 'INPUT_INVALID' || code === 'INPUT_CHANGED';
 }
 
 /** A short, single-line description of anything thrown. */

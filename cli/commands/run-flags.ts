@@ -6,7 +6,14 @@
 import { formatDuration } from '../../shared/data/durations.js';
 import type { z } from 'zod';
 import { durationSchema } from '../../shared/data/validation.js';
-import { chunkCountSchema, RUN_OPTION_DEFAULTS, RUN_OPTION_FIELDS, SUBMIT_OPTION_FIELDS } from '../../shared/run/run-options.js';
+import { formatByteSize } from '../../shared/data/byte-sizes.js';
+import {
+  chunkCountSchema,
+  MIN_SPLIT_BYTES,
+  RUN_OPTION_DEFAULTS,
+  RUN_OPTION_FIELDS,
+  SUBMIT_OPTION_FIELDS,
+} from '../../shared/run/run-options.js';
 import type { SubmitOptions } from '../../producer/enqueue-run.js';
 import { choiceFlag, optionFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
 import { cliInputSource, INPUT_FORMATS } from '../cli-inputs.js';
@@ -37,6 +44,11 @@ export const INPUT_OPTIONS: Record<string, OptionSpec> = {
   'no-glob': {
     type: 'boolean',
     description: 'take arguments and --input-file names as written; by default redmap expands * ? [ patterns, sorted',
+  },
+  split: {
+    type: 'string',
+    value: 'SIZE',
+    description: `map each input file as byte ranges of SIZE (64MiB, 512KiB, 1GiB or bytes; at least ${formatByteSize(MIN_SPLIT_BYTES)}); a range owns the lines that start in it; .gz files are read whole`,
   },
 };
 
@@ -161,6 +173,7 @@ export function submitOptionsFromFlags(args: ParsedArgs): SubmitOptions {
     maxStalls: optionFlag(args, 'max-stalls', 'int', run.maxStalls),
     retention: optionFlag(args, 'retention', 'text', run.retention),
     highWaterMark: optionFlag(args, 'high-water-mark', 'int', submit.highWaterMark),
+    split: optionFlag(args, 'split', 'text', submit.split),
     concurrency: optionFlag(args, 'global-concurrency', 'int', run.concurrency),
     rate: checkedTextFlag(args, 'rate', run.rate),
     minReplicas: optionFlag(args, 'min-replicas', 'int', run.minReplicas),
@@ -177,10 +190,13 @@ export function inputSourceFromFlags(args: ParsedArgs, inputs: string[]): InputS
   });
 }
 
-/** How many inputs the run has, when all are given as arguments (not from a file or standard input). */
+/**
+ * How many inputs the run has, when all are given as arguments (not from a file or standard
+ * input) and not split (one file may then make many).
+ */
 export function argumentInputCount(args: ParsedArgs, inputs: string[]): number | undefined {
   const files = args.values['input-file'];
-  if (inputs.includes('-') || (Array.isArray(files) && files.length > 0)) return undefined;
+  if (inputs.includes('-') || (Array.isArray(files) && files.length > 0) || stringFlag(args, 'split') !== undefined) return undefined;
   // A pattern usually stands for many files: counted as unknown rather than globbed twice.
   if (!args.values['no-glob'] && inputs.some(isGlobPattern)) return undefined;
   return inputs.length;
@@ -219,4 +235,14 @@ export function workerEnvironment(redis: { url: string; settings: RedisSettings 
   delete env.REDIS_PASSWORD_FILE;
   delete env.REDIS_SENTINEL_PASSWORD_FILE;
   return env;
+}
+
+/** Says once on stderr that compressed inputs are read whole, however many there are. */
+export function wholeFileNotice(say: (message: string) => void): (path: string) => void {
+  let said = false;
+  return (path) => {
+    if (said) return;
+    said = true;
+    say(`${path} is compressed (.gz): --split reads each compressed input whole, in one task`);
+  };
 }

@@ -27,6 +27,7 @@ import {
   RUN_OPTIONS,
   submitOptionsFromFlags,
   WORKER_OPTIONS,
+  wholeFileNotice,
   workerConfigFromFlags,
   workerEnvironment,
 } from './run-flags.js';
@@ -49,7 +50,7 @@ export const runSpec: CommandSpec = {
       type: 'string',
       short: 'w',
       value: 'N',
-      description: `local worker processes (default: ${availableParallelism()}, the number of CPUs, but no more than the inputs given as arguments)`,
+      description: `local worker processes (default: ${availableParallelism()}, the number of CPUs, but no more than the inputs given as arguments, unless --split)`,
     },
     local: { type: 'boolean', description: 'run in this process, without Redis (same result; for trying a job)' },
     ...OUTPUT_OPTIONS,
@@ -66,6 +67,7 @@ export const runSpec: CommandSpec = {
     "redmap run examples/log-errors/job.ts 'logs/**/*.log' --workers 2",
     'redmap run enrich-job.ts --input-file users.csv --input-format csv',
     'redmap run examples/word-count/job.ts --input-file files.txt --output counts.csv',
+    'redmap run examples/log-errors/job.ts big.log --split 64MiB --workers 2',
   ],
   usesRedis: true,
 };
@@ -75,7 +77,7 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
   const format = choiceFlag<OutputFormat>(args, 'format', OUTPUT_FORMATS) ?? 'jsonl';
   const output = outputFileFlag(args);
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
-  const submitOptions = submitOptionsFromFlags(args);
+  const submitOptions = { ...submitOptionsFromFlags(args), onWholeFile: wholeFileNotice((line) => ctx.say(line)) };
   const workers = intFlag(args, 'workers', { min: 1, max: 256 }) ?? defaultWorkerCount(args);
   if (args.values.local) {
     const [{ job }, { runLocally }] = await Promise.all([loadJobFile(jobFile!), import('../../runtime/run-locally.js')]);

@@ -8,7 +8,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
 import { withInputLocation } from '../input-locations.js';
 import { outputFileFlag } from '../output-file.js';
 import { UsageError } from '../../shared/errors.js';
-import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags } from './run-flags.js';
+import { INPUT_OPTIONS, inputSourceFromFlags, RUN_OPTIONS, submitOptionsFromFlags, wholeFileNotice } from './run-flags.js';
 import { OUTPUT_OPTIONS } from './run.js';
 
 export const submitSpec: CommandSpec = {
@@ -40,7 +40,7 @@ export async function submit(ctx: CommandContext, args: ParsedArgs): Promise<num
   const output = outputFileFlag(args);
   if (output && !args.values.wait) throw new UsageError('--output writes the results of a run it waits for: add --wait');
   const inputs = inputSourceFromFlags(args, args.positionals.slice(1));
-  const options = submitOptionsFromFlags(args);
+  const options = { ...submitOptionsFromFlags(args), onWholeFile: wholeFileNotice((line) => ctx.say(line)) };
   const { job } = await loadJobFile(jobFile!);
   const wait = Boolean(args.values.wait);
   const redis = await openCliRedis(ctx, args, true, 'submit');

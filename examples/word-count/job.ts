@@ -1,13 +1,13 @@
 /**
  * Counts words in text files: a word is a maximal run of ASCII letters and digits
  * ([A-Za-z0-9]), lowercased; every other byte (punctuation, CR, any byte of a non-ASCII
- * UTF-8 character) separates words. Inputs are file paths.
+ * UTF-8 character) separates words. Inputs are file paths (`.gz` too), or byte ranges of
+ * files with `--split`.
  *
  * It scans bytes and counts words in a table keyed by their bytes, so a word becomes a
  * string once, when first seen, rather than at each of its occurrences: see README.md.
  */
-import { open } from 'node:fs/promises';
-import { defineJob, z } from 'redmap';
+import { defineJob, fileInputSchema, readInputBytes, type FileInput, type ReadInputOptions } from 'redmap';
 
 /** Byte → its lowercase form if it is [A-Za-z0-9], else 0 (a separator). */
 const WORD_BYTE = new Uint8Array(256);
@@ -108,46 +108,24 @@ export function countWords(buffer: Uint8Array, start: number, end: number, table
   }
 }
 
-export interface ScanOptions {
-  /** Bytes read at a time; the buffer grows only for a word longer than this. Default 1 MiB. */
-  bufferSize?: number;
-  signal?: AbortSignal;
-}
+export type ScanOptions = ReadInputOptions;
 
 /**
- * Reads the file into one reused buffer. A word cut by the end of a read moves to the
- * front of the buffer and the next read appends to it, so it is counted whole.
+ * Counts the words of a file, of the lines that start in a range of it (`--split`), or of
+ * a `.gz` file. `readInputBytes` hands over blocks of whole lines from one reused buffer,
+ * and a newline separates words, so no word is cut between blocks.
  */
-export async function countWordsInFile(path: string, options: ScanOptions = {}): Promise<WordTable> {
+export async function countWordsInFile(input: FileInput, options: ScanOptions = {}): Promise<WordTable> {
   const table = new WordTable();
-  const file = await open(path, 'r');
-  try {
-    let buffer = Buffer.allocUnsafe(options.bufferSize ?? 1 << 20);
-    let carried = 0;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      if (carried === buffer.length) buffer = Buffer.concat([buffer], buffer.length * 2);
-      const { bytesRead } = await file.read(buffer, carried, buffer.length - carried, null);
-      const end = carried + bytesRead;
-      if (bytesRead === 0) {
-        countWords(buffer, 0, end, table);
-        return table;
-      }
-      let cut = end;
-      while (cut > 0 && WORD_BYTE[buffer[cut - 1]!] !== 0) cut--;
-      countWords(buffer, 0, cut, table);
-      carried = buffer.copy(buffer, 0, cut, end);
-    }
-  } finally {
-    await file.close();
-  }
+  for await (const block of readInputBytes(input, options)) countWords(block, 0, block.length, table);
+  return table;
 }
 
 export default defineJob({
   name: 'word-count',
-  input: z.string().min(1),
-  async *map(path: string, ctx) {
-    const table = await countWordsInFile(path, { signal: ctx.signal });
+  input: fileInputSchema, // a path, or a byte range of one with --split
+  async *map(input: FileInput, ctx) {
+    const table = await countWordsInFile(input, { signal: ctx.signal });
     yield* table.entries();
   },
   combine: (a: number, b: number) => a + b,

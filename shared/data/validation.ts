@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, formatDuration, parseDuration, parseRate, RATE_HINT, type Rate } from './durations.js';
 import { InvalidOptionError } from '../errors.js';
+import { BYTE_SIZE_HINT, formatByteSize, parseByteSize } from './byte-sizes.js';
 
 /** "option: expected …, got …" for each zod issue, joined into one line. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
@@ -55,6 +56,22 @@ export function durationSchema(minMs = 0) {
       return z.NEVER;
     }
     return ms;
+  });
+}
+
+/**
+ * Bytes, given as a number or a string such as "64MiB", of at least `minBytes`. One message
+ * for every failure, saying the form and the floor, as for durations.
+ */
+export function byteSizeSchema(minBytes: number) {
+  const expected = `expected ${BYTE_SIZE_HINT}, at least ${formatByteSize(minBytes)}`;
+  return z.union([z.number(), z.string()], { error: expected }).transform((value, ctx) => {
+    const bytes = typeof value === 'number' ? value : parseByteSize(value);
+    if (bytes === undefined || !Number.isSafeInteger(bytes) || bytes < minBytes) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return bytes;
   });
 }
 

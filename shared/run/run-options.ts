@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../data/durations.js';
 import { InvalidOptionError } from '../errors.js';
-import { durationSchema, numberSchema, parseOption, rateSchema, wholeNumberSchema } from '../data/validation.js';
+import { byteSizeSchema, durationSchema, numberSchema, parseOption, rateSchema, wholeNumberSchema } from '../data/validation.js';
 
 /** Every per-run option with its default. Job `defaults` and submit options use these names. */
 export const RUN_OPTION_DEFAULTS = {
@@ -68,6 +68,12 @@ export const RUN_OPTION_FIELDS = {
 };
 
 /**
+ * The smallest `split`: each range costs a task and reads past its end to finish its last
+ * line, so below this the overhead outweighs the parallelism it buys.
+ */
+export const MIN_SPLIT_BYTES = 64 * 1024;
+
+/**
  * The options of a submit beyond the run's own settings: the run's id, its partitions, and
  * how far ahead of the workers it enqueues.
  */
@@ -76,6 +82,8 @@ export const SUBMIT_OPTION_FIELDS = {
   partitions: partitionsSchema,
   /** Waiting tasks in the job's queue above which submitting holds back. Default 5000. */
   highWaterMark: wholeNumberSchema({ min: 1 }).default(5000),
+  /** Map each file input as byte ranges of this size ("64MiB", or bytes); see shared/files/. */
+  split: byteSizeSchema(MIN_SPLIT_BYTES),
 };
 
 const fields = RUN_OPTION_FIELDS;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CallTimeoutError,
   describeError,
+  InputChangedError,
   InputError,
   InvalidOptionError,
   isNonRetryable,
@@ -16,7 +17,8 @@ import {
 } from '../../shared/errors.js';
 
 describe('isNonRetryable', () => {
-  it('is true for NonRetryableError, MapOutputError and InputError', () => {
+  it('is true for NonRetryableError, MapOutputError, InputError and InputChangedError', () => {
+    expect(isNonRetryable(new InputChangedError('a.log', { size: 1, mtimeMs: 1 }, { size: 2, mtimeMs: 1 }))).toBe(true);
     expect(isNonRetryable(new NonRetryableError('no'))).toBe(true);
     expect(isNonRetryable(new MapOutputError('bad key'))).toBe(true);
     expect(isNonRetryable(new InputError(3, 'bad item'))).toBe(true);
@@ -38,7 +40,7 @@ describe('isNonRetryable', () => {
   });
 
   it('recognises the errors of another copy of redmap by their code', () => {
-    for (const code of ['NON_RETRYABLE', 'MAP_OUTPUT_INVALID', 'INPUT_INVALID']) {
+    for (const code of ['NON_RETRYABLE', 'MAP_OUTPUT_INVALID', 'INPUT_INVALID', 'INPUT_CHANGED']) {
       expect(isNonRetryable(Object.assign(new Error('from another copy'), { code })), code).toBe(true);
     }
     expect(isNonRetryable(Object.assign(new Error('other'), { code: 'ECONNRESET' }))).toBe(false);
@@ -52,6 +54,7 @@ describe('the error catalogue', () => {
       [new InvalidOptionError('attempts', 'm'), 'INVALID_OPTION', 'InvalidOptionError'],
       [new JobDefinitionError('JOB_NOT_FOUND', 'm'), 'JOB_NOT_FOUND', 'JobDefinitionError'],
       [new InputError(0, 'm'), 'INPUT_INVALID', 'InputError'],
+      [new InputChangedError('f', { size: 0, mtimeMs: 0 }, { size: 1, mtimeMs: 0 }), 'INPUT_CHANGED', 'InputChangedError'],
       [new NonRetryableError('m'), 'NON_RETRYABLE', 'NonRetryableError'],
       [new MapOutputError('m'), 'MAP_OUTPUT_INVALID', 'MapOutputError'],
       [new CallTimeoutError('m'), 'CALL_TIMEOUT', 'CallTimeoutError'],
@@ -73,6 +76,12 @@ describe('the error catalogue', () => {
     expect(new InvalidOptionError('attempts', 'm').option).toBe('attempts');
     expect(new InputError(12, 'm').index).toBe(12);
     expect(new RunError('RUN_EXISTS', 'r9', 'm').runId).toBe('r9');
+    const changed = new InputChangedError('/logs/a.log', { size: 10, mtimeMs: 0 }, { size: 12, mtimeMs: 1000 });
+    expect(changed).toMatchObject({ path: '/logs/a.log', recorded: { size: 10 }, found: { size: 12 } });
+    expect(changed.message).toBe(
+      'input file /logs/a.log changed after the run was submitted (then 10 bytes, modified 1970-01-01T00:00:00.000Z; ' +
+        'now 12 bytes, modified 1970-01-01T00:00:01.000Z): its byte ranges would map other lines; submit the run again',
+    );
   });
 
   it('has no cause when none is given', () => {
