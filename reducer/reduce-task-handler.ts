@@ -33,7 +33,8 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   const { run: runId, inc, gen, partition } = attempt.payload;
   const log = deps.log.child({ runId, taskId: `r${partition}`, phase: 'reduce', partition, attempt: attempt.attempt });
   const run = await deps.runs.get(runId, inc);
-  if (!run || !(await isDue(deps.client, deps.prefix, run, gen, partition))) {
+  const flippedAt = run && (await dueSince(deps.client, deps.prefix, run, gen, partition));
+  if (!run || flippedAt === undefined) {
     log.debug({}, 'reduce task skipped: its partition is reduced, or the run moved on');
     return 'skipped';
   }
@@ -68,7 +69,7 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
 
   try {
     await failpoint('before-reduce-commit', partition);
-    return await commitPartition(deps, run, attempt, staged, batches, log);
+    return await commitPartition(deps, run, attempt, { staged, batches, flippedAt }, log);
   } catch (error) {
     if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
     // A last attempt that fails at its commit must end the run, not leave it reducing.
@@ -77,13 +78,19 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   }
 }
 
+/** What an attempt staged, and the flip to reducing its partition was read under. */
+interface StagedPartition {
+  staged: string;
+  batches: number;
+  flippedAt: string;
+}
+
 /** Commits the staged result of a partition; the last partition's commit ends the run. */
 async function commitPartition(
   deps: HandlerDeps,
   run: RunRecord,
   attempt: TaskAttempt<ReduceTaskPayload>,
-  staged: string,
-  batches: number,
+  { staged, batches, flippedAt }: StagedPartition,
   log: Logger,
 ): Promise<ReduceTaskResult> {
   const { gen, partition } = attempt.payload;
@@ -94,7 +101,7 @@ async function commitPartition(
         deps.client,
         commitReduceScript,
         [keys.meta, keys.reduced(gen), staged, keys.results(gen, partition), keys.failed, keys.replies],
-        [run.incarnation, gen, attempt.attemptId, partition, run.options.partitions, batches],
+        [run.incarnation, gen, attempt.attemptId, partition, run.options.partitions, batches, flippedAt],
         { minReplicas: run.options.minReplicas, runMeta: keys.meta },
       ),
     ),
@@ -116,6 +123,11 @@ async function commitPartition(
       return 'duplicate';
     case 'stage_lost':
       throw new StagedOutputLostError(run.id, `r${partition}`, Number(detail), Number(expected));
+    case 'reflipped':
+      // Retried like any failed attempt: the next one reads the partition as it is now.
+      throw new Error(
+        `partition ${partition} was read before the run's map phase ended again (a failover lost writes, then the last map tasks ran again); it is reduced again`,
+      );
     case 'lost':
       log.warn({}, 'the run vanished while its reduce task ran (cleaned, or Redis lost it); nothing to commit');
       return 'skipped';
@@ -124,13 +136,30 @@ async function commitPartition(
   }
 }
 
-async function isDue(client: RedisClient, prefix: string, run: RunRecord, generation: number, partition: number): Promise<boolean> {
+/**
+ * When the partition is due (the run reduces this generation and the partition is not
+ * reduced yet): the time of the flip to reducing, which the commit checks again. A failover
+ * can lose the flip and the last map commits with it; the partition may then have been read
+ * on the promoted replica before those tasks ran again, and their later flip has another time.
+ */
+async function dueSince(
+  client: RedisClient,
+  prefix: string,
+  run: RunRecord,
+  generation: number,
+  partition: number,
+): Promise<string | undefined> {
   const keys = runKeys(prefix, run.id);
-  const replies = await client.pipeline().hmget(keys.meta, 'state', 'gen', 'inc').sismember(keys.reduced(generation), partition).exec();
-  if (!replies) return false;
+  const replies = await client
+    .pipeline()
+    .hmget(keys.meta, 'state', 'gen', 'inc', 'reducingAt')
+    .sismember(keys.reduced(generation), partition)
+    .exec();
+  if (!replies) return undefined;
   for (const [error] of replies) if (error) throw error;
-  const [state, current, incarnation] = replies[0]![1] as [string | null, string | null, string | null];
-  return state === 'reducing' && Number(current) === generation && incarnation === run.incarnation && replies[1]![1] === 0;
+  const [state, current, incarnation, flippedAt] = replies[0]![1] as Array<string | null>;
+  const due = state === 'reducing' && Number(current) === generation && incarnation === run.incarnation && replies[1]![1] === 0;
+  return due && flippedAt !== null ? flippedAt : undefined;
 }
 
 /** Exported for its test: appends batches to a staged list once, however often the call is sent. */

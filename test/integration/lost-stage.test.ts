@@ -6,7 +6,7 @@
  */
 import { describe, expect } from 'vitest';
 import { readRunRecord } from '../../shared/run/run-record.js';
-import { runsIndexKey } from '../../shared/redis/redis-keys.js';
+import { runKeys, runsIndexKey } from '../../shared/redis/redis-keys.js';
 import { runCli } from '../support/cli.js';
 import { startSupervisedWorkers } from '../support/faults.js';
 import { wideOutputSums, wordCountLines } from '../support/ground-truth.js';
@@ -99,6 +99,38 @@ describe('staged output lost before its commit', () => {
       const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
       const record = await readRunRecord(client, prefix, runId);
       expect(record?.mapCommits).toBe(3);
+      expect(record?.retries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await workers.stop();
+    }
+  });
+});
+
+describe('a flip to reducing lost in a failover', () => {
+  // Seen in the failover soak (seeds 20261206, 20261209): a reduce task taken on the old
+  // primary read its partition on the promoted replica, where the last map commits and the
+  // flip were lost; once those tasks ran again and flipped anew, the partial result committed
+  // and the run ended done with wrong counts. The test stands in for the new flip by changing
+  // the flip's time while the worker waits between staging and committing.
+  it('a partition read under an earlier flip is reduced again; the result stays exact', async ({ redis: client, prefix }) => {
+    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit~3000' };
+    const workers = startSupervisedWorkers('test/fixtures/jobs/fault-words.ts', 1, env);
+    try {
+      await workers.ready(1);
+      const submitted = runCli(
+        ['submit', 'test/fixtures/jobs/fault-words.ts', '-', '--chunk-size', '4', '--backoff', 'fixed:100ms', '--wait', '--quiet'],
+        { env, input: `${lines.join('\n')}\n` },
+      );
+      await waitFor('a staged reduce result', async () => (await keysMatching(client, `${prefix}:run:*:g1:rstage:*`)).length > 0);
+      const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+      const meta = runKeys(prefix, runId).meta;
+      await client.hset(meta, 'reducingAt', Number(await client.hget(meta, 'reducingAt')) + 1);
+      const result = await submitted;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(wordCountLines(lines));
+      const record = await readRunRecord(client, prefix, runId);
+      expect(record?.reduceCommits).toBe(4);
+      // At least the attempt that waited under the old flip was discarded and retried.
       expect(record?.retries).toBeGreaterThanOrEqual(1);
     } finally {
       await workers.stop();
