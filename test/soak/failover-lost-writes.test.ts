@@ -127,9 +127,14 @@ async function runSchedule(schedule: Schedule): Promise<Outcome> {
     const lost = { lostBytes: Math.max(0, primaryOffset - replicaOffset), lostCommits: commitsBefore - Number(commitsAfter) };
     const said = result.stderr.trim().split('\n').pop() ?? '';
     if (result.code === 0) {
-      return result.stdout === wordCountLines(inputs)
-        ? { outcome: 'done and exact', ...lost, detail: '' }
-        : { outcome: 'DONE AND WRONG', ...lost, detail: `stdout differs from the independent count (${result.stdout.length} bytes)` };
+      const truth = wordCountLines(inputs);
+      if (result.stdout === truth) return { outcome: 'done and exact', ...lost, detail: '' };
+      // Kept for a look: what the run printed, the independent count, and what the workers logged.
+      const kept = `test-output/soak/seed-${schedule.seed}`;
+      writeFileSync(`${kept}.printed.txt`, result.stdout);
+      writeFileSync(`${kept}.truth.txt`, truth);
+      writeFileSync(`${kept}.workers.log`, workers.printed().stderr);
+      return { outcome: 'DONE AND WRONG', ...lost, detail: `stdout differs from the independent count; see ${kept}.*` };
     }
     if (result.code === 6) return { outcome: 'lost (exit 6)', ...lost, detail: said };
     return { outcome: `exit ${result.code}`, ...lost, detail: said };
