@@ -7,9 +7,10 @@
  */
 import pg from 'pg';
 import { readPostgresPassword } from '../shared/config.js';
+import { describeError, RedmapError, SinkError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import type { Logger } from '../shared/logger.js';
-import { describeSinkUrl, type SinkSettings } from '../shared/run/sink-options.js';
+import { describeSinkUrl, SINK_PASSWORD_VARIABLES, type SinkSettings } from '../shared/run/sink-options.js';
 import { createSinkTables, sinkTableNames, type SinkTableNames } from './sink-tables.js';
 
 /** Which partition of which run a transaction writes. */
@@ -43,7 +44,9 @@ export class PostgresSinks {
   /** Writes one partition's rows (batches in key order) in one transaction. */
   async writePartition(sink: SinkSettings, target: SinkPartition, rows: Rows): Promise<SinkOutcome> {
     const pool = this.poolFor(sink.url);
-    const client = await pool.connect();
+    const client = await pool.connect().catch((error: unknown) => {
+      throw sinkError(sink, error);
+    });
     let broken: Error | undefined;
     try {
       await this.ensureTables(client, sink);
@@ -51,7 +54,7 @@ export class PostgresSinks {
     } catch (error) {
       // A connection that failed mid-transaction is not given back for reuse.
       broken = error as Error;
-      throw error;
+      throw sinkError(sink, error);
     } finally {
       client.release(broken);
     }
@@ -91,6 +94,20 @@ export class PostgresSinks {
     }
     await ready;
   }
+}
+
+/** PostgreSQL's errors, saying which sink; redmap's own (staged output lost) pass as they are. */
+function sinkError(sink: SinkSettings, error: unknown): Error {
+  if (error instanceof RedmapError) return error;
+  const code = (error as { code?: unknown }).code;
+  // 28P01: wrong password; 28000: no such role, or pg_hba refused it.
+  const hint =
+    code === '28P01' || code === '28000' || /password/i.test(describeError(error))
+      ? `; set ${SINK_PASSWORD_VARIABLES} in each worker's environment`
+      : '';
+  return new SinkError(sink.table, `PostgreSQL sink ${describeSinkUrl(sink.url)}, table ${sink.table}: ${describeError(error)}${hint}`, {
+    cause: error,
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { defineJob, z } from '../../index.js';
+import { defineJob, z, type RunHandle } from '../../index.js';
 import { startLocalPostgres, type LocalPostgres } from '../../examples/pg-enrich/postgres.js';
 import { PostgresSinks, type SinkPartition } from '../../reducer/postgres-sink.js';
 import { createLogger } from '../../shared/logger.js';
@@ -136,6 +136,23 @@ describe('the PostgreSQL sink', () => {
     } finally {
       await sinks.close();
     }
+  });
+
+  it('a worker with the wrong password fails the run, saying which sink and where the password comes from', async ({ workers, runs }) => {
+    // Read by the worker when it first writes to the sink, so wrong until the run ended.
+    process.env.PGPASSWORD = 'not-the-password';
+    let ended: Awaited<ReturnType<RunHandle['done']>>;
+    try {
+      await workers.start(wordCount);
+      const run = await runs.submit(wordCount, ['a b'], { attempts: 1, sink: { url: sinkUrl, table: newTable() } });
+      ended = await run.done();
+    } finally {
+      process.env.PGPASSWORD = password;
+    }
+    expect(ended.state).toBe('failed');
+    expect(ended.error).toContain(`PostgreSQL sink ${sinkUrl.replace(/\/$/, '')}`);
+    expect(ended.error).toContain('set PGPASSWORD or PGPASSWORD_FILE');
+    expect(ended.error).not.toContain('not-the-password');
   });
 
   it('upsert mode keeps one row per key across runs, each with the latest value', async ({ workers, runs }) => {
