@@ -4,6 +4,7 @@
  * later generation or incarnation replaces the earlier rows and is never replaced by them,
  * upsert mode keeps one row per key across runs, and the password reaches no log.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { defineJob, z, type RunHandle } from '../../index.js';
 import { startLocalPostgres, type LocalPostgres } from '../../examples/pg-enrich/postgres.js';
 import { PostgresSinks, type SinkPartition } from '../../reducer/postgres-sink.js';
 import { createLogger } from '../../shared/logger.js';
-import { runCli } from '../support/cli.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
 import { it } from '../support/fixtures.js';
 import { wordCountLines } from '../support/ground-truth.js';
 import { redisUrl } from '../support/test-redis.js';
@@ -188,5 +189,17 @@ describe('the PostgreSQL sink', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('set PGPASSWORD or PGPASSWORD_FILE');
     expect(refused.stderr).not.toContain(password);
+  });
+
+  it('the one-line example runs: logs generated, counted into a table on its own PostgreSQL, the table printed', async ({ prefix }) => {
+    const example = spawnSync(process.execPath, ['--import', 'tsx', 'examples/logs-to-table/run.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PGPASSWORD: '', REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_LOG_FORMAT: 'json' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(example.status, example.stderr).toBe(0);
+    expect(example.stdout).toMatch(/SELECT key, value FROM log_errors ORDER BY value DESC LIMIT 10;\n\n( +\d+ {2}\d{3} \S+\n){10}/);
+    expect(example.stdout).toMatch(/"partitions":8,"partitions_written":8,"complete":true/);
   });
 });
