@@ -189,6 +189,17 @@ describe('the PostgreSQL sink', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('set PGPASSWORD or PGPASSWORD_FILE');
     expect(refused.stderr).not.toContain(password);
+
+    const badInputs: Array<[string[], string]> = [
+      [['--sink', sinkUrl, '--sink-mode', 'append'], '--sink-mode: expected one of run, upsert, got "append"'],
+      [['--sink-table', 'errors'], '--sink-table needs --sink URL'],
+      [['--sink', 'mysql://root@db/x'], '--sink: expected a postgres:// or postgresql:// URL'],
+    ];
+    for (const [flags, message] of badInputs) {
+      const bad = await runCli(['submit', 'test/fixtures/jobs/fault-words.ts', 'a', ...flags], { env });
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toContain(message);
+    }
   });
 
   it('the one-line example runs: logs generated, counted into a table on its own PostgreSQL, the table printed', async ({ prefix }) => {
