@@ -128,11 +128,7 @@ async function writeInTransaction(client: pg.PoolClient, sink: SinkSettings, tar
   try {
     // Serializes the partitions of one run, so the last one counts every marker (run marker).
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`redmap sink ${sink.table} ${target.runId}`]);
-    const refused = (await isStale(client, names, target))
-      ? 'stale'
-      : !(await insertMarker(client, names, target))
-        ? 'already-written'
-        : undefined;
+    const refused = await refusalOf(client, names, target);
     if (refused) {
       await client.query('ROLLBACK');
       return refused;
@@ -149,6 +145,15 @@ async function writeInTransaction(client: pg.PoolClient, sink: SinkSettings, tar
   }
   await failpoint('after-sink-commit', target.partition);
   return 'written';
+}
+
+/**
+ * Why this attempt must write nothing, if so: the table holds a later generation or
+ * incarnation of the run, or this partition's marker is there (an earlier attempt committed).
+ */
+async function refusalOf(client: pg.PoolClient, names: SinkTableNames, target: SinkPartition): Promise<SinkOutcome | undefined> {
+  if (await isStale(client, names, target)) return 'stale';
+  return (await insertMarker(client, names, target)) ? undefined : 'already-written';
 }
 
 /** True when the table holds a later incarnation (by creation time) or generation of the run. */
