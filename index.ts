@@ -6,6 +6,7 @@ export { defineJob, isJob } from './shared/job/job-definition.js';
 export type { Job, JobSpec, KeyValue, MapContext, MapOutput, ReduceContext, TaskLogger } from './shared/job/job-definition.js';
 export type { JobLimits } from './shared/job/limits.js';
 export type { RunDefaults } from './shared/run/run-options.js';
+export type { SinkInput, SinkMode } from './shared/run/sink-options.js';
 export type { RunState } from './shared/run/run-state.js';
 export type { RunStatus } from './shared/run/run-status.js';
 export {
@@ -19,6 +20,7 @@ export {
   RedisError,
   RedmapError,
   RunError,
+  SinkError,
   TaskStalledError,
   UsageError,
 } from './shared/errors.js';

@@ -15,11 +15,12 @@ import { runKeys } from '../shared/redis/redis-keys.js';
 import { failRun, publishControl } from '../shared/run/run-control.js';
 import { readRunRecord, type RunRecord } from '../shared/run/run-record.js';
 import { ORPHAN_STAGE_TTL_MS, retireRun } from '../shared/run/run-retention.js';
-import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
+import { TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/tasks/task-attempt.js';
 import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { ReduceTaskPayload } from '../shared/tasks/task-queue.js';
 import { readPartition } from './read-partition.js';
 import { reduceGroups } from './reduce-task.js';
+import { writeStagedToSink, type ReduceHandlerDeps } from './write-sink.js';
 
 const commitReduceScript = loadLuaScript(new URL('./commit-reduce.lua', import.meta.url));
 const stageResultsScript = loadLuaScript(new URL('./stage-results.lua', import.meta.url));
@@ -29,7 +30,7 @@ const STAGE_WRITE_BATCHES = 16;
 
 export type ReduceTaskResult = 'committed' | 'finished' | 'duplicate' | 'skipped';
 
-export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<ReduceTaskPayload>): Promise<ReduceTaskResult> {
+export async function handleReduceTask(deps: ReduceHandlerDeps, attempt: TaskAttempt<ReduceTaskPayload>): Promise<ReduceTaskResult> {
   const { run: runId, inc, gen, partition } = attempt.payload;
   const log = deps.log.child({ runId, taskId: `r${partition}`, phase: 'reduce', partition, attempt: attempt.attempt });
   const run = await deps.runs.get(runId, inc);
@@ -68,6 +69,7 @@ export async function handleReduceTask(deps: HandlerDeps, attempt: TaskAttempt<R
   }
 
   try {
+    await writeStagedToSink(deps, run, { generation: gen, partition }, { key: staged, batches }, log);
     await failpoint('before-reduce-commit', partition);
     return await commitPartition(deps, run, attempt, { staged, batches, flippedAt }, log);
   } catch (error) {
@@ -87,7 +89,7 @@ interface StagedPartition {
 
 /** Commits the staged result of a partition; the last partition's commit ends the run. */
 async function commitPartition(
-  deps: HandlerDeps,
+  deps: ReduceHandlerDeps,
   run: RunRecord,
   attempt: TaskAttempt<ReduceTaskPayload>,
   { staged, batches, flippedAt }: StagedPartition,

@@ -15,6 +15,8 @@ import { combineSignals } from '../shared/tasks/abort-signals.js';
 import { Slots } from '../worker/limits/slots.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
+import { PostgresSinks } from '../reducer/postgres-sink.js';
+import type { ReduceHandlerDeps } from '../reducer/write-sink.js';
 import { jobFingerprint } from '../shared/job/fingerprint.js';
 import type { Job } from '../shared/job/job-definition.js';
 import { Limiter } from '../worker/limits/limiter.js';
@@ -97,7 +99,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     job.modulePath === undefined
       ? undefined
       : new IsolatePool('process', { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
-  const deps: MapHandlerDeps = {
+  const deps: TaskHandlerDeps = {
     client,
     queues,
     prefix: settings.prefix,
@@ -112,6 +114,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
     mapSlots: new Slots(settings.concurrency),
     draining: draining.signal,
+    sinks: new PostgresSinks(log),
   };
 
   // Counted here: BullMQ's Worker does not say how many tasks it runs right now.
@@ -211,6 +214,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
         }
         isolates?.close();
         quarantinePool?.close();
+        await deps.sinks.close();
         limiter.stop();
         await sweep?.stop();
         await presence.stop();
@@ -232,8 +236,11 @@ function isolatePool(job: Job, mode: IsolationMode, log: Logger): IsolatePool | 
   return new IsolatePool(mode, { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
 }
 
+/** What a worker's tasks need: map tasks and reduce tasks each take their part. */
+type TaskHandlerDeps = MapHandlerDeps & ReduceHandlerDeps;
+
 async function processTask(
-  deps: MapHandlerDeps,
+  deps: TaskHandlerDeps,
   fingerprint: string,
   task: QueueJob,
   token: string | undefined,

@@ -17,6 +17,8 @@ export const ENVIRONMENT_VARIABLES = {
   REDIS_SENTINEL_PASSWORD: 'password of the Sentinels (redis+sentinel:// only)',
   REDIS_SENTINEL_PASSWORD_FILE: 'file holding the Sentinel password',
   REDIS_CA_FILE: 'CA bundle to verify a rediss:// server with',
+  PGPASSWORD: 'password of the --sink PostgreSQL (read by each worker; never put it in the --sink URL)',
+  PGPASSWORD_FILE: 'file holding that password',
   REDMAP_PREFIX: `key prefix for everything redmap stores (default "${DEFAULT_KEY_PREFIX}")`,
   REDMAP_LOG_LEVEL: 'log level: debug, info, warn, error (default info)',
   REDMAP_LOG_FORMAT: 'log format: pretty or json (default: pretty on a terminal)',
@@ -67,6 +69,14 @@ export function redisSettingsFrom(environment: Environment, flags: { url?: strin
     caFile: flags.caFile ?? environment.redisCaFile,
     ...(settings.sentinel && { sentinelPassword: environment.redisSentinelPassword }),
   };
+}
+
+/**
+ * The password of a PostgreSQL sink, read by each worker from its own environment: the
+ * sink's URL, stored with the run, never holds one. Undefined: the server needs none.
+ */
+export function readPostgresPassword(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return secretFrom(env, 'PGPASSWORD');
 }
 
 /** A secret from NAME, else from the file NAME_FILE names (trimmed). */

@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'RUN_NOT_FOUND'
   | 'RUN_EXISTS'
   | 'RUN_STATE'
-  | 'RUN_LOST';
+  | 'RUN_LOST'
+  | 'SINK_FAILED';
 
 export interface RedmapErrorOptions {
   cause?: unknown;
@@ -196,6 +197,21 @@ export class RunError extends RedmapError {
   constructor(code: RunErrorCode, runId: string, message: string, options?: RedmapErrorOptions) {
     super(code, message, options);
     this.runId = runId;
+  }
+}
+
+/**
+ * A reduce partition could not be written to its PostgreSQL sink (unreachable, refused the
+ * credentials, a table of another shape). Nothing of the partition is committed; the task is
+ * retried, and fails the run after its last attempt.
+ */
+export class SinkError extends RedmapError {
+  /** The sink's table as given (`schema.table` or `table`). */
+  readonly table: string;
+
+  constructor(table: string, message: string, options?: RedmapErrorOptions) {
+    super('SINK_FAILED', message, options);
+    this.table = table;
   }
 }
 

@@ -13,6 +13,9 @@
  * marks the task done; `after-flip` right after a commit ended the map phase, before the
  * reduce tasks are enqueued; `before-map-commit[=TASK]` once the output is staged, before
  * the commit; `before-reduce-commit[=PARTITION]` once a partition's result is staged.
+ * `inside-sink-transaction[=PARTITION]` once a partition's rows and markers are in the
+ * PostgreSQL sink's transaction, before its COMMIT; `after-sink-commit[=PARTITION]` right after
+ * that COMMIT, before the partition's Redis commit.
  * `writing-output` once `--output`'s temporary file exists, before results are written to it.
  * `wedge-worker` (read with failpointSet) makes a worker's first BullMQ worker stop fetching
  * after its first task, as one wedged by a Redis failover would.

@@ -16,6 +16,17 @@ import {
 } from '../../shared/run/run-options.js';
 import type { SubmitOptions } from '../../producer/enqueue-run.js';
 import { choiceFlag, optionFlag, stringFlag, type OptionSpec, type ParsedArgs } from '../args.js';
+import { UsageError } from '../../shared/errors.js';
+import {
+  DEFAULT_SINK_TABLE,
+  refusePasswordInSinkUrl,
+  SINK_MODES,
+  SINK_PASSWORD_VARIABLES,
+  sinkModeSchema,
+  sinkTableSchema,
+  sinkUrlSchema,
+  type SinkInput,
+} from '../../shared/run/sink-options.js';
 import { cliInputSource, INPUT_FORMATS } from '../cli-inputs.js';
 import { isGlobPattern } from '../input-globs.js';
 import type { InputSource } from '../../producer/input-chunks.js';
@@ -103,6 +114,21 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
     value: 'N',
     description: `waiting tasks above which submitting holds back (default ${HIGH_WATER_MARK})`,
   },
+  sink: {
+    type: 'string',
+    value: 'URL',
+    description: `also write the results to PostgreSQL, postgres://USER@HOST:5432/DB, without the password (workers read ${SINK_PASSWORD_VARIABLES})`,
+  },
+  'sink-table': {
+    type: 'string',
+    value: 'NAME',
+    description: `the --sink table, [schema.]table, created with its marker tables when missing (default ${DEFAULT_SINK_TABLE})`,
+  },
+  'sink-mode': {
+    type: 'string',
+    value: 'MODE',
+    description: `${SINK_MODES.join(' or ')}: rows tagged with the run id (the default), or one row per key upserted across runs`,
+  },
 };
 
 export const WORKER_OPTIONS: Record<string, OptionSpec> = {
@@ -177,6 +203,25 @@ export function submitOptionsFromFlags(args: ParsedArgs): SubmitOptions {
     concurrency: optionFlag(args, 'global-concurrency', 'int', run.concurrency),
     rate: checkedTextFlag(args, 'rate', run.rate),
     minReplicas: optionFlag(args, 'min-replicas', 'int', run.minReplicas),
+    sink: sinkFromFlags(args),
+  };
+}
+
+/** --sink, --sink-table and --sink-mode as one sink; the URL is refused with a password before it is shown. */
+export function sinkFromFlags(args: ParsedArgs): SinkInput | undefined {
+  const url = stringFlag(args, 'sink');
+  if (url === undefined) {
+    const orphan = ['sink-table', 'sink-mode'].find((name) => stringFlag(args, name) !== undefined);
+    if (orphan) throw new UsageError(`--${orphan} needs --sink URL, the PostgreSQL to write the results to`);
+    return undefined;
+  }
+  refusePasswordInSinkUrl('--sink', url);
+  const table = optionFlag(args, 'sink-table', 'text', sinkTableSchema);
+  const mode = optionFlag(args, 'sink-mode', 'text', sinkModeSchema);
+  return {
+    url: optionFlag(args, 'sink', 'text', sinkUrlSchema)!,
+    ...(table !== undefined && { table }),
+    ...(mode !== undefined && { mode }),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../data/durations.js';
 import { InvalidOptionError } from '../errors.js';
 import { byteSizeSchema, durationSchema, numberSchema, parseOption, rateSchema, wholeNumberSchema } from '../data/validation.js';
+import { refusePasswordInSinkUrl, sinkInputSchema, type SinkSettings } from './sink-options.js';
 
 /** Every per-run option with its default. Job `defaults` and submit options use these names. */
 export const RUN_OPTION_DEFAULTS = {
@@ -110,6 +111,8 @@ export const runDefaultsSchema = z
     rate: z.string().optional(),
     /** Replicas that must confirm each step of the run before it counts. Default 0. */
     minReplicas: fields.minReplicas.optional(),
+    /** A PostgreSQL table the results are also written to (shared/run/sink-options.ts). Default: none. */
+    sink: sinkInputSchema.optional(),
   })
   .strict();
 
@@ -130,6 +133,7 @@ export const runOptionsSchema = z.object({
   rate: z.object({ count: z.number().positive(), periodMs: z.number().int().positive() }).optional(),
   // Runs stored before the option existed had none: 0.
   minReplicas: fields.minReplicas.default(0),
+  sink: sinkInputSchema.optional(),
 });
 
 export type RunOptions = z.output<typeof runOptionsSchema>;
@@ -171,7 +175,15 @@ export function resolveRunOptions(
     concurrency: optional('concurrency'),
     rate: optional('rate'),
     minReplicas: option('minReplicas'),
+    sink: resolveSink(given.sink ?? jobDefaults.sink),
   };
+}
+
+/** The caller's sink, else the job's: checked for a password before any message could show the URL. */
+function resolveSink(given: RunDefaults['sink']): SinkSettings | undefined {
+  if (given === undefined) return undefined;
+  refusePasswordInSinkUrl('sink.url', (given as { url?: unknown }).url);
+  return parseOption('sink', sinkInputSchema, given);
 }
 
 /** Only the run options out of a caller's options object, which may hold other settings. */

@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENVIRONMENT_VARIABLES, readDashboardCredentials, readEnvironment, redisSettingsFrom } from '../../shared/config.js';
+import {
+  ENVIRONMENT_VARIABLES,
+  readDashboardCredentials,
+  readEnvironment,
+  readPostgresPassword,
+  redisSettingsFrom,
+} from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'redmap-config-'));
@@ -78,6 +84,8 @@ describe('readEnvironment', () => {
   it('documents every variable it reads', () => {
     expect(Object.keys(ENVIRONMENT_VARIABLES).sort()).toEqual(
       [
+        'PGPASSWORD',
+        'PGPASSWORD_FILE',
         'REDIS_CA_FILE',
         'REDIS_PASSWORD',
         'REDIS_PASSWORD_FILE',
@@ -197,5 +205,19 @@ describe('readDashboardCredentials', () => {
       /REDMAP_DASHBOARD_PASSWORD_FILE: cannot read/,
     );
     expect(() => readDashboardCredentials({ REDMAP_DASHBOARD_PASSWORD_FILE: passwordFile('\n') })).toThrow(/is empty/);
+  });
+});
+
+describe('readPostgresPassword', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'redmap-pgpassword-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the sink password from PGPASSWORD, else from the file PGPASSWORD_FILE names, else none', () => {
+    const file = join(dir, 'password');
+    writeFileSync(file, 'from-file\n');
+    expect(readPostgresPassword({ PGPASSWORD: 'direct', PGPASSWORD_FILE: file })).toBe('direct');
+    expect(readPostgresPassword({ PGPASSWORD_FILE: file })).toBe('from-file');
+    expect(readPostgresPassword({})).toBeUndefined();
+    expect(() => readPostgresPassword({ PGPASSWORD_FILE: join(dir, 'missing') })).toThrow(/PGPASSWORD_FILE: cannot read/);
   });
 });

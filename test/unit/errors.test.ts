@@ -12,6 +12,7 @@ import {
   RedisError,
   RedmapError,
   RunError,
+  SinkError,
   TaskStalledError,
   UsageError,
 } from '../../shared/errors.js';
@@ -61,6 +62,7 @@ describe('the error catalogue', () => {
       [new TaskStalledError('m'), 'TASK_STALLED', 'TaskStalledError'],
       [new RedisError('REDIS_OUT_OF_MEMORY', 'm'), 'REDIS_OUT_OF_MEMORY', 'RedisError'],
       [new RunError('RUN_NOT_FOUND', 'r1', 'm'), 'RUN_NOT_FOUND', 'RunError'],
+      [new SinkError('results', 'm'), 'SINK_FAILED', 'SinkError'],
     ];
     for (const [error, code, name] of errors) {
       expect(error).toBeInstanceOf(RedmapError);
@@ -76,6 +78,7 @@ describe('the error catalogue', () => {
     expect(new InvalidOptionError('attempts', 'm').option).toBe('attempts');
     expect(new InputError(12, 'm').index).toBe(12);
     expect(new RunError('RUN_EXISTS', 'r9', 'm').runId).toBe('r9');
+    expect(new SinkError('analytics.errors', 'm').table).toBe('analytics.errors');
     const changed = new InputChangedError('/logs/a.log', { size: 10, mtimeMs: 0 }, { size: 12, mtimeMs: 1000 });
     expect(changed).toMatchObject({ path: '/logs/a.log', recorded: { size: 10 }, found: { size: 12 } });
     expect(changed.message).toBe(
