@@ -22,6 +22,12 @@ export interface SinkPartition {
   generation: number;
   partition: number;
   partitions: number;
+  /**
+   * When the run flipped to reducing, as the reduce attempt read it. A failover can lose a
+   * flip and the last map commits before it; a partition read then may lack their output, and
+   * the later flip (another time) writes it again in full.
+   */
+  flippedAt: number;
 }
 
 /**
@@ -165,26 +171,31 @@ async function isStale(client: pg.PoolClient, names: SinkTableNames, target: Sin
   return rows[0]?.later === true;
 }
 
-/** False when the marker exists: an earlier attempt of this partition committed its rows. */
+/**
+ * False when the marker exists for the same flip: an earlier attempt of this partition
+ * committed its rows. A marker of another flip is taken over, and the rows written again.
+ */
 async function insertMarker(client: pg.PoolClient, names: SinkTableNames, target: SinkPartition): Promise<boolean> {
   const { rowCount } = await client.query(
-    `INSERT INTO ${names.partitions} (run_id, incarnation, generation, partition, rows) VALUES ($1, $2, $3, $4, 0)
-     ON CONFLICT DO NOTHING`,
-    [target.runId, target.incarnation, target.generation, target.partition],
+    `INSERT INTO ${names.partitions} AS m (run_id, incarnation, generation, partition, rows, flipped_at) VALUES ($1, $2, $3, $4, 0, $5)
+     ON CONFLICT (run_id, incarnation, generation, partition)
+       DO UPDATE SET flipped_at = excluded.flipped_at, rows = 0, written_at = now() WHERE m.flipped_at <> excluded.flipped_at`,
+    [target.runId, target.incarnation, target.generation, target.partition, target.flippedAt],
   );
   return rowCount === 1;
 }
 
 /**
- * The run's rows of this partition from earlier generations and incarnations, and those of
- * partitions an earlier incarnation had beyond this one's count (a run id reused with fewer).
+ * The run's rows of this partition written before (earlier generations and incarnations, or
+ * this one under an earlier flip), and those of partitions an earlier incarnation had beyond
+ * this one's count (a run id reused with fewer).
  */
 async function deleteEarlierRows(client: pg.PoolClient, names: SinkTableNames, target: SinkPartition): Promise<void> {
-  await client.query(
-    `DELETE FROM ${names.results} WHERE run_id = $1 AND (partition = $2 OR partition >= $3)
-       AND (incarnation <> $4 OR generation <> $5)`,
-    [target.runId, target.partition, target.partitions, target.incarnation, target.generation],
-  );
+  await client.query(`DELETE FROM ${names.results} WHERE run_id = $1 AND (partition = $2 OR partition >= $3)`, [
+    target.runId,
+    target.partition,
+    target.partitions,
+  ]);
 }
 
 /**

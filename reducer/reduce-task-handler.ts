@@ -69,7 +69,7 @@ export async function handleReduceTask(deps: ReduceHandlerDeps, attempt: TaskAtt
   }
 
   try {
-    await writeStagedToSink(deps, run, { generation: gen, partition }, { key: staged, batches }, log);
+    await writeStagedToSink(deps, run, { generation: gen, partition, flippedAt }, { key: staged, batches }, log);
     await failpoint('before-reduce-commit', partition);
     return await commitPartition(deps, run, attempt, { staged, batches, flippedAt }, log);
   } catch (error) {

@@ -56,6 +56,7 @@ function markerTables(names: SinkTableNames): string[] {
       generation integer NOT NULL,
       partition integer NOT NULL,
       rows integer NOT NULL,
+      flipped_at bigint NOT NULL,
       written_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (run_id, incarnation, generation, partition)
     )`,

@@ -22,7 +22,7 @@ const READ_BATCHES = 4;
 export async function writeStagedToSink(
   deps: ReduceHandlerDeps,
   run: RunRecord,
-  where: { generation: number; partition: number },
+  where: { generation: number; partition: number; flippedAt: string },
   staged: { key: string; batches: number },
   log: Logger,
 ): Promise<void> {
@@ -37,6 +37,7 @@ export async function writeStagedToSink(
       generation: where.generation,
       partition: where.partition,
       partitions: run.options.partitions,
+      flippedAt: Number(where.flippedAt),
     },
     readStagedBatches(deps.client, staged.key, staged.batches, `r${where.partition}`, run.id),
   );
