@@ -5,7 +5,7 @@
  * replaces that partition's rows of earlier generations and incarnations). One pool per
  * worker process and server, closed with the worker.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { readPostgresPassword } from '../shared/config.js';
 import { describeError, RedmapError, SinkError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
@@ -49,7 +49,7 @@ export class PostgresSinks {
 
   /** Writes one partition's rows (batches in key order) in one transaction. */
   async writePartition(sink: SinkSettings, target: SinkPartition, rows: Rows): Promise<SinkOutcome> {
-    const pool = this.poolFor(sink.url);
+    const pool = await this.poolFor(sink.url);
     const client = await pool.connect().catch((error: unknown) => {
       throw sinkError(sink, error);
     });
@@ -72,10 +72,13 @@ export class PostgresSinks {
     await Promise.all(pools.map((pool) => pool.end().catch(() => {})));
   }
 
-  private poolFor(url: string): pg.Pool {
+  private async poolFor(url: string): Promise<pg.Pool> {
     let pool = this.pools.get(url);
     if (!pool) {
-      pool = new pg.Pool({
+      // Loaded on a sink's first write: most runs have none, and every worker process would pay for it at start-up.
+      const { default: postgres } = await import('pg');
+      if (this.pools.has(url)) return this.pools.get(url)!;
+      pool = new postgres.Pool({
         connectionString: withPassword(url, readPostgresPassword()),
         max: POOL_SIZE,
         // Lets an operator tell which worker process holds a transaction (pg_stat_activity).
