@@ -13,12 +13,13 @@
 // halves of the bytes, merged at the end (plain-map.mjs), C′ through the BullMQ flow. Engine
 // efficiency is A″'s wall time over redmap's: what the engine costs on top of the work.
 // Prints a Markdown section for bench/RESULTS.md on stdout; progress on stderr.
-import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, resultTable, startRedis, summarize } from './harness.mjs';
+import { asCountLines, generatedLogs, gnuLogCounts } from './log-data.mjs';
 import { startWarmWorkers } from './warm-workers.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, size: { type: 'string', default: '1GiB' } } });
@@ -27,41 +28,13 @@ const loadAtStart = loadavg()
   .map((value) => value.toFixed(2))
   .join(' ');
 const root = new URL('..', import.meta.url).pathname;
-const dataDir = join(root, 'bench', 'data', `logs-${values.size}`);
 const cli = join(root, 'dist', 'cli', 'main.js');
 if (!existsSync(cli)) throw new Error('build first: npm run build');
-
-if (!existsSync(join(dataDir, 'done'))) {
-  process.stderr.write(`generating ${values.size} of logs in ${dataDir}\n`);
-  execFileSync(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'examples/log-errors/generate-logs.ts'), dataDir, '--files', '64', '--total', values.size],
-    {
-      stdio: 'inherit',
-    },
-  );
-  writeFileSync(join(dataDir, 'done'), '');
-}
-const files = readdirSync(dataDir)
-  .filter((name) => name.endsWith('.log'))
-  .map((name) => join(dataDir, name));
+const files = generatedLogs(values.size);
 const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
 
 process.stderr.write('warming the page cache and computing the GNU-tools ground truth\n');
-const pipeline = `LC_ALL=C sed 's/\\r$//' "$@" | LC_ALL=C grep -aE '^[^"]*] "[A-Z]+ [^ "]+ HTTP/[^ "]+" [45][0-9]{2} [0-9]+ "[^"]*" "[^"]*"$' | LC_ALL=C sed -E 's/^[^"]*"[A-Z]+ ([^ ?]*)[^ ]* [^"]*" ([0-9]{3}) .*/\\2 \\1/' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`;
-const truth = spawnSync('bash', ['-c', pipeline, 'gnu', ...files], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout;
-
-/** `COUNT KEY` lines from redmap's JSON Lines, to compare with the pipeline. */
-const fromJsonLines = (text) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const { key, value } = JSON.parse(line);
-      return `${value} ${key}\n`;
-    })
-    .join('');
+const truth = gnuLogCounts(files);
 
 /** Every BullMQ flow worker started, so that all are stopped whatever fails. */
 const flowWorkers = [];
@@ -108,7 +81,7 @@ try {
         redis,
         background,
       });
-      return { ...sample, stdout: fromJsonLines(sample.stdout) };
+      return { ...sample, stdout: asCountLines(sample.stdout) };
     };
   const A = 'A: plain Node script';
   const A2 = 'A″: job’s map, 2 plain Node processes';

@@ -5,13 +5,13 @@
 // job over generated nginx logs (64 files). Every output is checked before it is timed.
 //
 //   npm run build && node bench/min-replicas.mjs [--tasks 20000] [--size 256MiB] [--rounds 3]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, startRedis, summarize } from './harness.mjs';
 import { startWarmWorkers } from './warm-workers.mjs';
+import { asCountLines, generatedLogs, gnuLogCounts } from './log-data.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -30,31 +30,8 @@ await new Promise((resolve) => {
   const out = createWriteStream(tasksFile);
   out.end(Array.from({ length: tasks }, (_, i) => `i${i}\n`).join(''), resolve);
 });
-const logDir = join(root, 'bench', 'data', `logs-${values.size}`);
-if (!existsSync(join(logDir, 'done'))) {
-  process.stderr.write(`generating ${values.size} of logs in ${logDir}\n`);
-  execFileSync(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'examples/log-errors/generate-logs.ts'), logDir, '--files', '64', '--total', values.size],
-    { stdio: 'inherit' },
-  );
-  writeFileSync(join(logDir, 'done'), '');
-}
-const logFiles = readdirSync(logDir)
-  .filter((name) => name.endsWith('.log'))
-  .map((name) => join(logDir, name));
-const pipeline = `LC_ALL=C sed 's/\\r$//' "$@" | LC_ALL=C grep -aE '^[^"]*] "[A-Z]+ [^ "]+ HTTP/[^ "]+" [45][0-9]{2} [0-9]+ "[^"]*" "[^"]*"$' | LC_ALL=C sed -E 's/^[^"]*"[A-Z]+ ([^ ?]*)[^ ]* [^"]*" ([0-9]{3}) .*/\\2 \\1/' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`;
-const logTruth = spawnSync('bash', ['-c', pipeline, 'gnu', ...logFiles], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout;
-const asCounts = (text) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const { key, value } = JSON.parse(line);
-      return `${value} ${key}\n`;
-    })
-    .join('');
+const logFiles = generatedLogs(values.size);
+const logTruth = gnuLogCounts(logFiles);
 const sumOfValues = (text) =>
   text
     .trim()
@@ -100,7 +77,7 @@ try {
     { name: 'log, minReplicas 1', run: log(1) },
   ];
   const samples = interleave(variants, Number(values.rounds), (name, output) => {
-    const right = name.startsWith('tiny') ? sumOfValues(output) === tasks : asCounts(output) === logTruth;
+    const right = name.startsWith('tiny') ? sumOfValues(output) === tasks : asCountLines(output) === logTruth;
     if (!right) throw new Error(`${name}: output differs from the expected result`);
   });
   const [tiny0, tiny1, log0, log1] = Object.values(samples).map(summarize);

@@ -3,12 +3,12 @@
 // every round; the question is what one file costs when it no longer means one task.
 //
 //   npm run build && node bench/split-file.mjs [--size 1GiB] [--split 64MiB] [--rounds 3]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, resultTable, startRedis, summarize } from './harness.mjs';
 import { startWarmWorkers } from './warm-workers.mjs';
+import { asCountLines, generatedLogs, gnuLogCounts } from './log-data.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -23,17 +23,7 @@ if (!existsSync(cli)) throw new Error('build first: npm run build');
 const job = 'examples/log-errors/job.ts';
 
 // The same 64 files as bench/log-job.mjs, and one file of their bytes end to end.
-const dataDir = join(root, 'bench', 'data', `logs-${values.size}`);
-if (!existsSync(join(dataDir, 'done'))) {
-  process.stderr.write(`generating ${values.size} of logs in ${dataDir}\n`);
-  const generator = join(root, 'examples/log-errors/generate-logs.ts');
-  execFileSync(process.execPath, ['--import', 'tsx', generator, dataDir, '--files', '64', '--total', values.size], { stdio: 'inherit' });
-  writeFileSync(join(dataDir, 'done'), '');
-}
-const files = readdirSync(dataDir)
-  .filter((name) => name.endsWith('.log'))
-  .sort()
-  .map((name) => join(dataDir, name));
+const files = generatedLogs(values.size);
 const oneFile = join(root, 'bench', 'data', `logs-${values.size}-one.log`);
 if (!existsSync(oneFile)) {
   process.stderr.write(`concatenating the 64 files into ${oneFile}\n`);
@@ -42,28 +32,7 @@ if (!existsSync(oneFile)) {
 const bytes = statSync(oneFile).size;
 
 process.stderr.write('warming the page cache and computing the GNU-tools ground truth\n');
-const gnu = (paths) =>
-  spawnSync(
-    'bash',
-    [
-      '-c',
-      `LC_ALL=C sed 's/\\r$//' "$@" | LC_ALL=C grep -aE '^[^"]*] "[A-Z]+ [^ "]+ HTTP/[^ "]+" [45][0-9]{2} [0-9]+ "[^"]*" "[^"]*"$' | LC_ALL=C sed -E 's/^[^"]*"[A-Z]+ ([^ ?]*)[^ ]* [^"]*" ([0-9]{3}) .*/\\2 \\1/' | LC_ALL=C sort | uniq -c | sed 's/^ *//'`,
-      'gnu',
-      ...paths,
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 30 },
-  ).stdout;
-const truth = { one: gnu([oneFile]), many: gnu(files) };
-const asCounts = (jsonLines) =>
-  jsonLines
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const { key, value } = JSON.parse(line);
-      return `${value} ${key}\n`;
-    })
-    .join('');
+const truth = { one: gnuLogCounts([oneFile]), many: gnuLogCounts(files) };
 
 const redis = await startRedis();
 let workers;
@@ -85,7 +54,7 @@ try {
     [submit(oneName, [oneFile, '--split', values.split]), submit('64 files', files)],
     Number(values.rounds),
     (name, output) => {
-      if (asCounts(output) !== (name === oneName ? truth.one : truth.many)) throw new Error(`${name}: not the GNU-tools answer`);
+      if (asCountLines(output) !== (name === oneName ? truth.one : truth.many)) throw new Error(`${name}: not the GNU-tools answer`);
     },
   );
   const summaries = Object.fromEntries(Object.entries(samples).map(([name, runs]) => [name, summarize(runs)]));
