@@ -130,7 +130,8 @@ describe('a run always moves forward', () => {
         return record?.state === 'failed' ? record : undefined;
       });
       expect(failed.error).toMatch(/abandoned: its producer stopped before it sealed the run/);
-      expect(await client.pttl(runKeys(prefix, runId).meta)).toBeGreaterThan(0);
+      // Failing the run and starting its retention clock are two steps: the clock may start a moment later.
+      await waitFor('the retention clock to start', async () => (await client.pttl(runKeys(prefix, runId).meta)) > 0);
       await waitFor('the run to expire', async () => (await client.exists(runKeys(prefix, runId).meta)) === 0);
       // The producer coming back finds its run gone, and says so.
       input.end();
