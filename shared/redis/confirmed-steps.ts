@@ -45,17 +45,9 @@ interface StepConnection {
   redis: Redis;
   /** Counts the times it became ready: a step that sees it change was not confirmed by its own WAIT. */
   readyCount: number;
-  /** Steps sent on it and not answered yet. */
-  inFlight: number;
 }
 
-/**
- * Step connections per client: a WAIT holds its connection until the replicas answer, so
- * steps of concurrent tasks of one process take turns on a few connections, not one.
- */
-const STEP_CONNECTIONS = 4;
-
-const stepConnections = new WeakMap<Redis, StepConnection[]>();
+const stepConnections = new WeakMap<Redis, StepConnection>();
 
 /** Runs a step script, confirmed by `durability.minReplicas` replicas when that is ≥ 1. */
 export async function runStep(
@@ -70,16 +62,9 @@ export async function runStep(
   if (client instanceof Cluster) throw clusterRefusal();
   const connection = await readyStepConnection(client);
   const readyCount = connection.readyCount;
-  let reply: unknown;
-  let confirmed: number;
-  connection.inFlight++;
-  try {
-    [reply, confirmed] = await confirmedCall(connection.redis, script.sha, true, keys, args, needed, durability!.runMeta);
-    if (reply instanceof Error && reply.message.startsWith('NOSCRIPT')) {
-      [reply, confirmed] = await confirmedCall(connection.redis, script.source, false, keys, args, needed, durability!.runMeta);
-    }
-  } finally {
-    connection.inFlight--;
+  let [reply, confirmed] = await confirmedCall(connection.redis, script.sha, true, keys, args, needed, durability!.runMeta);
+  if (reply instanceof Error && reply.message.startsWith('NOSCRIPT')) {
+    [reply, confirmed] = await confirmedCall(connection.redis, script.source, false, keys, args, needed, durability!.runMeta);
   }
   if (reply instanceof Error) throw reply;
   if (connection.readyCount !== readyCount) {
@@ -159,29 +144,19 @@ async function readyStepConnection(client: Redis): Promise<StepConnection> {
   }
 }
 
-/** The least busy of the client's step connections, opening another while there are fewer than STEP_CONNECTIONS; closed with the client. */
+/** One step connection per client, closed with it. */
 function stepConnectionOf(client: Redis): StepConnection {
-  let pool = stepConnections.get(client);
-  if (!pool) {
-    const opened: StepConnection[] = [];
-    client.once('end', () => opened.forEach((connection) => connection.redis.disconnect()));
-    stepConnections.set(client, opened);
-    pool = opened;
-  }
-  const idle = pool.reduce<StepConnection | undefined>(
-    (best, c) => (best === undefined || c.inFlight < best.inFlight ? c : best),
-    undefined,
-  );
-  if (idle && (idle.inFlight === 0 || pool.length >= STEP_CONNECTIONS)) return idle;
+  const known = stepConnections.get(client);
+  if (known) return known;
   const connection: StepConnection = {
     // Connected at once (the client it copies may be lazy), so the first step finds it ready.
     redis: client.duplicate({ connectionName: `${client.options.connectionName ?? 'redmap'}:steps`, lazyConnect: false }),
     readyCount: 0,
-    inFlight: 0,
   };
   connection.redis.on('ready', () => connection.readyCount++);
   connection.redis.on('error', () => {}); // its failures reach the step that was using it
-  pool.push(connection);
+  client.once('end', () => connection.redis.disconnect());
+  stepConnections.set(client, connection);
   return connection;
 }
 
