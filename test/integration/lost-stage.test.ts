@@ -36,31 +36,38 @@ async function deleteUnadoptedStage(pattern: string): Promise<string> {
   }
 }
 
+/**
+ * A word-count run on one worker that waits 3 s between staging each partition's result and
+ * committing it; `meanwhile` acts on Redis in that window. Returns what submit --wait printed.
+ */
+async function reduceWithPausedCommit(prefix: string, meanwhile: () => Promise<void>) {
+  const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit~3000' };
+  const workers = startSupervisedWorkers('test/fixtures/jobs/fault-words.ts', 1, env);
+  try {
+    await workers.ready(1);
+    const submitted = runCli(
+      ['submit', 'test/fixtures/jobs/fault-words.ts', '-', '--chunk-size', '4', '--backoff', 'fixed:100ms', '--wait', '--quiet'],
+      { env, input: `${lines.join('\n')}\n` },
+    );
+    await meanwhile();
+    return await submitted;
+  } finally {
+    await workers.stop();
+  }
+}
+
 describe('staged output lost before its commit', () => {
   it('a reduce whose staged list vanished reduces its partition again; the result stays exact', async ({ redis: client, prefix }) => {
-    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit~3000' };
-    const workers = startSupervisedWorkers('test/fixtures/jobs/fault-words.ts', 1, env);
-    try {
-      await workers.ready(1);
-      const submitted = runCli(
-        ['submit', 'test/fixtures/jobs/fault-words.ts', '-', '--chunk-size', '4', '--backoff', 'fixed:100ms', '--wait', '--quiet'],
-        {
-          env,
-          input: `${lines.join('\n')}\n`,
-        },
-      );
+    const result = await reduceWithPausedCommit(prefix, async () => {
       await deleteUnadoptedStage(`${prefix}:run:*:g1:rstage:*`);
-      const result = await submitted;
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toBe(wordCountLines(lines));
-      const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
-      const record = await readRunRecord(client, prefix, runId);
-      // Four partitions committed once each; the attempt that found its stage gone was retried.
-      expect(record?.reduceCommits).toBe(4);
-      expect(record?.retries).toBeGreaterThanOrEqual(1);
-    } finally {
-      await workers.stop();
-    }
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(wordCountLines(lines));
+    const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+    const record = await readRunRecord(client, prefix, runId);
+    // Four partitions committed once each; the attempt that found its stage gone was retried.
+    expect(record?.reduceCommits).toBe(4);
+    expect(record?.retries).toBeGreaterThanOrEqual(1);
   });
 
   it('a map task whose staged hash vanished maps again instead of adopting a hole; the result stays exact', async ({
@@ -113,27 +120,18 @@ describe('a flip to reducing lost in a failover', () => {
   // and the run ended done with wrong counts. The test stands in for the new flip by changing
   // the flip's time while the worker waits between staging and committing.
   it('a partition read under an earlier flip is reduced again; the result stays exact', async ({ redis: client, prefix }) => {
-    const env = { REDIS_URL: redisUrl(), REDMAP_PREFIX: prefix, REDMAP_FAILPOINTS: 'before-reduce-commit~3000' };
-    const workers = startSupervisedWorkers('test/fixtures/jobs/fault-words.ts', 1, env);
-    try {
-      await workers.ready(1);
-      const submitted = runCli(
-        ['submit', 'test/fixtures/jobs/fault-words.ts', '-', '--chunk-size', '4', '--backoff', 'fixed:100ms', '--wait', '--quiet'],
-        { env, input: `${lines.join('\n')}\n` },
-      );
+    const result = await reduceWithPausedCommit(prefix, async () => {
       await waitFor('a staged reduce result', async () => (await keysMatching(client, `${prefix}:run:*:g1:rstage:*`)).length > 0);
       const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
       const meta = runKeys(prefix, runId).meta;
       await client.hset(meta, 'reducingAt', Number(await client.hget(meta, 'reducingAt')) + 1);
-      const result = await submitted;
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toBe(wordCountLines(lines));
-      const record = await readRunRecord(client, prefix, runId);
-      expect(record?.reduceCommits).toBe(4);
-      // At least the attempt that waited under the old flip was discarded and retried.
-      expect(record?.retries).toBeGreaterThanOrEqual(1);
-    } finally {
-      await workers.stop();
-    }
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(wordCountLines(lines));
+    const runId = (await client.zrange(runsIndexKey(prefix), '0', '0'))[0]!;
+    const record = await readRunRecord(client, prefix, runId);
+    expect(record?.reduceCommits).toBe(4);
+    // At least the attempt that waited under the old flip was discarded and retried.
+    expect(record?.retries).toBeGreaterThanOrEqual(1);
   });
 });
