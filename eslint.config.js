@@ -51,6 +51,12 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
+    // CommonJS on purpose: it loads the vendored bundle through vm.Script (scripts/load-packages.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { globals: globals.node, sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The dashboard's page runs in the browser, not in Node.
     files: ['cli/dashboard/public/**/*.mjs'],
     languageOptions: { globals: globals.browser },

@@ -1,55 +1,74 @@
-// Start-up: `redmap run` on one small file, wall time until its results are printed and it
-// exits (worker processes started and stopped included). The gate is under 1 s.
+// Fixed cost: what redmap costs before any real work, as multiples of `node -e 0` measured in
+// the same rounds. `submit --wait` of one small file to warm workers (goal ≤ 2.5x) and
+// `run` on one small file (goal ≤ 4.5x), wall time until the results are printed and the
+// command exits. With --compare DIR, the same commands of another checkout's build (its
+// dist/) run interleaved with this one's: before and after under the same load.
 //
-//   npm run build && node bench/startup.mjs [--rounds 10]
+//   npm run build && node bench/startup.mjs [--rounds 10] [--compare ../redmap-before]
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, startRedis, summarize } from './harness.mjs';
+import { startWarmWorkers } from './warm-workers.mjs';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, compare: { type: 'string' } } });
 const root = new URL('..', import.meta.url).pathname;
 const file = join(mkdtempSync(join(tmpdir(), 'redmap-startup-')), 'small.txt');
 writeFileSync(file, 'The quick brown fox jumps over the lazy dog.\nThe end.\n');
+const JOB = 'examples/word-count/job.ts';
+const builds = [{ label: '', dir: root }, ...(values.compare ? [{ label: ' (compared build)', dir: resolve(values.compare) }] : [])];
 
 const redis = await startRedis();
+const warm = [];
 try {
-  const variants = [
-    {
-      name: 'redmap run (default: 1 worker process for 1 input)',
-      run: () =>
-        measure(process.execPath, [join(root, 'dist/cli/main.js'), 'run', 'examples/word-count/job.ts', file, '--quiet'], {
-          cwd: root,
-          env: { REDIS_URL: redis.url, REDMAP_LOG_LEVEL: 'warn' },
-        }),
-    },
-    {
-      name: 'redmap run --local (no Redis, for reference)',
-      run: () =>
-        measure(process.execPath, [join(root, 'dist/cli/main.js'), 'run', 'examples/word-count/job.ts', file, '--local'], { cwd: root }),
-    },
-  ];
+  const variants = [{ name: 'node -e 0', run: () => measure(process.execPath, ['-e', '0']) }];
+  for (const [index, build] of builds.entries()) {
+    const cli = join(build.dir, 'dist/cli/main.js');
+    const prefix = `startup${index}`;
+    const env = { REDIS_URL: redis.url, REDMAP_PREFIX: prefix, REDMAP_LOG_LEVEL: 'warn' };
+    const workers = await startWarmWorkers(cli, JOB, { processes: 2, prefix, redisUrl: redis.url });
+    warm.push(workers);
+    variants.push(
+      {
+        name: `redmap submit --wait, 2 warm workers${build.label}`,
+        goal: 2.5,
+        run: () =>
+          measure(process.execPath, [cli, 'submit', JOB, file, '--wait', '--quiet'], { cwd: build.dir, env, background: [workers.pid] }),
+      },
+      {
+        name: `redmap run${build.label}`,
+        goal: 4.5,
+        run: () => measure(process.execPath, [cli, 'run', JOB, file, '--quiet'], { cwd: build.dir, env }),
+      },
+      {
+        name: `redmap run --local (no Redis)${build.label}`,
+        run: () => measure(process.execPath, [cli, 'run', JOB, file, '--local'], { cwd: build.dir }),
+      },
+    );
+  }
   const samples = interleave(variants, Number(values.rounds), (name, output) => {
-    if (!output.includes('{"key":"the","value":3}')) throw new Error(`${name}: wrong output ${output}`);
+    if (name !== 'node -e 0' && !output.includes('{"key":"the","value":3}')) throw new Error(`${name}: wrong output ${output}`);
   });
+  const node = summarize(samples['node -e 0']).wallMs.median;
   const m = machine();
-  const rows = Object.entries(samples).map(([name, list]) => {
-    const s = summarize(list);
-    return `| ${name} | ${(s.wallMs.median / 1000).toFixed(2)} (${(s.wallMs.min / 1000).toFixed(2)}–${(s.wallMs.max / 1000).toFixed(2)}) | ${(s.cpuMs.median / 1000).toFixed(2)} |`;
+  const rows = variants.map(({ name, goal }) => {
+    const s = summarize(samples[name]);
+    return `| ${name} | ${(s.wallMs.median / 1000).toFixed(3)} (${(s.wallMs.min / 1000).toFixed(3)}–${(s.wallMs.max / 1000).toFixed(3)}) | ${(s.cpuMs.median / 1000).toFixed(2)} | **${(s.wallMs.median / node).toFixed(2)}x**${goal ? ` (goal ≤ ${goal}x)` : ''} |`;
   });
   process.stdout.write(
     [
-      '### Start-up: `redmap run` on one small file',
+      '### Fixed cost: one small file, as multiples of `node -e 0`',
       '',
-      `Command: \`npm run build && node bench/startup.mjs --rounds ${values.rounds}\` · ${new Date().toISOString().slice(0, 10)} · ${m.cpu}, Node ${m.node} · load ${m.loadAverage}`,
+      `Command: \`npm run build && node bench/startup.mjs --rounds ${values.rounds}${values.compare ? ` --compare ${values.compare}` : ''}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, Node ${m.node}, Redis ${m.redis} · load ${m.loadAverage}`,
       '',
-      '| command | wall to results median (min–max) s | CPU median s |',
-      '|---|---|---|',
+      '| command | wall median (min–max) s | CPU median s | wall ÷ `node -e 0` |',
+      '|---|---|---|---|',
       ...rows,
       '',
     ].join('\n'),
   );
 } finally {
+  for (const workers of warm) await workers.stop();
   redis.stop();
 }

@@ -4,7 +4,7 @@
  * And a job in a bare folder (no node_modules at all) run by this checkout's CLI.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect } from 'vitest';
@@ -38,6 +38,9 @@ function run(
 
 describe('the packed package', () => {
   let project: string;
+  let vendorDir: string;
+  /** Code caches in the package as installed, before any command ran. */
+  let cachesAtInstall: string[];
 
   beforeAll(() => {
     const packDir = mkdtempSync(join(tmpdir(), 'redmap-pack-'));
@@ -51,7 +54,25 @@ describe('the packed package', () => {
     const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
     if (installed.code !== 0) throw new Error(`npm install of the packed package failed:\n${installed.stderr}`);
     writeFileSync(join(project, 'job.ts'), JOB);
+    vendorDir = join(project, 'node_modules', 'redmap', 'dist', 'vendor');
+    cachesAtInstall = readdirSync(vendorDir).filter((name) => name.endsWith('.cache'));
   }, 240_000);
+
+  it('ships no code cache, writes one for this Node on first use, and replaces a garbage one', () => {
+    expect(cachesAtInstall).toEqual([]);
+    const cache = join(vendorDir, `packages.${process.version}.${process.arch}.cache`);
+    rmSync(cache, { force: true });
+    const first = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--local'], project);
+    expect(first.stdout).toBe(EXPECTED);
+    expect(statSync(cache).size).toBeGreaterThan(100_000);
+    // V8 refuses a cache that does not match: the bundle is compiled as without one, and the cache written anew.
+    writeFileSync(cache, 'not a code cache');
+    const second = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--local'], project);
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toBe(EXPECTED);
+    expect(statSync(cache).size).toBeGreaterThan(100_000);
+    expect(readdirSync(vendorDir).filter((name) => name.endsWith('.cache'))).toEqual([`packages.${process.version}.${process.arch}.cache`]);
+  });
 
   it('runs a TypeScript job from the user folder with its CLI, through Redis, with worker processes', async ({ prefix }) => {
     const result = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--workers', '2'], project, {

@@ -1,0 +1,54 @@
+// Loads dist/vendor/packages.cjs (BullMQ, ioredis, zod and pino, bundled by build.mjs) with
+// V8's code cache. Compiling the 3.5 MB bundle is most of a redmap process's start-up; with
+// the cache V8 skips it. The cache sits beside the bundle, one file per Node version and
+// architecture (V8 refuses a cache from another version or flag set, and then compiles as
+// usual). The build writes it; a process that finds none writes it as it exits, once the
+// functions it ran are compiled too, and a copy it cannot write (read-only install) only
+// costs the compile.
+'use strict';
+const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { join } = require('node:path');
+const { Script, constants } = require('node:vm');
+
+const bundle = join(__dirname, 'packages.cjs');
+const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim();
+const cacheFile = join(__dirname, `packages.${process.version}.${process.arch}${flags ? `.${fnv1a(flags)}` : ''}.cache`);
+
+let cachedData;
+try {
+  cachedData = readFileSync(cacheFile);
+} catch {
+  // none yet: written below
+}
+const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), {
+  filename: bundle,
+  cachedData,
+  // pino's transports import() their targets; they resolve as in any module of ours.
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+const loaded = { exports: {} };
+script.runInThisContext()(loaded.exports, Module.createRequire(bundle), loaded, bundle, __dirname);
+module.exports = loaded.exports;
+// Run as a script (by the build), it loads every package, so the cache it writes covers them all.
+if (require.main === module) for (const name of Object.keys(loaded.exports)) loaded.exports[name];
+
+if (cachedData === undefined || script.cachedDataRejected) {
+  process.once('exit', () => {
+    const partial = `${cacheFile}.${process.pid}`;
+    try {
+      writeFileSync(partial, script.createCachedData());
+      renameSync(partial, cacheFile); // whole or not at all: processes starting meanwhile read either
+    } catch {
+      // read-only or full: the next process compiles, as without a cache
+      rmSync(partial, { force: true });
+    }
+  });
+}
+
+/** A short stable name for a string (32-bit FNV-1a, hex). */
+function fnv1a(text) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
