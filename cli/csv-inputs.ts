@@ -4,7 +4,6 @@
  * csv-parse, a record at a time. A row that is not valid CSV (a wrong number of fields, a
  * quote never closed) is reported with the line it is on.
  */
-import { parse } from 'csv-parse';
 
 export interface CsvRow {
   record: Record<string, string>;
@@ -24,6 +23,8 @@ export class CsvRowError extends Error {
 }
 
 export async function* readCsvRows(stream: NodeJS.ReadableStream): AsyncGenerator<CsvRow> {
+  // Loaded here, not with the CLI: only CSV inputs need it (about 10 ms of a start-up).
+  const { parse } = await import('csv-parse');
   const parser = stream.pipe(
     parse({
       columns: true,

@@ -7,14 +7,18 @@
  * Only the paths are held (to sort them), never the files' contents.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
-import { globSync, isDynamicPattern } from 'tinyglobby';
+import type * as Tinyglobby from 'tinyglobby';
 import { sortUtf8 } from '../shared/data/key-order.js';
 import { UsageError } from '../shared/errors.js';
 
+/** tinyglobby, loaded only once an input may be a pattern (about 10 ms of every start-up otherwise). */
+const tinyglobby = (): typeof Tinyglobby => createRequire(import.meta.url)('tinyglobby') as typeof Tinyglobby;
+
 /** True for an input that redmap expands: it holds `*`, `?` or `[`, and names no existing path as written. */
 export function isGlobPattern(input: string): boolean {
-  return /[*?[]/.test(input) && input !== '-' && isDynamicPattern(input) && !existsSync(input);
+  return /[*?[]/.test(input) && input !== '-' && tinyglobby().isDynamicPattern(input) && !existsSync(input);
 }
 
 /**
@@ -27,7 +31,7 @@ export function expandGlobs(inputs: readonly string[], where: string): string[] 
 }
 
 function matchPattern(pattern: string, where: string): string[] {
-  const matches = globSync(pattern, {
+  const matches = tinyglobby().globSync(pattern, {
     // Files only, as a shell would hand them to a program that opens them; dot files only when named.
     onlyFiles: true,
     dot: false,
