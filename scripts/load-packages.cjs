@@ -12,8 +12,8 @@ const { join } = require('node:path');
 const { Script, constants } = require('node:vm');
 
 const bundle = join(__dirname, 'packages.cjs');
-const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim();
-const cacheFile = join(__dirname, `packages.${process.version}.${process.arch}${flags ? `.${fnv1a(flags)}` : ''}.cache`);
+const cacheFile = join(__dirname, `packages.${process.version}.${process.arch}.cache`);
+const withFlags = process.execArgv.length > 0 || Boolean(process.env.NODE_OPTIONS);
 
 let cachedData;
 try {
@@ -31,9 +31,9 @@ const loaded = { exports: {} };
 script.runInThisContext()(loaded.exports, Module.createRequire(bundle), loaded, bundle, __dirname);
 module.exports = loaded.exports;
 // Run as a script (by the build), it loads every package, so the cache it writes covers them all.
-if (require.main === module) for (const name of Object.keys(loaded.exports)) loaded.exports[name];
+if (require.main === module) for (const name of Object.keys(loaded.exports)) void loaded.exports[name];
 
-if (cachedData === undefined || script.cachedDataRejected) {
+if ((cachedData === undefined || script.cachedDataRejected) && !withFlags) {
   process.once('exit', () => {
     const partial = `${cacheFile}.${process.pid}`;
     try {
@@ -46,9 +46,3 @@ if (cachedData === undefined || script.cachedDataRejected) {
   });
 }
 
-/** A short stable name for a string (32-bit FNV-1a, hex). */
-function fnv1a(text) {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(16).padStart(8, '0');
-}

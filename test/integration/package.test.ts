@@ -4,7 +4,7 @@
  * And a job in a bare folder (no node_modules at all) run by this checkout's CLI.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect } from 'vitest';
@@ -65,8 +65,14 @@ describe('the packed package', () => {
     const first = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--local'], project);
     expect(first.stdout).toBe(EXPECTED);
     expect(statSync(cache).size).toBeGreaterThan(100_000);
-    // V8 refuses a cache that does not match: the bundle is compiled as without one, and the cache written anew.
+    // V8 refuses a cache that does not match: the bundle is compiled as without one. A process
+    // started with Node flags leaves the cache alone (V8 would refuse one made under them too).
     writeFileSync(cache, 'not a code cache');
+    const flagged = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--local'], project, {
+      NODE_OPTIONS: '--max-old-space-size=2048',
+    });
+    expect(flagged.stdout).toBe(EXPECTED);
+    expect(readFileSync(cache, 'utf8')).toBe('not a code cache');
     const second = run('npx', ['redmap', 'run', 'job.ts', 'abc', 'ab', 'a', '--local'], project);
     expect(second.stderr).toBe('');
     expect(second.stdout).toBe(EXPECTED);
