@@ -66,16 +66,13 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   const runSignal = deps.runSignal(runId);
   let output: MapTaskOutput;
   const quarantined = attempt.stalls > run.options.maxStalls;
-  const waiting = combineSignals(runSignal, attempt.signal, deps.draining);
   let releaseSlot: (() => void) | undefined;
   try {
-    releaseSlot = await deps.mapSlots?.take(waiting.signal);
+    releaseSlot = await deps.mapSlots?.take(runSignal, attempt.signal, deps.draining);
   } catch (error) {
     if (runSignal.aborted) return 'skipped';
-    if (waiting.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    if (attempt.signal.aborted || deps.draining?.aborted) throw new TaskReleased('the worker is shutting down');
     throw error;
-  } finally {
-    waiting.dispose();
   }
   const taskSignal = combineSignals(runSignal, attempt.signal);
   const callEvent = { phase: 'map', runId, job: deps.job.name } as const;
