@@ -6,7 +6,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const benches = ['startup.mjs', 'log-job.mjs', 'scaling.mjs', 'tiny-tasks.mjs', 'many-inputs.mjs', 'big-reduce.mjs', 'isolation.mjs'];
+const benches = [
+  'startup.mjs',
+  'log-job.mjs',
+  'scaling.mjs',
+  'tiny-tasks.mjs',
+  'many-inputs.mjs',
+  'big-reduce.mjs',
+  'isolation.mjs',
+  'io-bound.mjs',
+];
 const sections = [];
 for (const bench of benches) {
   process.stderr.write(`\n== bench/${bench}\n`);

@@ -3,7 +3,6 @@
  * reduce tasks (the composition of worker/ and reducer/ happens here), plus the control
  * channel that aborts a cancelled run's calls, and the recovery sweep.
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { setMaxListeners } from 'node:events';
@@ -11,7 +10,6 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as Que
 import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
 import { IsolatePool, type IsolationMode } from '../worker/isolation/isolation.js';
-import { combineSignals } from '../shared/tasks/abort-signals.js';
 import { Slots } from '../worker/limits/slots.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
@@ -21,6 +19,7 @@ import { jobFingerprint } from '../shared/job/fingerprint.js';
 import type { Job } from '../shared/job/job-definition.js';
 import { Limiter } from '../worker/limits/limiter.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
+import { newRequestId } from '../shared/redis/lua-scripts.js';
 import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis/redis-connection.js';
 import { controlChannel, queueName, queuePrefix } from '../shared/redis/redis-keys.js';
 import { parseControlMessage } from '../shared/run/run-control.js';
@@ -127,15 +126,16 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     const wedge = workersOpened++ === 0 && failpointSet('wedge-worker');
     const opened = new Worker(
       queue,
-      async (task, token, signal) => {
+      // Two parameters, not three: BullMQ then makes no AbortController per task. Its signal
+      // fires only on worker.cancelJob, which redmap never calls; a task stops on the worker's
+      // shutdown or its run's cancel, which the handlers listen to themselves.
+      async (task, token) => {
         if (wedge) void opened.pause(true);
         tasksInFlight++;
         lastTakenAt = Date.now();
-        const taskSignal = combineSignals(signal, shutdown.signal);
         try {
-          return await processTask(deps, fingerprint, task, token, taskSignal.signal);
+          return await processTask(deps, fingerprint, task, token, shutdown.signal);
         } finally {
-          taskSignal.dispose();
           tasksInFlight--;
         }
       },
@@ -265,7 +265,7 @@ async function processTask(
     throw new UnrecoverableError(`task ${task.id} belongs to job version ${payload.fp}; this worker runs ${fingerprint} and refuses it`);
   }
   const attempt = {
-    attemptId: randomBytes(12).toString('base64url'),
+    attemptId: newRequestId(),
     attempt: task.attemptsMade + 1,
     maxAttempts: task.opts.attempts ?? 1,
     stalls: task.stalledCounter ?? 0,

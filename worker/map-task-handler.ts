@@ -15,7 +15,7 @@ import { publishControl, retireEnded } from '../shared/run/run-control.js';
 import { recordTaskFailure } from '../shared/run/run-failures.js';
 import type { RunRecord } from '../shared/run/run-record.js';
 import { TaskFailedForGood, TaskReleased, type HandlerDeps, type TaskAttempt } from '../shared/tasks/task-attempt.js';
-import type { Logger } from '../shared/logger.js';
+import { lazyChild, type Logger } from '../shared/logger.js';
 import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { Slots } from './limits/slots.js';
 import { addMapTasks, type MapTaskPayload } from '../shared/tasks/task-queue.js';
@@ -49,7 +49,7 @@ export type MapTaskResult = 'committed' | 'duplicate' | 'skipped' | 'split';
 
 export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<MapTaskPayload>): Promise<MapTaskResult> {
   const { run: runId, inc, task: taskId, gen } = attempt.payload;
-  const log = deps.log.child({ runId, taskId, phase: 'map', attempt: attempt.attempt });
+  const log = lazyChild(deps.log, { runId, taskId, phase: 'map', attempt: attempt.attempt });
   const run = await deps.runs.get(runId, inc);
   const task = run && (await readTask(deps, runId, taskId));
   if (!run || !task || task.incarnation !== inc || !task.items) {
@@ -66,16 +66,13 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
   const runSignal = deps.runSignal(runId);
   let output: MapTaskOutput;
   const quarantined = attempt.stalls > run.options.maxStalls;
-  const waiting = combineSignals(runSignal, attempt.signal, deps.draining);
   let releaseSlot: (() => void) | undefined;
   try {
-    releaseSlot = await deps.mapSlots?.take(waiting.signal);
+    releaseSlot = await deps.mapSlots?.take(runSignal, attempt.signal, deps.draining);
   } catch (error) {
     if (runSignal.aborted) return 'skipped';
-    if (waiting.signal.aborted) throw new TaskReleased('the worker is shutting down');
+    if (attempt.signal.aborted || deps.draining?.aborted) throw new TaskReleased('the worker is shutting down');
     throw error;
-  } finally {
-    waiting.dispose();
   }
   const taskSignal = combineSignals(runSignal, attempt.signal);
   const callEvent = { phase: 'map', runId, job: deps.job.name } as const;

@@ -3,7 +3,7 @@
  * runs it; a line `--@include NAME` pulls in `shared/redis/lua/NAME.lua`, so a check that
  * several scripts share (the end of the map phase) is written once.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from './redis-connection.js';
 
@@ -48,12 +48,23 @@ export async function runScript(
   }
 }
 
+const ID_BYTES = 12;
+/** Random bytes drawn 256 ids at a time: one call to the system's generator costs as much as a few hundred bytes. */
+const idPool = Buffer.alloc(ID_BYTES * 256);
+let idPoolUsed = idPool.length;
+
 /**
  * A fresh id for one call of a script that remembers its reply (shared/redis/lua/once.lua), so
- * the call answers the same when ioredis sends it again. 96 random bits: ids never repeat.
+ * the call answers the same when ioredis sends it again, or for one attempt of a task. 96
+ * random bits: ids never repeat.
  */
 export function newRequestId(): string {
-  return randomBytes(12).toString('base64url');
+  if (idPoolUsed === idPool.length) {
+    randomFillSync(idPool);
+    idPoolUsed = 0;
+  }
+  idPoolUsed += ID_BYTES;
+  return idPool.toString('base64url', idPoolUsed - ID_BYTES, idPoolUsed);
 }
 
 /** Script replies are arrays of strings (or numbers); this reads them as strings. */

@@ -12,21 +12,55 @@ export interface CombinedSignal {
 
 const NOTHING_TO_DISPOSE = (): void => {};
 
+/**
+ * Who listens on each signal through `onAbort`. A signal gets one listener of its own, which
+ * calls them all: EventTarget's addEventListener and removeEventListener walk every listener
+ * already there (a duplicate check), and a worker's shutdown and run signals carry one for
+ * each task it holds (150 at --concurrency 50), which made every add and remove cost ~5 µs.
+ */
+const subscribers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `listener` once when `signal` (not aborted yet) aborts; returns what stops listening, in O(1). */
+export function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  let listeners = subscribers.get(signal);
+  if (!listeners) {
+    const created = new Set<() => void>();
+    subscribers.set(signal, created);
+    signal.addEventListener(
+      'abort',
+      () => {
+        subscribers.delete(signal);
+        for (const call of created) {
+          try {
+            call();
+          } catch (error) {
+            // As EventTarget does: one listener's error neither stops the others nor goes unseen.
+            process.nextTick(() => {
+              throw error;
+            });
+          }
+        }
+      },
+      { once: true },
+    );
+    listeners = created;
+  }
+  listeners.add(listener);
+  const subscribed = listeners;
+  return () => void subscribed.delete(listener);
+}
+
 /** A signal that aborts, with the same reason, as soon as any of `signals` does. */
 export function combineSignals(...signals: Array<AbortSignal | undefined>): CombinedSignal {
   const sources = signals.filter((signal): signal is AbortSignal => signal !== undefined);
   const settled = sources.find((signal) => signal.aborted) ?? (sources.length === 1 ? sources[0] : undefined);
   if (settled) return { signal: settled, dispose: NOTHING_TO_DISPOSE };
   const controller = new AbortController();
-  const listeners = sources.map((source) => {
-    const listener = (): void => controller.abort(source.reason);
-    source.addEventListener('abort', listener, { once: true });
-    return listener;
-  });
+  const unsubscribes = sources.map((source) => onAbort(source, () => controller.abort(source.reason)));
   return {
     signal: controller.signal,
     dispose() {
-      sources.forEach((source, i) => source.removeEventListener('abort', listeners[i]!));
+      for (const unsubscribe of unsubscribes) unsubscribe();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../shared/logger.js';
+import { createLogger, lazyChild } from '../../shared/logger.js';
 
 function capture(): { lines: () => Array<Record<string, unknown>>; stream: Writable } {
   let text = '';
@@ -55,5 +55,29 @@ describe('JSON logs', () => {
     task.debug({}, 'task skipped');
     task.child({ item: 0 }).warn({ key: 'k' }, 'slow item');
     for (const line of out.lines()) expect(line).toMatchObject({ runId: 'r1', taskId: 'c3', phase: 'map', attempt: 2 });
+  });
+});
+
+describe('lazyChild', () => {
+  it('makes the child only when it is first used, then logs with its bindings', () => {
+    const out = capture();
+    const log = createLogger({ format: 'json', level: 'info', destination: out.stream });
+    let made = 0;
+    const counting = new Proxy(log, {
+      get: (target, property, receiver) =>
+        property === 'child'
+          ? (...args: Parameters<typeof log.child>) => (made++, target.child(...args))
+          : (Reflect.get(target, property, receiver) as unknown),
+    });
+    const child = lazyChild(counting, { runId: 'r1', taskId: 'c7' });
+    expect(made).toBe(0);
+    child.debug({}, 'below the level');
+    child.warn({ items: 2 }, 'retrying');
+    child.child({ item: 1 }).error({}, 'item failed');
+    expect(made).toBe(1);
+    expect(out.lines()).toMatchObject([
+      { runId: 'r1', taskId: 'c7', items: 2, msg: 'retrying' },
+      { runId: 'r1', taskId: 'c7', item: 1, msg: 'item failed' },
+    ]);
   });
 });

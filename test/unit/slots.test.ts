@@ -35,4 +35,19 @@ describe('Slots', () => {
     // Both slots' worth is free again: one taker gets it at once.
     (await slots.take())();
   });
+
+  it('a waiter watching several signals leaves the line once, with the reason of the first to abort', async () => {
+    const slots = new Slots(1);
+    const held = await slots.take();
+    const run = new AbortController();
+    const worker = new AbortController();
+    const abandoned = slots.take(run.signal, undefined, worker.signal);
+    const next = slots.take(new AbortController().signal);
+    run.abort(new Error('run cancelled'));
+    worker.abort(new Error('worker draining'));
+    await expect(abandoned).rejects.toThrow('run cancelled');
+    held();
+    (await next)();
+    await expect(slots.take(worker.signal)).rejects.toThrow('worker draining');
+  });
 });

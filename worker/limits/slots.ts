@@ -1,3 +1,5 @@
+import { onAbort } from '../../shared/tasks/abort-signals.js';
+
 /**
  * A fixed number of slots, handed out in arrival order. `take` waits for a free one and
  * returns the function that gives it back (calling it again does nothing).
@@ -10,23 +12,36 @@ export class Slots {
     this.free = size;
   }
 
-  async take(signal?: AbortSignal): Promise<() => void> {
-    signal?.throwIfAborted();
+  /**
+   * Waits for a slot; leaves the line, with the reason, as soon as one of `signals` aborts.
+   * Several signals are watched as they are, with no signal combining them made per waiter.
+   */
+  async take(...signals: Array<AbortSignal | undefined>): Promise<() => void> {
+    const watched = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+    for (const signal of watched) signal.throwIfAborted();
     if (this.free > 0) {
       this.free--;
       return this.giveBack();
     }
     await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.waiting.splice(this.waiting.indexOf(handOver), 1);
-        reject(signal!.reason as Error);
+      let settled = false;
+      const settle = (): void => {
+        settled = true;
+        for (const unsubscribe of unsubscribes) unsubscribe();
       };
       const handOver = (): void => {
-        signal?.removeEventListener('abort', onAbort);
+        settle();
         resolve();
       };
+      const unsubscribes = watched.map((signal) =>
+        onAbort(signal, () => {
+          if (settled) return;
+          settle();
+          this.waiting.splice(this.waiting.indexOf(handOver), 1);
+          reject(signal.reason as Error);
+        }),
+      );
       this.waiting.push(handOver);
-      signal?.addEventListener('abort', onAbort, { once: true });
     });
     return this.giveBack();
   }
