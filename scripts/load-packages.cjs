@@ -45,4 +45,3 @@ if ((cachedData === undefined || script.cachedDataRejected) && !withFlags) {
     }
   });
 }
-
