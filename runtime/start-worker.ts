@@ -11,7 +11,6 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job as Que
 import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
 import { IsolatePool, type IsolationMode } from '../worker/isolation/isolation.js';
-import { combineSignals } from '../shared/tasks/abort-signals.js';
 import { Slots } from '../worker/limits/slots.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
@@ -21,9 +20,9 @@ import { jobFingerprint } from '../shared/job/fingerprint.js';
 import type { Job } from '../shared/job/job-definition.js';
 import { Limiter } from '../worker/limits/limiter.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis/redis-connection.js';
-import { controlChannel, queueName, queuePrefix } from '../shared/redis/redis-keys.js';
-import { parseControlMessage } from '../shared/run/run-control.js';
+import { connectRedis, isRedisFull } from '../shared/redis/redis-connection.js';
+import { queueName, queuePrefix } from '../shared/redis/redis-keys.js';
+import { subscribeControl } from './control-subscription.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from './recovery-sweep.js';
 import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/tasks/task-attempt.js';
 import { combineObservers, type TaskOutcome, type WorkerObserver } from '../shared/workers/worker-observer.js';
@@ -108,6 +107,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     runs: new RunCache(client, settings.prefix),
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
+    runWatch: control.runWatch,
     invoke: isolates,
     gateFor: (run, runLimited) => limiter.gateFor(run, runLimited),
     observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
@@ -127,15 +127,15 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     const wedge = workersOpened++ === 0 && failpointSet('wedge-worker');
     const opened = new Worker(
       queue,
-      async (task, token, signal) => {
+      // Two parameters: BullMQ then makes no AbortController per task. Its task signal fires
+      // only on Worker.cancelJob, which redmap never calls; what stops a task is the shutdown.
+      async (task, token) => {
         if (wedge) void opened.pause(true);
         tasksInFlight++;
         lastTakenAt = Date.now();
-        const taskSignal = combineSignals(signal, shutdown.signal);
         try {
-          return await processTask(deps, fingerprint, task, token, taskSignal.signal);
+          return await processTask(deps, fingerprint, task, token, shutdown.signal);
         } finally {
-          taskSignal.dispose();
           tasksInFlight--;
         }
       },
@@ -236,6 +236,14 @@ function isolatePool(job: Job, mode: IsolationMode, log: Logger): IsolatePool | 
   return new IsolatePool(mode, { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
 }
 
+/**
+ * Attempt ids: random per process, counted within it, so never reused anywhere (they name
+ * staged output and are request ids), without asking the system for random bytes per task.
+ */
+const ATTEMPT_ID_PREFIX = randomBytes(12).toString('base64url');
+let attemptsStarted = 0;
+const nextAttemptId = (): string => `${ATTEMPT_ID_PREFIX}${(attemptsStarted++).toString(36)}`;
+
 /** What a worker's tasks need: map tasks and reduce tasks each take their part. */
 type TaskHandlerDeps = MapHandlerDeps & ReduceHandlerDeps;
 
@@ -265,7 +273,7 @@ async function processTask(
     throw new UnrecoverableError(`task ${task.id} belongs to job version ${payload.fp}; this worker runs ${fingerprint} and refuses it`);
   }
   const attempt = {
-    attemptId: randomBytes(12).toString('base64url'),
+    attemptId: nextAttemptId(),
     attempt: task.attemptsMade + 1,
     maxAttempts: task.opts.attempts ?? 1,
     stalls: task.stalledCounter ?? 0,
@@ -300,45 +308,6 @@ async function processTask(
     ended('retried');
     throw error;
   }
-}
-
-interface ControlSubscription {
-  runSignal(runId: string): AbortSignal;
-  close(): Promise<void>;
-}
-
-/** Listens for cancel messages, and gives each run an AbortSignal that fires on them. */
-async function subscribeControl(client: RedisClient, prefix: string, log: Logger, onLimits: () => void): Promise<ControlSubscription> {
-  const subscriber = duplicateClient(client, 'redmap:control');
-  subscriber.on('error', () => {});
-  const controllers = new Map<string, AbortController>();
-  const controllerFor = (runId: string): AbortController => {
-    let controller = controllers.get(runId);
-    if (!controller) {
-      if (controllers.size >= 1024) controllers.delete(controllers.keys().next().value!);
-      controller = new AbortController();
-      setMaxListeners(0, controller.signal);
-      controllers.set(runId, controller);
-    }
-    return controller;
-  };
-  subscriber.on('message', (_channel: string, text: string) => {
-    const message = parseControlMessage(text);
-    if (message?.type === 'limits') onLimits();
-    if (message?.type === 'cancel') {
-      log.info({ runId: message.run }, 'run cancelled or failed; aborting its calls');
-      controllerFor(message.run).abort(new Error(`run ${message.run} was cancelled`));
-      // Calls running now keep the aborted signal; a run that is retried later starts afresh.
-      controllers.delete(message.run);
-    }
-  });
-  await subscriber.subscribe(controlChannel(prefix));
-  return {
-    runSignal: (runId) => controllerFor(runId).signal,
-    close: async () => {
-      await subscriber.quit().catch(() => subscriber.disconnect());
-    },
-  };
 }
 
 let lastFullRedisReport = 0;

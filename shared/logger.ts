@@ -56,3 +56,21 @@ export function createLogger(options: {
   });
   return pino(common, stream);
 }
+
+/**
+ * A child logger made on first use. A pino child costs microseconds (its bindings are
+ * serialized and redacted up front), and a worker makes one per task that mostly logs nothing.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const real = (): Logger => (child ??= parent.child(bindings));
+  return new Proxy({} as Logger, {
+    get(_target, property) {
+      const value: unknown = Reflect.get(real(), property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real()) : value;
+    },
+    set(_target, property, value) {
+      return Reflect.set(real(), property, value);
+    },
+  });
+}

@@ -10,6 +10,13 @@ export class Slots {
     this.free = size;
   }
 
+  /** A free slot's give-back, or undefined when none is free (nothing waits). */
+  tryTake(): (() => void) | undefined {
+    if (this.free === 0) return undefined;
+    this.free--;
+    return this.giveBack();
+  }
+
   async take(signal?: AbortSignal): Promise<() => void> {
     signal?.throwIfAborted();
     if (this.free > 0) {
