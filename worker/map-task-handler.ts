@@ -4,7 +4,7 @@
  * is split into single items when it has several, so one poison item does not sink its
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
-import { combineSignals } from '../shared/tasks/abort-signals.js';
+import { combineSignals, sharedCombination } from '../shared/tasks/abort-signals.js';
 import { isNonRetryable, StagedOutputLostError, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
@@ -85,7 +85,8 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       waiting.dispose();
     }
   }
-  const taskSignal = combineSignals(runSignal, attempt.signal);
+  // The same for every task of the run this worker holds: made once, not per task.
+  const taskSignal = sharedCombination(runSignal, attempt.signal);
   const callEvent = { phase: 'map', runId, job: deps.job.name } as const;
   const where = { runId, taskId, attempt: attempt.attempt };
   try {
@@ -100,7 +101,7 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       items,
       partitions: run.options.partitions,
       callTimeoutMs: quarantined ? Math.min(run.options.callTimeoutMs, deps.quarantine!.timeoutMs) : run.options.callTimeoutMs,
-      signal: taskSignal.signal,
+      signal: taskSignal,
       gate: await deps.gateFor?.(run, pending.runLimited),
       invoke: quarantined ? deps.quarantine!.invoke : deps.invoke,
       onCall: deps.observer && {
@@ -127,7 +128,6 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
     return settle(settled);
   } finally {
     releaseSlot?.();
-    taskSignal.dispose();
   }
   try {
     return await commitOutput(deps, run, attempt, items.length, output, log);
