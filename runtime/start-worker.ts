@@ -12,6 +12,7 @@ import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
 import { IsolatePool, type IsolationMode } from '../worker/isolation/isolation.js';
 import { Slots } from '../worker/limits/slots.js';
+import { CommitBatches } from '../worker/commit-batches.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { PostgresSinks } from '../reducer/postgres-sink.js';
@@ -113,6 +114,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
     mapSlots: new Slots(settings.concurrency),
+    commits: new CommitBatches(client, settings.prefix),
     draining: draining.signal,
     sinks: new PostgresSinks(log),
   };

@@ -19,7 +19,8 @@ import { lazyChild, type Logger } from '../shared/logger.js';
 import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { Slots } from './limits/slots.js';
 import { addMapTasks, type MapTaskPayload } from '../shared/tasks/task-queue.js';
-import { commitMapOutput } from './commit-map-output.js';
+import { commitMapOutput, type CommitOutcome, type CommitRequest } from './commit-map-output.js';
+import type { CommitBatches } from './commit-batches.js';
 import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutput } from './map-task.js';
 
 const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.url));
@@ -43,6 +44,8 @@ export interface MapHandlerDeps extends HandlerDeps {
   mapSlots?: Slots;
   /** Aborts when the worker starts draining: a task still waiting for a slot goes back to the queue. */
   draining?: AbortSignal;
+  /** Sends small commits of one run together; without it, each task commits alone. */
+  commits?: CommitBatches;
 }
 
 export type MapTaskResult = 'committed' | 'duplicate' | 'skipped' | 'split';
@@ -141,7 +144,7 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
 
 /** Stage and commit; the commit that ends the map phase enqueues the reduce tasks. */
 async function commitOutput(
-  deps: HandlerDeps,
+  deps: MapHandlerDeps,
   run: RunRecord,
   attempt: TaskAttempt<MapTaskPayload>,
   itemCount: number,
@@ -149,8 +152,10 @@ async function commitOutput(
   log: Logger,
 ): Promise<MapTaskResult> {
   const taskId = attempt.payload.task;
+  const commit = (request: CommitRequest): Promise<CommitOutcome> =>
+    deps.commits ? deps.commits.commit(request) : commitMapOutput(request);
   const committed = await retryWhileRedisRefuses(`committing task ${taskId}`, log, attempt.signal, () =>
-    commitMapOutput({
+    commit({
       client: deps.client,
       prefix: deps.prefix,
       run,
