@@ -122,7 +122,15 @@ export async function enqueueRun(
       endedEarly = endedState(runId, reply[1]);
       return false;
     }
-    await addMapTasks(deps.queues, target, 1, reply.slice(1));
+    const inputs = new Map(batch);
+    const pending: string[] = [];
+    const carried = new Set<string>();
+    for (let i = 1; i < reply.length; i += 2) {
+      pending.push(reply[i]!);
+      if (reply[i + 1] === '1') carried.add(reply[i]!);
+    }
+    // Only inputs the run stores for the task may travel with it (a resumed submit may read others).
+    await addMapTasks(deps.queues, target, 1, pending, (task) => (carried.has(task) ? inputs.get(task) : undefined));
     batch = [];
     batchBytes = 0;
     batchTasks = Math.min(batchTasks * 2, BATCH_TASKS, highWaterMark);

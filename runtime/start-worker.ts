@@ -11,6 +11,7 @@ import { resolveRedis, type RedisOption } from './redis-option.js';
 import { handleMapTask, type MapHandlerDeps } from '../worker/map-task-handler.js';
 import { IsolatePool, type IsolationMode } from '../worker/isolation/isolation.js';
 import { Slots } from '../worker/limits/slots.js';
+import { CommitBatches } from '../worker/commit-batches.js';
 import { InvalidOptionError } from '../shared/errors.js';
 import { handleReduceTask } from '../reducer/reduce-task-handler.js';
 import { PostgresSinks } from '../reducer/postgres-sink.js';
@@ -20,9 +21,9 @@ import type { Job } from '../shared/job/job-definition.js';
 import { Limiter } from '../worker/limits/limiter.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { newRequestId } from '../shared/redis/lua-scripts.js';
-import { connectRedis, duplicateClient, isRedisFull, type RedisClient } from '../shared/redis/redis-connection.js';
-import { controlChannel, queueName, queuePrefix } from '../shared/redis/redis-keys.js';
-import { parseControlMessage } from '../shared/run/run-control.js';
+import { connectRedis, isRedisFull } from '../shared/redis/redis-connection.js';
+import { queueName, queuePrefix } from '../shared/redis/redis-keys.js';
+import { subscribeControl } from './control-subscription.js';
 import { DEFAULT_SWEEP_TIMINGS, RecoverySweep, type SweepTimings } from './recovery-sweep.js';
 import { RunCache, TaskFailedForGood, TaskReleased, type TaskAttempt } from '../shared/tasks/task-attempt.js';
 import { combineObservers, type TaskOutcome, type WorkerObserver } from '../shared/workers/worker-observer.js';
@@ -107,11 +108,13 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     runs: new RunCache(client, settings.prefix),
     identity: { host: hostname(), pid: process.pid },
     runSignal: control.runSignal,
+    runWatch: control.runWatch,
     invoke: isolates,
     gateFor: (run, runLimited) => limiter.gateFor(run, runLimited),
     observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
     quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
     mapSlots: new Slots(settings.concurrency),
+    commits: new CommitBatches(client, settings.prefix),
     draining: draining.signal,
     sinks: new PostgresSinks(log),
   };
@@ -300,45 +303,6 @@ async function processTask(
     ended('retried');
     throw error;
   }
-}
-
-interface ControlSubscription {
-  runSignal(runId: string): AbortSignal;
-  close(): Promise<void>;
-}
-
-/** Listens for cancel messages, and gives each run an AbortSignal that fires on them. */
-async function subscribeControl(client: RedisClient, prefix: string, log: Logger, onLimits: () => void): Promise<ControlSubscription> {
-  const subscriber = duplicateClient(client, 'redmap:control');
-  subscriber.on('error', () => {});
-  const controllers = new Map<string, AbortController>();
-  const controllerFor = (runId: string): AbortController => {
-    let controller = controllers.get(runId);
-    if (!controller) {
-      if (controllers.size >= 1024) controllers.delete(controllers.keys().next().value!);
-      controller = new AbortController();
-      setMaxListeners(0, controller.signal);
-      controllers.set(runId, controller);
-    }
-    return controller;
-  };
-  subscriber.on('message', (_channel: string, text: string) => {
-    const message = parseControlMessage(text);
-    if (message?.type === 'limits') onLimits();
-    if (message?.type === 'cancel') {
-      log.info({ runId: message.run }, 'run cancelled or failed; aborting its calls');
-      controllerFor(message.run).abort(new Error(`run ${message.run} was cancelled`));
-      // Calls running now keep the aborted signal; a run that is retried later starts afresh.
-      controllers.delete(message.run);
-    }
-  });
-  await subscriber.subscribe(controlChannel(prefix));
-  return {
-    runSignal: (runId) => controllerFor(runId).signal,
-    close: async () => {
-      await subscriber.quit().catch(() => subscriber.disconnect());
-    },
-  };
 }
 
 let lastFullRedisReport = 0;

@@ -15,9 +15,10 @@ import { ORPHAN_STAGE_TTL_MS } from '../shared/run/run-retention.js';
 import type { MapTaskOutput } from './map-task.js';
 
 const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', import.meta.url));
+const commitMapTasksScript = loadLuaScript(new URL('./commit-map-tasks.lua', import.meta.url));
 
 /** Output up to this size goes inline with the commit. */
-const INLINE_LIMIT = 512 * 1024;
+export const INLINE_LIMIT = 512 * 1024;
 /** Bytes per pipelined round trip while staging. */
 const STAGE_PIPELINE_BYTES = 4 * 1024 * 1024;
 
@@ -45,9 +46,8 @@ export interface CommitRequest {
 export async function commitMapOutput(request: CommitRequest): Promise<CommitOutcome> {
   const { client, prefix, run, taskId, attemptId } = request;
   const keys = runKeys(prefix, run.id);
-  const encoded = request.output.partitions.map((pairs) => (pairs.length === 0 ? [] : encodeBatches(pairs)));
-  const size = encoded.reduce((sum, batches) => sum + batches.reduce((s, b) => s + b.length, 0), 0);
-  const inline = size <= INLINE_LIMIT;
+  const encoded = encodeOutput(request.output);
+  const inline = encodedSize(encoded) <= INLINE_LIMIT;
   const staged = keys.mapStage(attemptId);
   if (!inline) await stageBatches(client, staged, encoded);
   await failpoint('before-map-commit', taskId);
@@ -67,16 +67,75 @@ export async function commitMapOutput(request: CommitRequest): Promise<CommitOut
     args.push(batches.length);
     if (inline) args.push(...batches);
   });
-  const reply = replyStrings(
-    await runStep(
-      client,
-      commitMapTaskScript,
-      [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, keys.replies, ...outputKeys],
-      args,
-      { minReplicas: request.minReplicas, runMeta: keys.meta },
-    ),
+  const reply = await runStep(
+    client,
+    commitMapTaskScript,
+    [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, keys.replies, ...outputKeys],
+    args,
+    { minReplicas: request.minReplicas, runMeta: keys.meta },
   );
-  const [outcome, detail = '', expected = ''] = reply;
+  return commitOutcome(reply);
+}
+
+/** A task's output encoded for a commit: JSON batches per partition (none for a partition without output). */
+export type EncodedOutput = string[][];
+
+export function encodeOutput(output: MapTaskOutput): EncodedOutput {
+  return output.partitions.map((pairs) => (pairs.length === 0 ? [] : encodeBatches(pairs)));
+}
+
+export function encodedSize(encoded: EncodedOutput): number {
+  return encoded.reduce((sum, batches) => sum + batches.reduce((s, b) => s + b.length, 0), 0);
+}
+
+/** One task of a batched inline commit. */
+export interface InlineCommit {
+  generation: number;
+  taskId: string;
+  attemptId: string;
+  itemCount: number;
+  encoded: EncodedOutput;
+}
+
+/**
+ * Commits the inline output of several tasks of one run in one script call (each task as
+ * commitMapOutput would commit it alone); one outcome per task, in order.
+ */
+export async function commitInlineOutputs(
+  client: RedisClient,
+  prefix: string,
+  run: RunIncarnation,
+  minReplicas: number,
+  commits: readonly InlineCommit[],
+): Promise<CommitOutcome[]> {
+  const keys = runKeys(prefix, run.id);
+  const pairOf = new Map<number, number>();
+  const outputKeys: string[] = [];
+  const args: Array<string | number> = [run.incarnation, commits.length];
+  for (const commit of commits) {
+    const parts = commit.encoded.flatMap((batches, partition) => (batches.length === 0 ? [] : [[partition, batches] as const]));
+    args.push(commit.generation, commit.attemptId, commit.taskId, commit.itemCount, parts.length);
+    for (const [partition, batches] of parts) {
+      let pair = pairOf.get(partition);
+      if (pair === undefined) {
+        outputKeys.push(keys.output(partition), keys.outputIndex(partition));
+        pairOf.set(partition, (pair = pairOf.size + 1));
+      }
+      args.push(pair, batches.length, ...batches);
+    }
+  }
+  const replies = (await runStep(
+    client,
+    commitMapTasksScript,
+    [keys.meta, keys.committed, keys.failed, keys.inputs, keys.replies, ...outputKeys],
+    args,
+    { minReplicas, runMeta: keys.meta },
+  )) as unknown[];
+  return replies.map(commitOutcome);
+}
+
+function commitOutcome(reply: unknown): CommitOutcome {
+  const [outcome, detail = '', expected = ''] = replyStrings(reply);
   switch (outcome) {
     case 'committed':
     case 'flipped':

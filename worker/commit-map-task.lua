@@ -28,17 +28,23 @@ local meta, committed, failed, inputs, stages, staged, replies = KEYS[1], KEYS[2
 local incarnation, gen, attemptId, task, items, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local FIRST_OUTPUT_KEY = 8
 
-local done = rememberedReply(replies, attemptId)
-if done then return done end
 local function discard()
   if mode == 'staged' then redis.call('UNLINK', staged) end
 end
-local refusal, state = mapRunRefusal(meta, incarnation, gen)
-if refusal then discard(); return refusal end
-if not mapTaskPending(inputs, failed, task) then
+-- A commit that would be refused may be this attempt's own, sent again after it took
+-- effect: its remembered reply then answers (and its adopted stage is kept). Only then is
+-- the reply looked up: a commit that takes effect cannot have taken effect before, as the
+-- task would no longer be pending.
+local function refuse(reply)
+  local done = rememberedReply(replies, attemptId)
+  if done then return done end
   discard()
-  return {'settled', state}
+  return reply
 end
+local fields = redis.call('HMGET', meta, 'state', 'inc', 'gen', 'sealed', 'total', 'extra')
+local refusal, state = mapRunRefusalOf(fields, incarnation, gen)
+if refusal then return refuse(refusal) end
+if not mapTaskPending(inputs, failed, task) then return refuse({'settled', state}) end
 if mode == 'staged' then
   local expected, arg = 0, 7
   for k = FIRST_OUTPUT_KEY, #KEYS, 2 do
@@ -76,5 +82,9 @@ redis.call('HINCRBY', meta, 'itemsDone', items)
 redis.call('HINCRBY', meta, 'mapCommits', 1)
 redis.call('HSET', meta, 'progressAt', nowMs())
 
-if finishMapPhaseIfDone(meta, committed, failed) then return remember(replies, attemptId, {'flipped', gen}) end
+-- The commit changed none of the fields read above (state, sealed, total, extra).
+if allMapTasksSettled({fields[1], fields[4], fields[5], fields[6]}, committed, failed) then
+  flipToReducing(meta, gen)
+  return remember(replies, attemptId, {'flipped', gen})
+end
 return remember(replies, attemptId, {'committed', gen})

@@ -4,7 +4,7 @@
  * is split into single items when it has several, so one poison item does not sink its
  * chunk; a single item is recorded as failed, with its input, error and worker.
  */
-import { combineSignals } from '../shared/tasks/abort-signals.js';
+import { sharedCombination } from '../shared/tasks/abort-signals.js';
 import { isNonRetryable, StagedOutputLostError, TaskStalledError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { loadLuaScript, replyStrings, runScript } from '../shared/redis/lua-scripts.js';
@@ -19,7 +19,8 @@ import { lazyChild, type Logger } from '../shared/logger.js';
 import { retryWhileRedisRefuses } from '../shared/redis/redis-backoff.js';
 import type { Slots } from './limits/slots.js';
 import { addMapTasks, type MapTaskPayload } from '../shared/tasks/task-queue.js';
-import { commitMapOutput } from './commit-map-output.js';
+import { commitMapOutput, type CommitOutcome, type CommitRequest } from './commit-map-output.js';
+import type { CommitBatches } from './commit-batches.js';
 import { ItemFailure, mapItems, type CallGate, type MapInvoker, type MapTaskOutput } from './map-task.js';
 
 const splitChunkScript = loadLuaScript(new URL('./split-chunk.lua', import.meta.url));
@@ -27,7 +28,7 @@ const readMapTaskScript = loadLuaScript(new URL('./read-map-task.lua', import.me
 
 export interface MapHandlerDeps extends HandlerDeps {
   /** The limiter's gate for a run's map calls, or undefined when no limits apply. */
-  gateFor?(run: RunRecord, runLimited: boolean): Promise<CallGate | undefined>;
+  gateFor?(run: RunRecord, runLimited: boolean | undefined): Promise<CallGate | undefined>;
   /** Where map calls run when they are isolated (worker thread, child process). */
   invoke?: MapInvoker;
   /**
@@ -43,38 +44,49 @@ export interface MapHandlerDeps extends HandlerDeps {
   mapSlots?: Slots;
   /** Aborts when the worker starts draining: a task still waiting for a slot goes back to the queue. */
   draining?: AbortSignal;
+  /** Sends small commits of one run together; without it, each task commits alone. */
+  commits?: CommitBatches;
 }
 
 export type MapTaskResult = 'committed' | 'duplicate' | 'skipped' | 'split';
 
 export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<MapTaskPayload>): Promise<MapTaskResult> {
-  const { run: runId, inc, task: taskId, gen } = attempt.payload;
+  const { run: runId, inc, task: taskId } = attempt.payload;
+  // Made only when something is logged: most tasks log nothing.
   const log = lazyChild(deps.log, { runId, taskId, phase: 'map', attempt: attempt.attempt });
+  // Taken before the run's state is known, so a cancel that arrives after it is seen here.
+  const runSignal = deps.runSignal(runId);
   const run = await deps.runs.get(runId, inc);
-  const task = run && (await readTask(deps, runId, taskId));
-  if (!run || !task || task.incarnation !== inc || !task.items) {
+  const pending = run && (await pendingTask(deps, run, attempt.payload, { read: isRedelivery(attempt) }));
+  if (!run || !pending) {
     log.debug({}, 'task skipped: its run ended, vanished or moved on, or the task is settled');
-    // A worker that flipped the run to reducing may have died before enqueueing the reduce tasks.
-    if (run && task?.incarnation === inc && task.state === 'reducing' && task.reduceEnqueued !== task.generation) {
-      await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
-    }
     return 'skipped';
   }
-  if (task.generation !== gen || (task.state !== 'submitting' && task.state !== 'mapping')) return 'skipped';
-  const items = task.items;
+  const { items } = pending;
+  // A task that ran on trust fails only if it is still pending: one committed, split or
+  // failed meanwhile (a redelivery) has nothing left to record.
+  const settle = async (cause: unknown): Promise<MapTaskResult> =>
+    pending.unread && !(await pendingTask(deps, run, attempt.payload, { read: true }))
+      ? 'skipped'
+      : settleFailure(deps, run, attempt, items, cause, log);
 
-  const runSignal = deps.runSignal(runId);
   let output: MapTaskOutput;
   const quarantined = attempt.stalls > run.options.maxStalls;
-  let releaseSlot: (() => void) | undefined;
-  try {
-    releaseSlot = await deps.mapSlots?.take(runSignal, attempt.signal, deps.draining);
-  } catch (error) {
-    if (runSignal.aborted) return 'skipped';
-    if (attempt.signal.aborted || deps.draining?.aborted) throw new TaskReleased('the worker is shutting down');
-    throw error;
+  if (runSignal.aborted) return 'skipped';
+  if (deps.mapSlots && (attempt.signal.aborted || deps.draining?.aborted)) throw new TaskReleased('the worker is shutting down');
+  // A free slot is taken at once; only a task that must wait for one listens for aborts meanwhile.
+  let releaseSlot = deps.mapSlots?.tryTake();
+  if (deps.mapSlots && !releaseSlot) {
+    try {
+      releaseSlot = await deps.mapSlots.take(runSignal, attempt.signal, deps.draining);
+    } catch (error) {
+      if (runSignal.aborted) return 'skipped';
+      if (attempt.signal.aborted || deps.draining?.aborted) throw new TaskReleased('the worker is shutting down');
+      throw error;
+    }
   }
-  const taskSignal = combineSignals(runSignal, attempt.signal);
+  // The same for every task of the run this worker holds: made once, not per task.
+  const taskSignal = sharedCombination(runSignal, attempt.signal);
   const callEvent = { phase: 'map', runId, job: deps.job.name } as const;
   const where = { runId, taskId, attempt: attempt.attempt };
   try {
@@ -89,8 +101,8 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
       items,
       partitions: run.options.partitions,
       callTimeoutMs: quarantined ? Math.min(run.options.callTimeoutMs, deps.quarantine!.timeoutMs) : run.options.callTimeoutMs,
-      signal: taskSignal.signal,
-      gate: await deps.gateFor?.(run, task.runLimited),
+      signal: taskSignal,
+      gate: await deps.gateFor?.(run, pending.runLimited),
       invoke: quarantined ? deps.quarantine!.invoke : deps.invoke,
       onCall: deps.observer && {
         started: () => deps.observer?.mapCallStarted?.(callEvent),
@@ -113,10 +125,9 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
             cause,
           })
         : cause;
-    return settleFailure(deps, run, attempt, items, settled, log);
+    return settle(settled);
   } finally {
     releaseSlot?.();
-    taskSignal.dispose();
   }
   try {
     return await commitOutput(deps, run, attempt, items.length, output, log);
@@ -124,13 +135,13 @@ export async function handleMapTask(deps: MapHandlerDeps, attempt: TaskAttempt<M
     if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
     // A task whose last attempt fails outside map (its commit, a lost stage) is settled like
     // a failing map: left to BullMQ alone, it would fail unrecorded and hold its run forever.
-    return settleFailure(deps, run, attempt, items, error, log);
+    return settle(error);
   }
 }
 
 /** Stage and commit; the commit that ends the map phase enqueues the reduce tasks. */
 async function commitOutput(
-  deps: HandlerDeps,
+  deps: MapHandlerDeps,
   run: RunRecord,
   attempt: TaskAttempt<MapTaskPayload>,
   itemCount: number,
@@ -138,8 +149,10 @@ async function commitOutput(
   log: Logger,
 ): Promise<MapTaskResult> {
   const taskId = attempt.payload.task;
+  const commit = (request: CommitRequest): Promise<CommitOutcome> =>
+    deps.commits ? deps.commits.commit(request) : commitMapOutput(request);
   const committed = await retryWhileRedisRefuses(`committing task ${taskId}`, log, attempt.signal, () =>
-    commitMapOutput({
+    commit({
       client: deps.client,
       prefix: deps.prefix,
       run,
@@ -170,8 +183,12 @@ async function commitOutput(
     case 'stage_lost':
       throw new StagedOutputLostError(run.id, taskId, committed.found, committed.expected);
     case 'inactive':
+      // The run moved on (cancelled, failed, reducing, retried, cleaned): no task of it runs on trust any more.
+      deps.runWatch?.forget(run.id);
+      if (committed.state === 'reducing') await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
       return 'skipped';
     case 'lost':
+      deps.runWatch?.forget(run.id);
       log.warn({}, 'the run vanished while its task ran (cleaned, or Redis lost it); nothing to commit');
       return 'skipped';
   }
@@ -206,6 +223,55 @@ async function settleFailure(
 
 function stalledMessage(stalls: number, run: RunRecord): string {
   return `the worker running this task died or stopped answering ${stalls} times (limit --max-stalls ${run.options.maxStalls})`;
+}
+
+/** A task to map: its items, and whether its run has limits of its own (undefined: the limiter reads it). */
+interface PendingTask {
+  items: unknown[];
+  runLimited: boolean | undefined;
+  /**
+   * The items came with the task and the run was taken to be mapping on the worker's word
+   * (RunWatch), with no read: the commit script alone decides whether the task still counts.
+   */
+  unread: boolean;
+}
+
+/**
+ * A task BullMQ hands out again: after a failed attempt, or taken back from a worker that
+ * died or stopped answering, maybe after its commit. Such a task reads its run's state and
+ * its inputs before it maps, so a task already settled does no work again.
+ */
+function isRedelivery(attempt: TaskAttempt<MapTaskPayload>): boolean {
+  return attempt.attempt > 1 || attempt.stalls > 0;
+}
+
+/**
+ * The task's items if it is to be mapped: its run (this incarnation, this generation) is
+ * mapping and the task is pending. Read from Redis unless the task carries its items and
+ * the worker knows the run is mapping; a read that finds it mapping teaches the worker so.
+ */
+async function pendingTask(
+  deps: HandlerDeps,
+  run: RunRecord,
+  payload: MapTaskPayload,
+  { read }: { read: boolean },
+): Promise<PendingTask | undefined> {
+  const { inc, gen } = payload;
+  if (!read && payload.items !== undefined && deps.runWatch?.trusts(run.id, inc, gen)) {
+    return { items: payload.items, runLimited: undefined, unread: true };
+  }
+  const mark = deps.runWatch?.beforeRead();
+  const task = await readTask(deps, run.id, payload.task);
+  if (!task || task.incarnation !== inc) return undefined;
+  if (task.generation !== gen || (task.state !== 'submitting' && task.state !== 'mapping')) {
+    // A worker that flipped the run to reducing may have died before enqueueing the reduce tasks.
+    if (task.state === 'reducing' && task.reduceEnqueued !== task.generation) {
+      await enqueueDueReduceTasks(deps.client, deps.queues, deps.prefix, run);
+    }
+    return undefined;
+  }
+  deps.runWatch?.trust(run.id, inc, gen, mark);
+  return task.items && { items: task.items, runLimited: task.runLimited, unread: false };
 }
 
 interface TaskState {
@@ -255,6 +321,8 @@ async function splitChunk(deps: HandlerDeps, run: RunRecord, attempt: TaskAttemp
   );
   if (outcome !== 'split') return;
   const itemTasks = items.map((_, index) => itemTaskId(taskId, index));
+  // Without their items: a split answered again may add item tasks that already ran, and
+  // those must find themselves settled before they map.
   await addMapTasks(deps.queues, run, Number(generation), itemTasks);
 }
 

@@ -64,3 +64,18 @@ export function combineSignals(...signals: Array<AbortSignal | undefined>): Comb
     },
   };
 }
+
+const combinedPairs = new WeakMap<AbortSignal, WeakMap<AbortSignal, AbortSignal>>();
+
+/**
+ * One signal that aborts when either of two long-lived signals does (a run's and the
+ * worker's), made once per pair and shared by every task that needs it, instead of one per
+ * task. `AbortSignal.any` holds its sources weakly, so the pair is let go with its signals.
+ */
+export function sharedCombination(first: AbortSignal, second: AbortSignal): AbortSignal {
+  let withFirst = combinedPairs.get(first);
+  if (!withFirst) combinedPairs.set(first, (withFirst = new WeakMap()));
+  let combined = withFirst.get(second);
+  if (!combined) withFirst.set(second, (combined = AbortSignal.any([first, second])));
+  return combined;
+}

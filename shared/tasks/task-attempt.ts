@@ -63,7 +63,25 @@ export interface HandlerDeps {
   identity: WorkerIdentity;
   /** Aborts when the run is cancelled or fails, so running calls stop. */
   runSignal(runId: string): AbortSignal;
+  /** Which runs this worker may take to be mapping without reading their state (run-watch.ts). */
+  runWatch?: RunWatch;
   observer?: WorkerObserver;
+}
+
+/**
+ * What a worker knows of its runs' states between reads: a read that found a run (this
+ * incarnation, this generation) mapping stays true until a cancel message for the run
+ * arrives. Messages sent while the worker's subscription was down are lost, so while it is
+ * down nothing is trusted, and a read that may have crossed a cancel message is not taken.
+ */
+export interface RunWatch {
+  /** To call before a read of a run's state: what `trust` needs, or undefined while messages may be missed. */
+  beforeRead(): number | undefined;
+  /** The read begun at `mark` found the run mapping in this generation. */
+  trust(runId: string, incarnation: string, generation: number, mark: number | undefined): void;
+  trusts(runId: string, incarnation: string, generation: number): boolean;
+  /** The run was found to have moved on (a commit refused): read it again next time. */
+  forget(runId: string): void;
 }
 
 /**

@@ -23,6 +23,10 @@ export const TASK_PAYLOAD_VERSION = 2;
  * - `inc`: the run's incarnation: a task of a run cleaned since never acts on a new run of the same id.
  * - `gen`: the run's generation (raised by `retry`): a task of an earlier generation is stale.
  * - `task` (map): the map task's id: `c<chunk>` for a chunk, `c<chunk>.<item>` for one item of a split chunk.
+ * - `items` (map, optional): a copy of the task's input items when they are small
+ *   (MAX_PAYLOAD_ITEMS_BYTES), so a worker that knows the run is mapping need not read them.
+ *   The run's inputs hash stays the truth: the commit takes effect only while the task's
+ *   inputs are stored there, and retry, split and failure reports read them there.
  * - `partition` (reduce): the partition it reduces, from 0.
  */
 export const taskPayloadSchema = z.discriminatedUnion('kind', [
@@ -34,6 +38,7 @@ export const taskPayloadSchema = z.discriminatedUnion('kind', [
     inc: z.string().min(1).max(64),
     gen: z.number().int().min(1),
     task: z.string().regex(/^c\d+(\.\d+)?$/),
+    items: z.array(z.unknown()).optional(),
   }),
   z.object({
     v: z.literal(TASK_PAYLOAD_VERSION),
@@ -49,6 +54,13 @@ export const taskPayloadSchema = z.discriminatedUnion('kind', [
 export type TaskPayload = z.infer<typeof taskPayloadSchema>;
 export type MapTaskPayload = Extract<TaskPayload, { kind: 'map' }>;
 export type ReduceTaskPayload = Extract<TaskPayload, { kind: 'reduce' }>;
+
+/**
+ * Input items up to this size (their JSON) travel with the task as well as in the run's
+ * inputs hash: a one-item task then costs no read. Larger chunks are read once per task,
+ * which costs little next to their items, and are not stored twice.
+ */
+export const MAX_PAYLOAD_ITEMS_BYTES = 1024;
 
 /** How long BullMQ keeps a failed task (redmap keeps its own failure report with the run). */
 const KEEP_FAILED_TASKS = { count: 10_000 };
@@ -78,7 +90,17 @@ export interface TaskTarget extends RunIncarnation {
   options: Pick<RunOptions, 'attempts' | 'backoff' | 'retentionMs'>;
 }
 
-export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generation: number, taskIds: readonly string[]): Promise<void> {
+/**
+ * Adds map tasks by id. `itemsJsonOf` gives a task's input items as stored in the run's
+ * inputs hash (their JSON), when the caller knows them: small ones travel with the task.
+ */
+export async function addMapTasks(
+  queues: TaskQueues,
+  run: TaskTarget,
+  generation: number,
+  taskIds: readonly string[],
+  itemsJsonOf?: (task: string) => string | undefined,
+): Promise<void> {
   if (taskIds.length === 0) return;
   const options = taskOptions(run.options);
   await addTasks(
@@ -93,10 +115,16 @@ export async function addMapTasks(queues: TaskQueues, run: TaskTarget, generatio
         inc: run.incarnation,
         gen: generation,
         task,
+        ...payloadItems(itemsJsonOf?.(task)),
       } satisfies TaskPayload,
       opts: { ...options, jobId: mapTaskQueueId(run, generation, task) },
     })),
   );
+}
+
+function payloadItems(json: string | undefined): { items?: unknown[] } {
+  if (json === undefined || json.length > MAX_PAYLOAD_ITEMS_BYTES) return {};
+  return { items: JSON.parse(json) as unknown[] };
 }
 
 export async function addReduceTasks(

@@ -13,6 +13,9 @@ import { defineJob, z } from '../../index.js';
 import { runCli } from '../support/cli.js';
 import { collect, it } from '../support/fixtures.js';
 import { countWords } from '../support/ground-truth.js';
+import { recordCommands } from '../support/redis-monitor.js';
+import { redmapScripts } from '../support/script-shas.js';
+import { readRunRecord } from '../../shared/run/run-record.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -61,19 +64,48 @@ async function info(server: TestRedisServer, section: string): Promise<string> {
 }
 
 const replicationOf = (server: TestRedisServer) => info(server, 'replication');
-const waitCalls = async (server: TestRedisServer) =>
-  Number(/^cmdstat_wait:calls=(\d+)/m.exec(await info(server, 'commandstats'))?.[1] ?? 0);
+
+/** The scripts a run relies on once they answer: each must be confirmed by the run's replicas. */
+const STEP_SCRIPTS = new Set(['create-run', 'enqueue-tasks', 'seal-run', 'commit-map-task', 'commit-map-tasks', 'commit-reduce']);
 
 describe('minReplicas', () => {
-  it('a run with minReplicas 1 ends done and exact, each of its steps confirmed by a WAIT', async ({ workers, runs }) => {
+  it('a run with minReplicas 1 ends done and exact, each of its steps confirmed by a WAIT', async ({ prefix, workers, runs }) => {
     const inputs = lines(200);
     await workers.start(wordCount, { redis: primary.url });
-    const before = await waitCalls(primary);
+    const scripts = redmapScripts();
+    const recording = await recordCommands(primary.url, (args) => ['evalsha', 'eval', 'set', 'wait'].includes(args[0]!.toLowerCase()));
     const run = await runs.submit(wordCount, inputs, { redis: primary.url, minReplicas: 1, chunkSize: 20 });
     expect(await run.done()).toMatchObject({ state: 'done', replicas: { required: 1, waiting: false } });
     expect(sorted(await collect(run))).toEqual(sorted(countWords(inputs)));
-    // Create, at least one enqueue and the seal, 10 map commits, 3 partition commits.
-    expect((await waitCalls(primary)) - before).toBeGreaterThanOrEqual(3 + 10 + 3);
+    const commands = (await recording.stop()).filter((command) => !command.fromScript);
+    // Each step, on its own connection and with nothing in between: the script, the probe write, WAIT 1.
+    const unconfirmed: string[] = [];
+    const steps = new Map<string, number>();
+    commands.forEach((command, i) => {
+      const name = command.args[0]!.toLowerCase() === 'evalsha' ? scripts.get(command.args[1]!) : undefined;
+      if (name === undefined || !STEP_SCRIPTS.has(name)) return;
+      steps.set(name, (steps.get(name) ?? 0) + 1);
+      const next = commands.slice(i + 1).filter((later) => later.client === command.client);
+      if (!(
+        next[0]?.args[0]?.toLowerCase() === 'set' &&
+        next[0].args[1]!.endsWith(':replica-probe') &&
+        next[1]?.args[0]?.toLowerCase() === 'wait'
+      )) {
+        unconfirmed.push(name);
+      }
+    });
+    expect(unconfirmed).toEqual([]);
+    // Create, at least one enqueue, the seal, the map commits (10 tasks; small commits of one
+    // run ready together go in one call), 3 partition commits.
+    for (const name of ['create-run', 'enqueue-tasks', 'seal-run', 'commit-reduce']) expect(steps.get(name), name).toBeGreaterThan(0);
+    expect((steps.get('commit-map-task') ?? 0) + (steps.get('commit-map-tasks') ?? 0)).toBeGreaterThan(0);
+    expect(steps.get('commit-reduce')).toBe(3);
+    const client = new Redis(primary.port, '127.0.0.1');
+    try {
+      expect((await readRunRecord(client, prefix, run.id))?.mapCommits).toBe(10);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('with the replica frozen, the run waits for it (status says so, nothing fails) and ends done once it answers', async ({

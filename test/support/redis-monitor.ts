@@ -12,6 +12,8 @@ export interface MonitoredCommand {
   args: string[];
   /** Whether a Lua script ran it (MONITOR shows a script's commands right after the script's own line). */
   fromScript: boolean;
+  /** The client's address (`host:port`), `lua` for a script's commands: which connection sent it. */
+  client: string;
 }
 
 export interface CommandRecording {
@@ -25,7 +27,7 @@ export async function recordCommands(url: string, keep: (args: string[]) => bool
   const monitor = track(await client.monitor(), `MONITOR connection to ${url}`);
   const commands: MonitoredCommand[] = [];
   monitor.on('monitor', (time: string, args: string[], source: string) => {
-    if (keep(args)) commands.push({ at: Number(time) * 1000, args, fromScript: source === 'lua' });
+    if (keep(args)) commands.push({ at: Number(time) * 1000, args, fromScript: source === 'lua', client: source });
   });
   return {
     async stop() {

@@ -139,12 +139,13 @@ export class Limiter {
 
   /**
    * The gate for a run's map calls. `runLimited` (whether the run has a cap or a rate of its
-   * own) comes from the run's record, read with the task.
+   * own) comes from the run's record when it was read with the task; undefined, the gate
+   * asks when what it knows is over a second old.
    */
-  async gateFor(run: RunIncarnation, runLimited: boolean): Promise<CallGate> {
+  async gateFor(run: RunIncarnation, runLimited: boolean | undefined): Promise<CallGate> {
     // What this worker knows of a run is kept per incarnation: a run id used again is another run.
     const runKey = `${run.id}/${run.incarnation}`;
-    this.noteRun(runKey, runLimited, Date.now());
+    if (runLimited !== undefined) this.noteRun(runKey, runLimited, Date.now());
     const runScope = runKeys(this.prefix, run.id).limiter;
     return async (signal, call) => {
       if (this.nothingToAsk(runKey)) return NOTHING_HELD;

@@ -12,6 +12,13 @@ export class Slots {
     this.free = size;
   }
 
+  /** A free slot's give-back, or undefined when none is free (nothing waits). */
+  tryTake(): (() => void) | undefined {
+    if (this.free === 0) return undefined;
+    this.free--;
+    return this.giveBack();
+  }
+
   /**
    * Waits for a slot; leaves the line, with the reason, as soon as one of `signals` aborts.
    * Several signals are watched as they are, with no signal combining them made per waiter.

@@ -14,14 +14,25 @@ local function mapPhaseCounts(metaKey, committedKey, failedKey)
   return expected, committed, failed
 end
 
+-- True when the run is mapping, sealed, and every map task is settled. `fields` are the
+-- run's state, sealed, total and extra, as the caller read them from its record.
+local function allMapTasksSettled(fields, committedKey, failedKey)
+  if fields[1] ~= 'mapping' or fields[2] ~= '1' then return false end
+  local expected = tonumber(fields[3] or '0') + tonumber(fields[4] or '0')
+  return redis.call('SCARD', committedKey) + redis.call('SCARD', failedKey) >= expected
+end
+
+-- Flips the run to `reducing`, recording that reduce tasks of generation `gen` are due.
+local function flipToReducing(metaKey, gen)
+  redis.call('HSET', metaKey, 'state', 'reducing', 'reducingAt', nowMs(), 'reduceDue', gen)
+end
+
 -- Flips a sealed run in `mapping` whose tasks are all settled to `reducing`, recording
 -- that reduce tasks of the current generation are due. Returns true when it flipped.
 local function finishMapPhaseIfDone(metaKey, committedKey, failedKey)
-  local fields = redis.call('HMGET', metaKey, 'state', 'sealed', 'gen')
-  if fields[1] ~= 'mapping' or fields[2] ~= '1' then return false end
-  local expected, committed, failed = mapPhaseCounts(metaKey, committedKey, failedKey)
-  if committed + failed < expected then return false end
-  redis.call('HSET', metaKey, 'state', 'reducing', 'reducingAt', nowMs(), 'reduceDue', fields[3])
+  local fields = redis.call('HMGET', metaKey, 'state', 'sealed', 'total', 'extra', 'gen')
+  if not allMapTasksSettled(fields, committedKey, failedKey) then return false end
+  flipToReducing(metaKey, fields[5])
   return true
 end
 

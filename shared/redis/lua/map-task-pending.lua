@@ -4,14 +4,18 @@
 
 -- The reply that refuses the call when the run does not take map task outcomes: {'lost'},
 -- or {'inactive', state} with state '' for another incarnation. Otherwise nil and the
--- run's state.
-local function mapRunRefusal(metaKey, incarnation, gen)
-  local fields = redis.call('HMGET', metaKey, 'state', 'inc', 'gen')
+-- run's state. `fields` are the run's state, incarnation and generation, as read.
+local function mapRunRefusalOf(fields, incarnation, gen)
   local state = fields[1]
   if not state then return {'lost'} end
   if fields[2] ~= incarnation then return {'inactive', ''} end
   if fields[3] ~= gen or (state ~= 'submitting' and state ~= 'mapping') then return {'inactive', state} end
   return nil, state
+end
+
+-- The same, reading the run's record.
+local function mapRunRefusal(metaKey, incarnation, gen)
+  return mapRunRefusalOf(redis.call('HMGET', metaKey, 'state', 'inc', 'gen'), incarnation, gen)
 end
 
 -- True while the task is pending: its inputs are stored and it has not failed for good.
