@@ -2,10 +2,11 @@
 // every baseline the post and users compare with, and redmap cold, warm and with 1 worker,
 // in interleaved rounds; every output is checked against the GNU-tools pipeline first.
 //
-//   npm run build && node bench/log-job.mjs [--rounds 5] [--size 1GiB] [--efficiency-only]
+//   npm run build && node bench/log-job.mjs [--rounds 5] [--size 1GiB] [--efficiency-only] [--compare DIR]
 //
 // --efficiency-only runs A″ and redmap warm and cold alone: the engine-efficiency ratios in a
-// quarter of the time.
+// quarter of the time. --compare DIR adds redmap warm and cold of another checkout's build
+// (its dist/) to the same rounds: before and after under the same load.
 //
 // Baselines: A, the plain Node script (baseline-node.mjs: readline and a regular expression
 // per line); B, Python with multiprocessing as the post does it ((i) one process, (ii) two
@@ -19,7 +20,7 @@
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, resultTable, startRedis, summarize } from './harness.mjs';
 import { asCountLines, generatedLogs, gnuLogCounts } from './log-data.mjs';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     size: { type: 'string', default: '1GiB' },
     'efficiency-only': { type: 'boolean', default: false },
+    compare: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -66,10 +68,17 @@ const { modulePath } = await compileJob(join(root, 'examples/log-errors/job.ts')
 
 const redis = await startRedis();
 let warm;
+let comparedWarm;
 try {
   const env = { REDIS_URL: redis.url, REDMAP_LOG_LEVEL: 'warn' };
   // Warm processes, started once and kept across rounds: 2 redmap workers, 2 BullMQ workers for C and 2 for C′.
   warm = await startWarmWorkers(cli, 'examples/log-errors/job.ts', { processes: 2, prefix: 'warm', redisUrl: redis.url });
+  const compared = values.compare && resolve(values.compare);
+  const comparedCli = compared && join(compared, 'dist', 'cli', 'main.js');
+  if (comparedCli && !existsSync(comparedCli)) throw new Error(`--compare ${values.compare}: no ${comparedCli}; build that checkout first`);
+  comparedWarm =
+    comparedCli &&
+    (await startWarmWorkers(comparedCli, 'examples/log-errors/job.ts', { processes: 2, prefix: 'warm-compared', redisUrl: redis.url }));
   const flow = await startFlowWorkers(redis.url, []);
   const flowWithJob = await startFlowWorkers(redis.url, ['--job', modulePath]);
 
@@ -82,20 +91,26 @@ try {
       background: workers.map((child) => child.pid),
     });
   const redmap =
-    (args, prefix, background = []) =>
+    (args, prefix, background = [], checkout = root) =>
     () => {
-      const sample = measure(process.execPath, [cli, ...args, 'examples/log-errors/job.ts', ...files, '--quiet'], {
-        cwd: root,
-        env: { ...env, REDMAP_PREFIX: prefix },
-        redis,
-        background,
-      });
+      const sample = measure(
+        process.execPath,
+        [join(checkout, 'dist', 'cli', 'main.js'), ...args, 'examples/log-errors/job.ts', ...files, '--quiet'],
+        {
+          cwd: checkout,
+          env: { ...env, REDMAP_PREFIX: prefix },
+          redis,
+          background,
+        },
+      );
       return { ...sample, stdout: asCountLines(sample.stdout) };
     };
   const A = 'A: plain Node script';
   const A2 = 'A″: job’s map, 2 plain Node processes';
   const WARM = 'redmap warm: submit --wait, 2 workers';
   const COLD = 'redmap cold: run --workers 2';
+  const WARM_COMPARED = `${WARM} (build in ${values.compare})`;
+  const COLD_COMPARED = `${COLD} (build in ${values.compare})`;
   const variants = [
     { name: A, run: () => measure(process.execPath, [join(root, 'bench/baseline-node.mjs'), ...files]) },
     { name: 'A′: job’s map, 1 plain Node process', run: plain(1) },
@@ -108,8 +123,16 @@ try {
     { name: COLD, run: redmap(['run', '--workers', '2'], 'cold') },
     { name: WARM, run: redmap(['submit', '--wait'], 'warm', [warm.pid]) },
     { name: 'redmap cold: run --workers 1', run: redmap(['run', '--workers', '1'], 'cold') },
+    ...(compared
+      ? [
+          { name: COLD_COMPARED, run: redmap(['run', '--workers', '2'], 'cold-compared', [], compared) },
+          { name: WARM_COMPARED, run: redmap(['submit', '--wait'], 'warm-compared', [comparedWarm.pid], compared) },
+        ]
+      : []),
   ];
-  const chosen = values['efficiency-only'] ? variants.filter(({ name }) => [A2, WARM, COLD].includes(name)) : variants;
+  const chosen = values['efficiency-only']
+    ? variants.filter(({ name }) => [A2, WARM, COLD, WARM_COMPARED, COLD_COMPARED].includes(name))
+    : variants;
   const samples = interleave(chosen, rounds, (name, output) => {
     if (output === truth) return;
     // Kept for a look, and thrown rather than exited, so the workers and Redis below are stopped on the way out.
@@ -145,11 +168,12 @@ try {
     [
       `### Log job: ${(bytes / 2 ** 30).toFixed(2)} GiB, ${files.length} files, ${truth.split('\n').length - 1} result keys`,
       '',
-      `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}${everything ? '' : ' --efficiency-only'}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the start ${loadAtStart}, at the end ${m.loadAverage}; 1-minute load when each command started: median ${loads[Math.floor(loads.length / 2)].toFixed(2)}, ${loads[0].toFixed(2)}–${loads.at(-1).toFixed(2)}`,
+      `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}${everything ? '' : ' --efficiency-only'}${compared ? ` --compare ${values.compare}` : ''}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the start ${loadAtStart}, at the end ${m.loadAverage}; 1-minute load when each command started: median ${loads[Math.floor(loads.length / 2)].toFixed(2)}, ${loads[0].toFixed(2)}–${loads.at(-1).toFixed(2)}`,
       '',
       everything ? resultTable(summaries, A, A2) : resultTable(summaries, A2),
       '',
-      `Engine efficiency (A″'s wall time over redmap's, the same map on the same 2 processes' worth of CPU): warm ${efficiency(WARM)}, cold ${efficiency(COLD)}.`,
+      `Engine efficiency (A″'s wall time over redmap's, the same map on the same 2 processes' worth of CPU): warm ${efficiency(WARM)}, cold ${efficiency(COLD)}` +
+        (compared ? `; the build in ${values.compare}: warm ${efficiency(WARM_COMPARED)}, cold ${efficiency(COLD_COMPARED)}.` : '.'),
       '',
       ...(everything
         ? [
@@ -167,5 +191,6 @@ try {
   // The background workers go before their Redis does, so they leave without connection errors.
   await Promise.all(flowWorkers.map((child) => new Promise((resolve) => child.once('exit', resolve).kill('SIGKILL'))));
   await warm?.stop();
+  await comparedWarm?.stop();
   redis.stop();
 }

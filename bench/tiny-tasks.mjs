@@ -2,11 +2,14 @@
 // 100k no-op jobs on the same Redis, with the same worker processes and concurrency; then
 // 3M inputs in chunks of 1000 for items/s. Also counts the Redis commands per task.
 //
-//   npm run build && node bench/tiny-tasks.mjs [--tasks 100000] [--items 3000000] [--rounds 5]
+//   npm run build && node bench/tiny-tasks.mjs [--tasks 100000] [--items 3000000] [--rounds 5] [--compare DIR]
+//
+// --compare DIR runs the one-item case of another checkout's build (its dist/) in the same
+// rounds, with warm workers of its own: before and after under the same load.
 import { fork } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interleave, machine, measure, startRedis, summarize } from './harness.mjs';
 import { startWarmWorkers } from './warm-workers.mjs';
@@ -16,6 +19,7 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '100000' },
     items: { type: 'string', default: '3000000' },
     rounds: { type: 'string', default: '5' },
+    compare: { type: 'string' },
   },
 });
 const tasks = Number(values.tasks);
@@ -56,13 +60,33 @@ try {
     await new Promise((resolve) => child.once('message', resolve));
     background.push(child);
   }
-  const env = { REDIS_URL: redis.url, REDMAP_PREFIX: 'tiny', REDMAP_LOG_LEVEL: 'warn' };
-  const redmapRun = (file, chunk) => () =>
-    measure(
-      process.execPath,
-      [cli, 'submit', 'bench/jobs/noop.ts', '--input-file', file, '--chunk-size', String(chunk), '--wait', '--quiet'],
-      { cwd: root, env, redis },
-    );
+  const compared = values.compare && resolve(values.compare);
+  const comparedWarm =
+    compared &&
+    (await startWarmWorkers(join(compared, 'dist/cli/main.js'), 'bench/jobs/noop.ts', {
+      processes: PROCESSES,
+      prefix: 'tiny-compared',
+      redisUrl: redis.url,
+      extraArgs: ['--concurrency', String(CONCURRENCY)],
+    }));
+  const redmapRun =
+    (file, chunk, checkout = root, prefix = 'tiny') =>
+    () =>
+      measure(
+        process.execPath,
+        [
+          join(checkout, 'dist/cli/main.js'),
+          'submit',
+          'bench/jobs/noop.ts',
+          '--input-file',
+          file,
+          '--chunk-size',
+          String(chunk),
+          '--wait',
+          '--quiet',
+        ],
+        { cwd: checkout, env: { REDIS_URL: redis.url, REDMAP_PREFIX: prefix, REDMAP_LOG_LEVEL: 'warn' }, redis },
+      );
   const total = (output) =>
     output
       .trim()
@@ -81,6 +105,14 @@ try {
       },
       { name: `redmap: ${tasks} inputs, --chunk-size 1`, run: redmapRun(tasksFile, 1) },
       { name: `redmap: ${items} inputs, --chunk-size 1000`, run: redmapRun(itemsFile, 1000) },
+      ...(compared
+        ? [
+            {
+              name: `redmap (build in ${values.compare}): ${tasks} inputs, --chunk-size 1`,
+              run: redmapRun(tasksFile, 1, compared, 'tiny-compared'),
+            },
+          ]
+        : []),
     ],
     Number(values.rounds),
     (name, output) => {
@@ -89,7 +121,7 @@ try {
       if (counted !== expected) throw new Error(`${name}: counted ${counted}, not ${expected}`);
     },
   );
-  const [bullmq, tiny, chunked] = Object.values(samples).map(summarize);
+  const [bullmq, tiny, chunked, before] = Object.values(samples).map(summarize);
   const perSecond = (count, s) => Math.round((count * 1000) / s.wallMs.median);
   const m = machine();
   process.stdout.write(
@@ -103,12 +135,18 @@ try {
       `| plain BullMQ, ${tasks} jobs (add + process) | ${(bullmq.wallMs.median / 1000).toFixed(2)} (${(bullmq.wallMs.min / 1000).toFixed(2)}–${(bullmq.wallMs.max / 1000).toFixed(2)}) | ${perSecond(tasks, bullmq)} jobs/s | ${(bullmq.redisCpuMs.median / 1000).toFixed(2)} |`,
       `| redmap, ${tasks} inputs, 1 per task (submit --wait) | ${(tiny.wallMs.median / 1000).toFixed(2)} (${(tiny.wallMs.min / 1000).toFixed(2)}–${(tiny.wallMs.max / 1000).toFixed(2)}) | ${perSecond(tasks, tiny)} tasks/s | ${(tiny.redisCpuMs.median / 1000).toFixed(2)} |`,
       `| redmap, ${items} inputs, 1000 per task | ${(chunked.wallMs.median / 1000).toFixed(2)} (${(chunked.wallMs.min / 1000).toFixed(2)}–${(chunked.wallMs.max / 1000).toFixed(2)}) | ${perSecond(items, chunked)} items/s | ${(chunked.redisCpuMs.median / 1000).toFixed(2)} |`,
+      ...(before
+        ? [
+            `| redmap (build in ${values.compare}), ${tasks} inputs, 1 per task | ${(before.wallMs.median / 1000).toFixed(2)} (${(before.wallMs.min / 1000).toFixed(2)}–${(before.wallMs.max / 1000).toFixed(2)}) | ${perSecond(tasks, before)} tasks/s (${((100 * bullmq.wallMs.median) / before.wallMs.median).toFixed(0)}% of BullMQ) | ${(before.redisCpuMs.median / 1000).toFixed(2)} |`,
+          ]
+        : []),
       '',
-      `redmap at one item per task runs at ${((100 * bullmq.wallMs.median) / tiny.wallMs.median).toFixed(0)}% of plain BullMQ's jobs/s (goal ≥ 60%); ${commandsPerTask.toFixed(1)} Redis commands per task (BullMQ's own included; one run measured alone, ${(probe.wallMs / 1000).toFixed(1)} s).`,
+      `redmap at one item per task runs at ${((100 * bullmq.wallMs.median) / tiny.wallMs.median).toFixed(0)}% of plain BullMQ's jobs/s (goal ≥ 70%), with ${(tiny.redisCpuMs.median / bullmq.redisCpuMs.median).toFixed(2)}x its Redis CPU (goal ≤ 1.5x); ${commandsPerTask.toFixed(1)} Redis commands per task (BullMQ's own included; one run measured alone, ${(probe.wallMs / 1000).toFixed(1)} s).`,
       '',
     ].join('\n'),
   );
   await warm.stop();
+  await comparedWarm?.stop();
 } finally {
   for (const child of background) child.kill('SIGKILL');
   redis.stop();
