@@ -128,7 +128,7 @@ try {
     [
       `### Tiny tasks: ${PROCESSES} warm worker processes × concurrency ${CONCURRENCY}, no-op map`,
       '',
-      `Command: \`npm run build && node bench/tiny-tasks.mjs --tasks ${tasks} --items ${items} --rounds ${values.rounds}\` · ${new Date().toISOString().slice(0, 10)} · ${m.cpu}, Node ${m.node}, Redis ${m.redis} · load ${m.loadAverage}`,
+      `Command: \`npm run build && node bench/tiny-tasks.mjs --tasks ${tasks} --items ${items} --rounds ${values.rounds}${compared ? ` --compare ${values.compare}` : ''}\` · ${new Date().toISOString().slice(0, 10)} · ${m.cpu}, Node ${m.node}, Redis ${m.redis} · load ${m.loadAverage}`,
       '',
       '| variant | wall median (min–max) s | per second | Redis CPU s |',
       '|---|---|---|---|',
