@@ -90,9 +90,22 @@ try {
       redis,
       background: workers.map((child) => child.pid),
     });
+  /**
+   * Where a redmap command's wall time went, from its run's own timestamps: start-up (to the
+   * run's creation), map phase (to the flip to reducing), reduce, and results and exit.
+   */
+  const phasesOf = (prefix, startedAt, endedAt) => {
+    const runId = redis.cli('zrevrange', `${prefix}:runs`, '0', '0');
+    const [created, reducing, finished] = redis
+      .cli('hmget', `${prefix}:run:{${runId}}:meta`, 'createdAt', 'reducingAt', 'finishedAt')
+      .split('\n')
+      .map(Number);
+    return { startUp: created - startedAt, map: reducing - created, reduce: finished - reducing, resultsAndExit: endedAt - finished };
+  };
   const redmap =
     (args, prefix, background = [], checkout = root) =>
     () => {
+      const startedAt = Date.now();
       const sample = measure(
         process.execPath,
         [join(checkout, 'dist', 'cli', 'main.js'), ...args, 'examples/log-errors/job.ts', ...files, '--quiet'],
@@ -103,7 +116,7 @@ try {
           background,
         },
       );
-      return { ...sample, stdout: asCountLines(sample.stdout) };
+      return { ...sample, stdout: asCountLines(sample.stdout), phases: phasesOf(prefix, startedAt, Date.now()) };
     };
   const A = 'A: plain Node script';
   const A2 = 'A″: job’s map, 2 plain Node processes';
@@ -159,6 +172,12 @@ try {
     const perRound = samples[name].map((sample, i) => samples[A2][i].wallMs / sample.wallMs);
     return `**${ratio(name, summaries[A2].wallMs.median)}** (rounds ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)})`;
   };
+  const medianOf = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const phaseLine = (name) => {
+    const phases = samples[name].map((sample) => sample.phases);
+    const part = (key) => `${(medianOf(phases.map((phase) => phase[key])) / 1000).toFixed(2)}`;
+    return `- ${name}: start-up ${part('startUp')} s, map phase ${part('map')} s, reduce ${part('reduce')} s, results and exit ${part('resultsAndExit')} s`;
+  };
   const loads = Object.values(samples)
     .flat()
     .map((sample) => sample.loadAtStart)
@@ -171,6 +190,12 @@ try {
       `Command: \`npm run build && node bench/log-job.mjs --rounds ${rounds} --size ${values.size}${everything ? '' : ' --efficiency-only'}${compared ? ` --compare ${values.compare}` : ''}\` · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis} (private, no persistence) · load average at the start ${loadAtStart}, at the end ${m.loadAverage}; 1-minute load when each command started: median ${loads[Math.floor(loads.length / 2)].toFixed(2)}, ${loads[0].toFixed(2)}–${loads.at(-1).toFixed(2)}`,
       '',
       everything ? resultTable(summaries, A, A2) : resultTable(summaries, A2),
+      '',
+      "Where redmap's wall time goes (medians of the rounds, from each run's own timestamps: created, flipped to reducing, finished):",
+      '',
+      ...Object.keys(samples)
+        .filter((name) => name.startsWith('redmap'))
+        .map(phaseLine),
       '',
       `Engine efficiency (A″'s wall time over redmap's, the same map on the same 2 processes' worth of CPU): warm ${efficiency(WARM)}, cold ${efficiency(COLD)}` +
         (compared ? `; the build in ${values.compare}: warm ${efficiency(WARM_COMPARED)}, cold ${efficiency(COLD_COMPARED)}.` : '.'),
