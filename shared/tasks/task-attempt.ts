@@ -63,7 +63,7 @@ export interface HandlerDeps {
   identity: WorkerIdentity;
   /** Aborts when the run is cancelled or fails, so running calls stop. */
   runSignal(runId: string): AbortSignal;
-  /** Which runs this worker may take to be mapping without reading their state (run-watch.ts). */
+  /** Which runs this worker may take to be mapping without reading their state (runtime/control-subscription.ts). */
   runWatch?: RunWatch;
   observer?: WorkerObserver;
 }
