@@ -147,9 +147,18 @@ describe('Redis faults', () => {
 
         // Backing off, not spinning: few commands per second while full.
         const before = Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))![1]);
+        const callsBefore = commandCalls(await client.info('commandstats'));
         await new Promise((resolve) => setTimeout(resolve, 3000));
         const after = Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))![1]);
-        schedule.note(`${after - before} commands in 3 s while full`);
+        const callsAfter = commandCalls(await client.info('commandstats'));
+        // Which commands, so that a spin names itself in the schedule.
+        const busiest = [...callsAfter]
+          .map(([command, calls]) => [command, calls - (callsBefore.get(command) ?? 0)] as const)
+          .filter(([, calls]) => calls > 0)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 6)
+          .map(([command, calls]) => `${command} ${calls}`);
+        schedule.note(`${after - before} commands in 3 s while full (${busiest.join(', ')})`);
         expectWithSchedule(after - before, schedule).toBeLessThan(1500);
 
         // Nothing half-committed: every committed task has its output, and only those do.
@@ -182,3 +191,8 @@ describe('Redis faults', () => {
       }
     }));
 });
+
+/** Calls per command so far, from INFO commandstats. */
+function commandCalls(info: string): Map<string, number> {
+  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((match) => [match[1]!, Number(match[2])]));
+}
