@@ -12,7 +12,7 @@ import { readRunRecord, type RunRecord } from '../../shared/run/run-record.js';
 import { cleanRun } from '../../shared/run/run-retention.js';
 import { addMapTasks, type TaskQueues } from '../../shared/tasks/task-queue.js';
 import type { RedisClient } from '../../shared/redis/redis-connection.js';
-import { collect, it } from '../support/fixtures.js';
+import { collect, it, type RedisFixtures } from '../support/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Map calls per item, and the item `hold` that waits until the test lets it finish: its run stays mapping meanwhile. */
@@ -49,6 +49,23 @@ async function handOutAgain(queues: TaskQueues, run: RunRecord, task: string, it
   await waitFor(`task ${task} handled`, async () => (await queue.getJob(mapTaskQueueId(run, run.generation, task))) === undefined, 10_000);
 }
 
+/** A run of a, b and hold, one item per task, with a and b committed and hold running: the run stays mapping. */
+async function runHeldAfterTwoCommits({
+  prefix,
+  redis: client,
+  workers,
+  runs,
+}: Pick<RedisFixtures, 'prefix' | 'redis' | 'workers' | 'runs'>) {
+  resetCalls();
+  await workers.start(job);
+  const run = await runs.submit(job, ['a', 'b', 'hold'], { chunkSize: 1 });
+  await waitFor(
+    'a and b committed, hold running',
+    async () => calls.get('hold') === 1 && (await committedCount(client, prefix, run.id)) === 2,
+  );
+  return { run, record: (await readRunRecord(client, prefix, run.id))! };
+}
+
 async function committedCount(client: RedisClient, prefix: string, runId: string): Promise<number> {
   return client.scard(runKeys(prefix, runId).committed);
 }
@@ -61,14 +78,7 @@ describe('tasks that carry their items', () => {
     workers,
     runs,
   }) => {
-    resetCalls();
-    await workers.start(job);
-    const run = await runs.submit(job, ['a', 'b', 'hold'], { chunkSize: 1 });
-    await waitFor(
-      'a and b committed, hold running',
-      async () => calls.get('hold') === 1 && (await committedCount(client, prefix, run.id)) === 2,
-    );
-    const record = (await readRunRecord(client, prefix, run.id))!;
+    const { run, record } = await runHeldAfterTwoCommits({ prefix, redis: client, workers, runs });
     await handOutAgain(queues, record, 'c0', ['a']);
     // It was mapped again on the worker's word that the run is mapping; its commit was refused.
     expect(calls.get('a')).toBe(2);
@@ -123,14 +133,7 @@ describe('tasks that carry their items', () => {
     workers,
     runs,
   }) => {
-    resetCalls();
-    await workers.start(job);
-    const run = await runs.submit(job, ['a', 'b', 'hold'], { chunkSize: 1 });
-    await waitFor(
-      'a and b committed, hold running',
-      async () => calls.get('hold') === 1 && (await committedCount(client, prefix, run.id)) === 2,
-    );
-    const record = (await readRunRecord(client, prefix, run.id))!;
+    const { run, record } = await runHeldAfterTwoCommits({ prefix, redis: client, workers, runs });
     await run.cancel();
     // The worker heard the cancel: the held call was aborted and its task ended.
     await waitFor(
