@@ -4,7 +4,7 @@
 // CommonJS and ESM files, BullMQ, ioredis, zod and pino took ~140 ms of each process's
 // start-up (the CLI's and every worker's); bundled, about 50 ms.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -57,6 +57,10 @@ await build({
   external: ['msgpackr-extract', 'pg', 'pg-native'],
   logLevel: 'warning',
 });
+// load-packages.cjs reads the bundle as latin1, which equals UTF-8 only for ASCII.
+if (readFileSync(join(dist, 'vendor', 'packages.cjs')).some((byte) => byte > 0x7f)) {
+  throw new Error('dist/vendor/packages.cjs is not ASCII: set esbuild charset to ascii or read it as utf8 in load-packages.cjs');
+}
 cpSync(join(root, 'scripts', 'load-packages.cjs'), join(dist, 'vendor', 'load-packages.cjs'));
 for (const name of VENDORED) {
   const names = Object.keys(require(name)).filter((key) => IDENTIFIER.test(key) && key !== 'default');
