@@ -8,9 +8,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../shared/logger.js';
 import type { MachineMetrics } from './metrics/machine-metrics.js';
-import { WORKER_CONFIG_ENV, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
-
-const ENTRY = new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+import { takePreforkedWorker, WORKER_ENTRY, WORKER_STDIO } from './prefork.js';
+import { WORKER_CONFIG_ENV, type StartMessage, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
 const RESTART_BACKOFF_MS = { first: 1000, max: 30_000 };
 /** Deaths in a row before a worker process was ever ready, after which starting gives up. */
 const MAX_FAILED_STARTS = 5;
@@ -119,10 +118,12 @@ export class Supervisor {
 
   private spawn(slot: Slot): Promise<void> {
     const { log } = this.options;
-    const child = fork(ENTRY, [], {
-      env: { ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.config) },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
+    const child =
+      this.adoptPreforked() ??
+      fork(WORKER_ENTRY, [], {
+        env: { ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.config) },
+        stdio: WORKER_STDIO,
+      });
     child.stdout?.pipe(this.options.stdout ?? process.stderr, { end: false });
     slot.child = child;
     slot.heard = false;
@@ -165,6 +166,15 @@ export class Supervisor {
         }, delay);
       });
     });
+  }
+
+  /** A process `run` forked before it knew the configuration (cli/prefork.ts), told it now. */
+  private adoptPreforked(): ChildProcess | undefined {
+    const child = takePreforkedWorker();
+    if (!child) return undefined;
+    child.send({ type: 'start', env: this.options.env, config: this.options.config } satisfies StartMessage);
+    this.options.log.debug({ pid: child.pid }, 'worker process forked at start-up takes its configuration');
+    return child;
   }
 
   private checkHeartbeats(): void {

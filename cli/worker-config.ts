@@ -1,6 +1,7 @@
 /**
  * What a supervisor and its worker processes say to each other: the configuration a
- * worker process starts with (in its environment) and the messages it sends back.
+ * worker process starts with (in its environment, or in a start message if it was forked
+ * before the configuration was known) and the messages it sends back.
  */
 import { z } from 'zod';
 import { graceSchema, workerOptionsSchema } from '../runtime/worker-options.js';
@@ -21,6 +22,13 @@ export const workerProcessConfigSchema = workerOptionsSchema.extend({
   metrics: z.boolean().optional(),
 });
 export type WorkerProcessConfig = z.output<typeof workerProcessConfigSchema>;
+
+/** What a pre-forked worker process (cli/prefork.ts) waits for instead of finding it in its environment. */
+export interface StartMessage {
+  type: 'start';
+  env: NodeJS.ProcessEnv;
+  config: WorkerProcessConfig;
+}
 
 export type SupervisorMessage =
   | { type: 'ready'; queue: string; fingerprint: string }

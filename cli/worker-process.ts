@@ -12,7 +12,13 @@ import { readEnvironment, readHandoff } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { resolveRedis } from '../runtime/redis-option.js';
 import { isAccessRefused, toRedisError } from '../shared/redis/redis-errors.js';
-import { WORKER_CONFIG_ENV, workerProcessConfigSchema, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
+import {
+  WORKER_CONFIG_ENV,
+  workerProcessConfigSchema,
+  type StartMessage,
+  type SupervisorMessage,
+  type WorkerProcessConfig,
+} from './worker-config.js';
 import { workerOptionsSchema, type WorkerOptions } from '../runtime/worker-options.js';
 
 const HEARTBEAT_MS = 1000;
@@ -22,7 +28,9 @@ function send(message: SupervisorMessage): void {
 }
 
 async function main(): Promise<void> {
-  const config = workerProcessConfigSchema.parse(readHandoff(WORKER_CONFIG_ENV));
+  const config = workerProcessConfigSchema.parse(
+    process.env[WORKER_CONFIG_ENV] === undefined ? await startMessage() : readHandoff(WORKER_CONFIG_ENV),
+  );
   const log = createLogger({ format: config.logFormat, level: config.logLevel, base: { pid: process.pid } });
   // prom-client is loaded only when metrics are asked for: it adds ~30 ms to every start.
   const metrics = config.metrics ? (await import('./metrics/worker-metrics.js')).createWorkerMetrics() : undefined;
@@ -69,6 +77,27 @@ async function main(): Promise<void> {
   send({ type: 'ready', queue: handle.queue, fingerprint: handle.fingerprint });
   // Keeps the process alive between tasks; the drain ends it with process.exit.
   setInterval(() => {}, 1 << 30);
+}
+
+/**
+ * The configuration of a process forked before it was known (cli/prefork.ts), with the
+ * environment it would have been forked with (REDIS_URL and the password among it). It
+ * exits if its parent goes away first.
+ */
+function startMessage(): Promise<unknown> {
+  return new Promise((resolve) => {
+    if (!process.connected) process.exit(0);
+    const parentGone = (): never => process.exit(0);
+    process.once('disconnect', parentGone);
+    const onMessage = (message: Partial<StartMessage>): void => {
+      if (message?.type !== 'start') return;
+      process.off('message', onMessage).off('disconnect', parentGone);
+      for (const name of Object.keys(process.env)) if (!(name in message.env!)) delete process.env[name];
+      Object.assign(process.env, message.env);
+      resolve(message.config);
+    };
+    process.on('message', onMessage);
+  });
 }
 
 /** The config's worker options, every one of them, as startWorker takes them. */

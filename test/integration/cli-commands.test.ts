@@ -2,7 +2,7 @@
  * The commands as a user runs them: real processes, real workers, output on stdout only,
  * logs and progress on stderr, exit codes as the contract says.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect } from 'vitest';
 import { readRunSnapshot } from '../../shared/run/run-record.js';
@@ -30,6 +30,20 @@ function workerPids(pid: number): number[] {
   } catch {
     return []; // a child that exited in between
   }
+}
+
+/** Every process whose environment holds `entry` (procfs), wherever it was reparented. */
+function processesWithEnv(entry: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+      } catch {
+        return false; // exited in between, or not ours to read
+      }
+    })
+    .map(Number);
 }
 
 function isAlive(pid: number): boolean {
@@ -68,6 +82,25 @@ describe('redmap run', () => {
     expect(readyWorkers(many.stderr)).toBe(availableParallelism());
     const explicit = await runCli(['run', job, 'the fox', '--workers', '2', '--log-level', 'debug'], { env });
     expect(readyWorkers(explicit.stderr)).toBe(2);
+  });
+
+  it('forks its worker processes before the command loads and configures them over IPC; a usage error leaves none behind', async ({
+    prefix,
+  }) => {
+    // REDIS_URL points nowhere: a worker that kept the environment it was forked with would not serve.
+    const env = { REDIS_URL: 'redis://127.0.0.1:1', REDMAP_PREFIX: prefix };
+    const served = await runCli(['run', job, 'the fox', '--workers', '2', '--redis', redisUrl(), '--log-level', 'debug'], { env });
+    expect(served.code).toBe(0);
+    expect(served.stdout).toBe('{"key":"fox","value":1}\n{"key":"the","value":1}\n');
+    const adopted = served.stderr.split('\n').filter((line) => line.includes('worker process forked at start-up takes its configuration'));
+    expect(adopted).toHaveLength(Math.min(2, availableParallelism()));
+
+    const marker = `prefork-${prefix}`;
+    const refused = await runCli(['run', job, 'the fox', '--workers', '2', '--chunk-size', 'zero'], {
+      env: { ...env, REDMAP_TEST_MARKER: marker },
+    });
+    expect(refused.code).toBe(2);
+    await waitFor('the pre-forked worker processes to exit', () => processesWithEnv(`REDMAP_TEST_MARKER=${marker}`).length === 0, 10_000);
   });
 
   it('reads inputs from stdin with "-" and prints csv and table', async ({ prefix }) => {
