@@ -119,6 +119,37 @@ console.log(JSON.stringify(await runLocally(job, ['abc', 'ab', 'a'])));
     ]);
   });
 
+  it('loads no worker, reducer or run API for a job file that imports it, until one is called', () => {
+    // A load hook (on Node's loader thread) appends every module URL it loads to a file.
+    const loaded = join(project, 'loaded.txt');
+    writeFileSync(
+      join(project, 'load-hooks.mjs'),
+      `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  appendFileSync(${JSON.stringify(loaded)}, url + '\\n');
+  return next(url, context);
+}
+`,
+    );
+    writeFileSync(
+      join(project, 'record-loads.mjs'),
+      "import { register } from 'node:module';\nregister('./load-hooks.mjs', import.meta.url);\n",
+    );
+    writeFileSync(
+      join(project, 'define-only.mjs'),
+      `import { defineJob, startWorker, z } from 'redmap';
+defineJob({ name: 'only-defined', input: z.string(), map: (w) => [[w, 1]], reduce: (_k, v) => v.length });
+console.log(typeof startWorker);
+`,
+    );
+    const result = run(process.execPath, ['--import', './record-loads.mjs', 'define-only.mjs'], project);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('function\n');
+    const urls = readFileSync(loaded, 'utf8').trim().split('\n');
+    expect(urls.some((url) => url.endsWith('/redmap/dist/index.js'))).toBe(true);
+    expect(urls.filter((url) => /\/redmap\/dist\/(runtime|reducer|producer)\/|\/dist\/vendor\/bullmq\.js$/.test(url))).toEqual([]);
+  });
+
   it('ships types that check a job file', () => {
     writeFileSync(
       join(project, 'tsconfig.json'),
