@@ -3,7 +3,7 @@
  * then results on stdout (done, done_with_failures) or what failed on stderr, and the
  * exit code the run's end state maps to.
  */
-import { readResults } from '../reducer/read-results.js';
+import { readResultBlocks } from '../reducer/read-results.js';
 import type { RedisClient } from '../shared/redis/redis-connection.js';
 import { listFailures } from '../shared/run/run-failures.js';
 import type { RunSnapshot } from '../shared/run/run-record.js';
@@ -45,7 +45,7 @@ export async function followRun(ctx: CommandContext, client: RedisClient, runId:
   }
   options.onEnded?.(final);
   if (RESULT_STATES.has(final.state)) {
-    const results = readResults(client, ctx.prefix, runId, final.generation, final.options.partitions);
+    const results = readResultBlocks(client, ctx.prefix, runId, final.generation, final.options.partitions);
     const count = options.output
       ? await writeResultsFile(results, options.output, options.signal)
       : await writeResults(results, options.format);

@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, createWriteStream, fsyncSync, openSync, rmSync, statSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import type { ResultEntry } from '../reducer/read-results.js';
 import { UsageError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
 import { stringFlag, type OptionSpec, type ParsedArgs } from './args.js';
-import { writeResults } from './output.js';
+import { writeResults, type ResultBlocks } from './output.js';
 
 export const OUTPUT_FILE_OPTION: Record<string, OptionSpec> = {
   output: {
@@ -75,11 +74,7 @@ export function temporaryPathBeside(path: string): string {
  * many were written, or 'interrupted' when `signal`, a SIGINT or a SIGTERM stopped it: then
  * nothing was written and no temporary file is left.
  */
-export async function writeResultsFile(
-  results: AsyncIterable<ResultEntry>,
-  file: OutputFile,
-  signal?: AbortSignal,
-): Promise<number | 'interrupted'> {
+export async function writeResultsFile(results: ResultBlocks, file: OutputFile, signal?: AbortSignal): Promise<number | 'interrupted'> {
   const temporary = temporaryPathBeside(file.path);
   const stop = new AbortController();
   const onStop = (): void => stop.abort();
@@ -107,7 +102,7 @@ export async function writeResultsFile(
 }
 
 /** Writes every result to a new file and syncs it, so the rename publishes complete data. */
-async function writeWhole(results: AsyncIterable<ResultEntry>, format: 'jsonl' | 'csv', path: string): Promise<number> {
+async function writeWhole(results: ResultBlocks, format: 'jsonl' | 'csv', path: string): Promise<number> {
   const fd = openSync(path, 'wx');
   try {
     await failpoint('writing-output'); // a test's window to interrupt a write in progress

@@ -11,24 +11,25 @@ import type { ResultEntry } from '../reducer/read-results.js';
 export const OUTPUT_FORMATS = ['jsonl', 'csv', 'table'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export async function writeResults(
-  results: AsyncIterable<ResultEntry>,
-  format: OutputFormat,
-  out: Writable = process.stdout,
-): Promise<number> {
+/** Results in key order, in blocks (reducer/read-results.ts says why). */
+export type ResultBlocks = AsyncIterable<readonly ResultEntry[]>;
+
+export async function writeResults(results: ResultBlocks, format: OutputFormat, out: Writable = process.stdout): Promise<number> {
   const lines = new LineBlocks(out);
   const count = format === 'table' ? await writeTable(results, lines) : await writeLines(results, format, lines);
   await lines.flush();
   return count;
 }
 
-async function writeLines(results: AsyncIterable<ResultEntry>, format: 'jsonl' | 'csv', lines: LineBlocks): Promise<number> {
+async function writeLines(results: ResultBlocks, format: 'jsonl' | 'csv', lines: LineBlocks): Promise<number> {
   let count = 0;
   if (format === 'csv') await lines.add('key,value\n');
-  for await (const entry of results) {
-    if (lines.closed) break;
-    await lines.add(format === 'csv' ? `${csvField(entry.key)},${csvField(csvValue(entry.value))}\n` : `${JSON.stringify(entry)}\n`);
-    count++;
+  for await (const block of results) {
+    for (const entry of block) {
+      if (lines.closed) return count;
+      await lines.add(format === 'csv' ? `${csvField(entry.key)},${csvField(csvValue(entry.value))}\n` : `${JSON.stringify(entry)}\n`);
+      count++;
+    }
   }
   return count;
 }
@@ -67,16 +68,16 @@ function csvField(text: string): string {
 }
 
 /** A two-column table; columns are sized on the first rows, so it still streams. */
-async function writeTable(results: AsyncIterable<ResultEntry>, lines: LineBlocks): Promise<number> {
+async function writeTable(results: ResultBlocks, lines: LineBlocks): Promise<number> {
   const SIZING_ROWS = 1000;
   const head: ResultEntry[] = [];
   const iterator = results[Symbol.asyncIterator]();
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-    head.push(next.value);
+    head.push(...next.value);
     if (head.length >= SIZING_ROWS) break;
   }
   const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
-  const width = Math.min(60, Math.max(3, ...head.map((entry) => entry.key.length)));
+  const width = Math.min(60, Math.max(3, ...head.slice(0, SIZING_ROWS).map((entry) => entry.key.length)));
   const row = (entry: ResultEntry): string => `${entry.key.padEnd(width)}  ${show(entry.value)}\n`;
   await lines.add(`${'KEY'.padEnd(width)}  VALUE\n`);
   let count = 0;
@@ -86,8 +87,10 @@ async function writeTable(results: AsyncIterable<ResultEntry>, lines: LineBlocks
   }
   if (head.length >= SIZING_ROWS) {
     for (let next = await iterator.next(); !next.done && !lines.closed; next = await iterator.next()) {
-      await lines.add(row(next.value));
-      count++;
+      for (const entry of next.value) {
+        await lines.add(row(entry));
+        count++;
+      }
     }
   }
   return count;

@@ -1,4 +1,4 @@
-import { readResults } from '../../reducer/read-results.js';
+import { readResultBlocks } from '../../reducer/read-results.js';
 import { RunError } from '../../shared/errors.js';
 import { unknownRun } from '../../shared/run/run-control.js';
 import { readRunSnapshot } from '../../shared/run/run-record.js';
@@ -44,7 +44,7 @@ export async function results(ctx: CommandContext, args: ParsedArgs): Promise<nu
         `run ${runId} is ${record.state}; results exist once it is done (follow it: redmap status ${runId} --watch)`,
       );
     }
-    const entries = readResults(redis.client, ctx.prefix, runId!, record.generation, record.options.partitions);
+    const entries = readResultBlocks(redis.client, ctx.prefix, runId!, record.generation, record.options.partitions);
     if (!output) {
       await writeResults(entries, format);
       return EXIT.done;

@@ -84,8 +84,8 @@ export async function run(ctx: CommandContext, args: ParsedArgs): Promise<number
     const results = await runLocally(job, inputs, submitOptions).catch((error: unknown) =>
       Promise.reject(withInputLocation(error, inputs)),
     );
-    if (!output) await writeResults(toAsync(results), format);
-    else if ((await writeResultsFile(toAsync(results), output)) === 'interrupted') return EXIT.interrupted;
+    if (!output) await writeResults(oneBlock(results), format);
+    else if ((await writeResultsFile(oneBlock(results), output)) === 'interrupted') return EXIT.interrupted;
     return EXIT.done;
   }
 
@@ -173,6 +173,7 @@ function defaultWorkerCount(args: ParsedArgs): number {
   return Math.max(1, Math.min(availableParallelism(), argumentInputCount(args, args.positionals.slice(1)) ?? Infinity));
 }
 
-async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
+/** The results of a run in this process, as the writers take them. */
+async function* oneBlock<T>(items: T[]): AsyncGenerator<T[]> {
+  yield items;
 }

@@ -21,6 +21,11 @@ export function compareUtf8(a: string, b: string): number {
 
 const HIGH_UNIT = /[\ud800-\uffff]/;
 
+/** Whether `key` has a unit from U+D800 up; two keys without one compare natively in UTF-8 byte order. */
+export function hasHighUnits(key: string): boolean {
+  return HIGH_UNIT.test(key);
+}
+
 /** Sorts keys in place in UTF-8 byte order; without high units, Array#sort's own order is that order. */
 export function sortUtf8(keys: string[]): string[] {
   return keys.some((key) => HIGH_UNIT.test(key)) ? keys.sort(compareUtf8) : keys.sort();

@@ -28,11 +28,12 @@ const entries = [
   { key: 'ünï', value: true },
 ];
 
-async function* slowly<T>(items: readonly T[], onEach?: (index: number) => void): AsyncGenerator<T> {
+/** Each item as a block of its own, a turn of the event loop apart. */
+async function* slowly<T>(items: readonly T[], onEach?: (index: number) => void): AsyncGenerator<T[]> {
   for (const [index, item] of items.entries()) {
     onEach?.(index);
     await new Promise((resolve) => setImmediate(resolve));
-    yield item;
+    yield [item];
   }
 }
 
@@ -104,8 +105,8 @@ describe('writeResultsFile', () => {
 
   it('removes the temporary file and throws when reading the results fails', async () => {
     const where = folder();
-    async function* failing(): AsyncGenerator<{ key: string; value: unknown }> {
-      yield { key: 'a', value: 1 };
+    async function* failing(): AsyncGenerator<Array<{ key: string; value: unknown }>> {
+      yield [{ key: 'a', value: 1 }];
       throw new Error('Redis went away');
     }
     await expect(writeResultsFile(failing(), { path: join(where, 'r.jsonl'), format: 'jsonl' })).rejects.toThrow('Redis went away');

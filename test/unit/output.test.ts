@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { writeResults } from '../../cli/output.js';
 import type { ResultEntry } from '../../reducer/read-results.js';
 
-async function* entries(list: ResultEntry[]): AsyncGenerator<ResultEntry> {
-  yield* list;
+/** The entries in blocks of three, as the writers take them (the last one shorter). */
+async function* entries(list: ResultEntry[]): AsyncGenerator<ResultEntry[]> {
+  for (let i = 0; i < list.length; i += 3) yield list.slice(i, i + 3);
 }
 
 /** Writes to a PassThrough and returns what came out. */
