@@ -86,38 +86,15 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
   const client = await connectRedis(redis, { name: `redmap:worker:${job.name}` });
   const queues = new TaskQueues(client, settings.prefix);
   const limiter = new Limiter(client, settings.prefix, job.name, log);
-  await limiter.start(job.limits);
-  const control = await subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
+  // The limiter, the control subscription and BullMQ's connections start side by side (each a
+  // round trip or a connection, about 35 ms one after the other here); BullMQ's worker takes
+  // no task before all of them are up, as it runs only once they are (below).
+  const limiterStarted = limiter.start(job.limits);
+  const controlOpened = subscribeControl(client, settings.prefix, log, () => void limiter.limitsChanged());
   const shutdown = new AbortController();
   const draining = new AbortController();
   // Every task the worker holds listens on these, and it holds TASKS_HELD_PER_SLOT times --concurrency.
   setMaxListeners(0, shutdown.signal, draining.signal);
-
-  const isolates = isolatePool(job, settings.isolation, log);
-  // Spawned only when a task first needs it.
-  const quarantinePool =
-    job.modulePath === undefined
-      ? undefined
-      : new IsolatePool('process', { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
-  const deps: TaskHandlerDeps = {
-    client,
-    queues,
-    prefix: settings.prefix,
-    job,
-    log,
-    runs: new RunCache(client, settings.prefix),
-    identity: { host: hostname(), pid: process.pid },
-    runSignal: control.runSignal,
-    runWatch: control.runWatch,
-    invoke: isolates,
-    gateFor: (run, runLimited) => limiter.gateFor(run, runLimited),
-    observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
-    quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
-    mapSlots: new Slots(settings.concurrency),
-    commits: new CommitBatches(client, settings.prefix),
-    draining: draining.signal,
-    sinks: new PostgresSinks(log),
-  };
 
   // Counted here: BullMQ's Worker does not say how many tasks it runs right now.
   let tasksInFlight = 0;
@@ -146,6 +123,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
         connection: client,
         prefix: queuePrefix(settings.prefix),
         concurrency: capacity,
+        autorun: false, // runs once the limiter and the control subscription are up: runWorker
         lockDuration: settings.lockDuration,
         stalledInterval: settings.stalledInterval,
         maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
@@ -155,8 +133,41 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
     opened.on('error', (error) => reportWorkerError(log, error));
     return opened;
   };
+  const runWorker = (opened: Worker): void => void opened.run().catch((error: Error) => reportWorkerError(log, error));
   let worker = openWorker();
-  await worker.waitUntilReady();
+  const [, control] = await Promise.all([limiterStarted, controlOpened, worker.waitUntilReady()]).catch(async (error: unknown) => {
+    await worker.close().catch(() => {});
+    void controlOpened.then((opened) => opened.close()).catch(() => {});
+    throw error;
+  });
+  const isolates = isolatePool(job, settings.isolation, log);
+  // Spawned only when a task first needs it.
+  const quarantinePool =
+    job.modulePath === undefined
+      ? undefined
+      : new IsolatePool('process', { jobPath: job.modulePath, logLevel: log.level, logFormat: 'json' });
+  // Filled before the worker runs, which is the first time its processor reads it.
+  const deps: TaskHandlerDeps = {
+    client,
+    queues,
+    prefix: settings.prefix,
+    job,
+    log,
+    runs: new RunCache(client, settings.prefix),
+    identity: { host: hostname(), pid: process.pid },
+    runSignal: control.runSignal,
+    runWatch: control.runWatch,
+    invoke: isolates,
+    gateFor: (run, runLimited) => limiter.gateFor(run, runLimited),
+    observer: combineObservers(options.observer, countRunOutcomes(client, settings.prefix, log)),
+    quarantine: quarantinePool && { invoke: quarantinePool, timeoutMs: settings.lockDuration },
+    mapSlots: new Slots(settings.concurrency),
+    commits: new CommitBatches(client, settings.prefix),
+    draining: draining.signal,
+    sinks: new PostgresSinks(log),
+  };
+
+  runWorker(worker);
   // Workers replaced after a wedge: they finish what they hold, then close.
   const retired: Array<Promise<void>> = [];
   const wedgeCheck = startWedgeCheck(
@@ -167,6 +178,7 @@ export async function startWorker(job: Job, options: StartWorkerOptions = {}): P
       rebuild: async () => {
         const wedged = worker;
         worker = openWorker();
+        runWorker(worker);
         lastTakenAt = Date.now();
         retired.push(wedged.close().catch((error: Error) => reportWorkerError(log, error)));
         await worker.waitUntilReady();
