@@ -1,7 +1,8 @@
 /**
- * Stage, then commit. A small output travels inside the commit script itself; a large
- * one is first written to a hash private to this attempt, in bounded pipelined batches,
- * and the commit only adopts it. Either way one small atomic step decides, so a second
+ * Stage, then commit. A small output travels inside the commit script itself
+ * (commit-map-tasks.lua, which commits one task or several); a large one is first written to
+ * a hash private to this attempt, in bounded pipelined batches, and the commit only adopts it
+ * (commit-staged-map-task.lua). Either way one small atomic step decides, so a second
  * commit of the same task is a no-op.
  */
 import { encodeBatches } from '../shared/data/batches.js';
@@ -14,7 +15,7 @@ import { runKeys, type RunIncarnation } from '../shared/redis/redis-keys.js';
 import { ORPHAN_STAGE_TTL_MS } from '../shared/run/run-retention.js';
 import type { MapTaskOutput } from './map-task.js';
 
-const commitMapTaskScript = loadLuaScript(new URL('./commit-map-task.lua', import.meta.url));
+const commitStagedMapTaskScript = loadLuaScript(new URL('./commit-staged-map-task.lua', import.meta.url));
 const commitMapTasksScript = loadLuaScript(new URL('./commit-map-tasks.lua', import.meta.url));
 
 /** Output up to this size goes inline with the commit. */
@@ -45,31 +46,31 @@ export interface CommitRequest {
 
 export async function commitMapOutput(request: CommitRequest): Promise<CommitOutcome> {
   const { client, prefix, run, taskId, attemptId } = request;
-  const keys = runKeys(prefix, run.id);
   const encoded = encodeOutput(request.output);
-  const inline = encodedSize(encoded) <= INLINE_LIMIT;
+  // A small output is a batch of one: commit-map-tasks.lua is the one script that writes inline output.
+  if (encodedSize(encoded) <= INLINE_LIMIT) {
+    await failpoint('before-map-commit', taskId);
+    const { generation, itemCount } = request;
+    const [outcome] = await commitInlineOutputs(client, prefix, run, request.minReplicas, [
+      { generation, taskId, attemptId, itemCount, encoded },
+    ]);
+    return outcome!;
+  }
+  const keys = runKeys(prefix, run.id);
   const staged = keys.mapStage(attemptId);
-  if (!inline) await stageBatches(client, staged, encoded);
+  await stageBatches(client, staged, encoded);
   await failpoint('before-map-commit', taskId);
 
   const outputKeys: string[] = [];
-  const args: Array<string | number> = [
-    run.incarnation,
-    request.generation,
-    attemptId,
-    taskId,
-    request.itemCount,
-    inline ? 'inline' : 'staged',
-  ];
+  const args: Array<string | number> = [run.incarnation, request.generation, attemptId, taskId, request.itemCount];
   encoded.forEach((batches, partition) => {
     if (batches.length === 0) return;
     outputKeys.push(keys.output(partition), keys.outputIndex(partition));
     args.push(batches.length);
-    if (inline) args.push(...batches);
   });
   const reply = await runStep(
     client,
-    commitMapTaskScript,
+    commitStagedMapTaskScript,
     [keys.meta, keys.committed, keys.failed, keys.inputs, keys.stages, staged, keys.replies, ...outputKeys],
     args,
     { minReplicas: request.minReplicas, runMeta: keys.meta },

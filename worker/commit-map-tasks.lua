@@ -1,7 +1,7 @@
--- Commits the inline output of several attempts of map tasks of one run in one call: for
--- each task in order, what commit-map-task.lua does for one inline commit (first commit
--- wins, later ones are no-ops), so a worker finishing many small tasks at once pays one
--- script call for them. Staged output is committed alone by commit-map-task.lua.
+-- Commits the inline output of one or several attempts of map tasks of one run in one call
+-- (first commit wins, later ones are no-ops), so a worker finishing many small tasks at once
+-- pays one script call for them; a task committed alone is a call of one. Output too large
+-- to travel inline is staged and committed alone by commit-staged-map-task.lua.
 --
 -- KEYS[1] meta, KEYS[2] committed set, KEYS[3] failed set, KEYS[4] inputs hash,
 -- KEYS[5] replies hash, KEYS[6..] pairs of (output hash, output index list), one pair per
@@ -19,7 +19,7 @@
 -- be its attempt's own commit sent again after it took effect (a resend after a
 -- reconnect): its remembered reply answers, so the call answers the same when sent twice.
 --
--- Returns one reply per task, in order, as commit-map-task.lua's: {'committed', gen},
+-- Returns one reply per task, in order, as commit-staged-map-task.lua's: {'committed', gen},
 -- {'flipped', gen} for the committed task after which the map phase ended, {'settled',
 -- state}, {'inactive', state} or {'lost'}.
 --@include map-phase

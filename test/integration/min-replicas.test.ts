@@ -66,7 +66,7 @@ async function info(server: TestRedisServer, section: string): Promise<string> {
 const replicationOf = (server: TestRedisServer) => info(server, 'replication');
 
 /** The scripts a run relies on once they answer: each must be confirmed by the run's replicas. */
-const STEP_SCRIPTS = new Set(['create-run', 'enqueue-tasks', 'seal-run', 'commit-map-task', 'commit-map-tasks', 'commit-reduce']);
+const STEP_SCRIPTS = new Set(['create-run', 'enqueue-tasks', 'seal-run', 'commit-staged-map-task', 'commit-map-tasks', 'commit-reduce']);
 
 describe('minReplicas', () => {
   it('a run with minReplicas 1 ends done and exact, each of its steps confirmed by a WAIT', async ({ prefix, workers, runs }) => {
@@ -98,7 +98,7 @@ describe('minReplicas', () => {
     // Create, at least one enqueue, the seal, the map commits (10 tasks; small commits of one
     // run ready together go in one call), 3 partition commits.
     for (const name of ['create-run', 'enqueue-tasks', 'seal-run', 'commit-reduce']) expect(steps.get(name), name).toBeGreaterThan(0);
-    expect((steps.get('commit-map-task') ?? 0) + (steps.get('commit-map-tasks') ?? 0)).toBeGreaterThan(0);
+    expect((steps.get('commit-staged-map-task') ?? 0) + (steps.get('commit-map-tasks') ?? 0)).toBeGreaterThan(0);
     expect(steps.get('commit-reduce')).toBe(3);
     const client = new Redis(primary.port, '127.0.0.1');
     try {

@@ -132,7 +132,9 @@ describe('the reply-dropping proxy', () => {
 
   it('knows the scripts redmap and BullMQ really send, by name, and never a Lua include alone', async () => {
     const names = { scripts: redmapScripts(), otherScripts: bullmqScripts(), dropBullmq: 1, maxDrops: 1 };
-    expect([...names.scripts.values()]).toEqual(expect.arrayContaining(['create-run', 'seal-run', 'commit-map-task', 'commit-reduce']));
+    expect([...names.scripts.values()]).toEqual(
+      expect.arrayContaining(['create-run', 'seal-run', 'commit-staged-map-task', 'commit-reduce']),
+    );
     expect([...names.scripts.values()]).not.toEqual(expect.arrayContaining(['map-phase']));
     const first = await proxy({ ...names, only: (name) => name === 'read-run' });
     expect(await readRunSnapshot(clientOf(first), 'p', 'no-such-run')).toBeUndefined();

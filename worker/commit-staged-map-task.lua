@@ -1,21 +1,20 @@
--- Commits one attempt of a map task: first commit wins, later ones are no-ops.
+-- Commits one attempt of a map task whose output was staged (too large to travel inline;
+-- inline output is committed by commit-map-tasks.lua): first commit wins, later ones are no-ops.
 --
 -- KEYS[1] meta, KEYS[2] committed set, KEYS[3] failed set, KEYS[4] inputs hash,
 -- KEYS[5] adopted-stages set, KEYS[6] this attempt's staged output hash, KEYS[7] replies hash,
 -- KEYS[8..] pairs of (output hash, output index list), one pair per partition with output
 -- ARGV[1] the run's incarnation, ARGV[2] the task's generation, ARGV[3] the attempt's id
 -- (its request id: one commit per attempt), ARGV[4] task id, ARGV[5] number of input items,
--- ARGV[6] 'inline' or 'staged', ARGV[7..] per partition with output: batch count, then
--- (inline only) that many JSON batches
+-- ARGV[6..] per partition with output: its number of staged batches
 --
 -- All checks come before the first write (Redis does not roll back a script). The task
 -- commits only while its run (this incarnation, this generation) is mapping and the task
--- is pending (its inputs are stored, it is not failed for good), and, for staged output,
--- only when every staged batch is there: a write acknowledged and then lost (a restart
+-- is pending (its inputs are stored, it is not failed for good), and only when every
+-- staged batch is there: a write acknowledged and then lost (a restart
 -- with appendfsync everysec, a failover) must make the task run again, never adopt a hole.
 -- Then it joins the committed set, its inputs are dropped and its output is adopted
--- (written inline, or the staged hash referenced by the index). Otherwise staged output
--- is discarded. The first write needs memory, so a full Redis refuses the whole script
+-- (the staged hash referenced by the index). Otherwise the staged output is discarded. The first write needs memory, so a full Redis refuses the whole script
 -- before it writes anything. An attempt's commit sent twice answers the same.
 --
 -- Returns {'committed', gen}, {'flipped', gen} when this commit ended the map phase,
@@ -25,11 +24,11 @@
 --@include once
 --@include map-task-pending
 local meta, committed, failed, inputs, stages, staged, replies = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local incarnation, gen, attemptId, task, items, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local FIRST_OUTPUT_KEY = 8
+local incarnation, gen, attemptId, task, items = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local FIRST_OUTPUT_KEY, FIRST_COUNT_ARG = 8, 6
 
 local function discard()
-  if mode == 'staged' then redis.call('UNLINK', staged) end
+  redis.call('UNLINK', staged)
 end
 -- A commit that would be refused may be this attempt's own, sent again after it took
 -- effect: its remembered reply then answers (and its adopted stage is kept). Only then is
@@ -45,39 +44,26 @@ local fields = redis.call('HMGET', meta, 'state', 'inc', 'gen', 'sealed', 'total
 local refusal, state = mapRunRefusalOf(fields, incarnation, gen)
 if refusal then return refuse(refusal) end
 if not mapTaskPending(inputs, failed, task) then return refuse({'settled', state}) end
-if mode == 'staged' then
-  local expected, arg = 0, 7
-  for k = FIRST_OUTPUT_KEY, #KEYS, 2 do
-    expected = expected + tonumber(ARGV[arg])
-    arg = arg + 1
-  end
-  local found = redis.call('HLEN', staged)
-  if found ~= expected then
-    discard()
-    return {'stage_lost', found, expected}
-  end
+local expected, arg = 0, FIRST_COUNT_ARG
+for k = FIRST_OUTPUT_KEY, #KEYS, 2 do
+  expected = expected + tonumber(ARGV[arg])
+  arg = arg + 1
+end
+local found = redis.call('HLEN', staged)
+if found ~= expected then
+  discard()
+  return {'stage_lost', found, expected}
 end
 
 redis.call('SADD', committed, task)
 redis.call('HDEL', inputs, task)
-local arg = 7
+arg = FIRST_COUNT_ARG
 for k = FIRST_OUTPUT_KEY, #KEYS, 2 do
-  local count = tonumber(ARGV[arg])
+  redis.call('RPUSH', KEYS[k + 1], task .. '|' .. ARGV[arg] .. '|' .. staged)
   arg = arg + 1
-  if mode == 'inline' then
-    for b = 0, count - 1 do
-      redis.call('HSET', KEYS[k], task .. '#' .. b, ARGV[arg])
-      arg = arg + 1
-    end
-    redis.call('RPUSH', KEYS[k + 1], task .. '|' .. count .. '|')
-  else
-    redis.call('RPUSH', KEYS[k + 1], task .. '|' .. count .. '|' .. staged)
-  end
 end
-if mode == 'staged' then
-  redis.call('SADD', stages, staged)
-  redis.call('PERSIST', staged)
-end
+redis.call('SADD', stages, staged)
+redis.call('PERSIST', staged)
 redis.call('HINCRBY', meta, 'itemsDone', items)
 redis.call('HINCRBY', meta, 'mapCommits', 1)
 redis.call('HSET', meta, 'progressAt', nowMs())
