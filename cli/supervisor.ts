@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger.js';
 import type { MachineMetrics } from './metrics/machine-metrics.js';
 import { takePreforkedWorker, WORKER_ENTRY, WORKER_STDIO } from './prefork.js';
 import { WORKER_CONFIG_ENV, type StartMessage, type SupervisorMessage, type WorkerProcessConfig } from './worker-config.js';
+
 const RESTART_BACKOFF_MS = { first: 1000, max: 30_000 };
 /** Deaths in a row before a worker process was ever ready, after which starting gives up. */
 const MAX_FAILED_STARTS = 5;
