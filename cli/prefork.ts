@@ -6,6 +6,8 @@
  * waits for its configuration over IPC; the Supervisor adopts it and sends it. One never
  * adopted (a usage error, `--local`) exits when this process does, as its channel closes.
  * It loads nothing but Node's own modules: main.ts calls it before the command line loads.
+ * `redmap worker` does not pre-fork: it installs its SIGTERM handler before any process
+ * starts, so that a SIGTERM during start-up drains them and exits 0.
  */
 import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { availableParallelism } from 'node:os';
