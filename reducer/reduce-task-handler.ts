@@ -3,7 +3,7 @@
  * per key in key order, stage the sorted results under a key private to this attempt,
  * then commit the partition. The last partition's commit ends the run.
  */
-import { combineSignals } from '../shared/tasks/abort-signals.js';
+import { sharedCombination } from '../shared/tasks/abort-signals.js';
 import { BatchEncoder } from '../shared/data/batches.js';
 import { isNonRetryable, StagedOutputLostError } from '../shared/errors.js';
 import { failpoint } from '../shared/failpoints.js';
@@ -42,7 +42,7 @@ export async function handleReduceTask(deps: ReduceHandlerDeps, attempt: TaskAtt
   const keys = runKeys(deps.prefix, runId);
   const staged = keys.reduceStage(gen, partition, attempt.attemptId);
   const runSignal = deps.runSignal(runId);
-  const { signal, dispose } = combineSignals(runSignal, attempt.signal);
+  const signal = sharedCombination(runSignal, attempt.signal);
   const failForGood = async (error: unknown): Promise<never> => {
     const message = `reduce of partition ${partition} failed for good: ${error instanceof Error ? error.message : String(error)}`;
     await failRun(deps.client, deps.prefix, run, gen, message);
@@ -64,8 +64,6 @@ export async function handleReduceTask(deps: ReduceHandlerDeps, attempt: TaskAtt
     if (attempt.signal.aborted) throw new TaskReleased('the worker is shutting down');
     if (attempt.attempt < attempt.maxAttempts && !isNonRetryable(error)) throw error;
     return failForGood(error);
-  } finally {
-    dispose();
   }
 
   try {

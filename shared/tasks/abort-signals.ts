@@ -1,16 +1,9 @@
 /**
- * Combines abort signals and lets go of them again. Node 20's `AbortSignal.any` registers
- * each combined signal on its sources until the garbage collector clears it, and costs a
- * few microseconds more; a worker combines its long-lived shutdown and run signals with
- * every task's, thousands of times a second, so here the combination ends with the task.
+ * Abort signals shared by many tasks. Node 20's `AbortSignal.any` registers each combined
+ * signal on its sources until the garbage collector clears it, and costs a few microseconds
+ * more; a worker holds thousands of tasks a second against the same few long-lived signals
+ * (its shutdown, each run's), so it listens once per signal and combines once per pair.
  */
-export interface CombinedSignal {
-  readonly signal: AbortSignal;
-  /** Removes the listeners on the sources; call it once the signal is no longer needed. */
-  dispose(): void;
-}
-
-const NOTHING_TO_DISPOSE = (): void => {};
 
 /**
  * Who listens on each signal through `onAbort`. A signal gets one listener of its own, which
@@ -48,21 +41,6 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
   listeners.add(listener);
   const subscribed = listeners;
   return () => void subscribed.delete(listener);
-}
-
-/** A signal that aborts, with the same reason, as soon as any of `signals` does. */
-export function combineSignals(...signals: Array<AbortSignal | undefined>): CombinedSignal {
-  const sources = signals.filter((signal): signal is AbortSignal => signal !== undefined);
-  const settled = sources.find((signal) => signal.aborted) ?? (sources.length === 1 ? sources[0] : undefined);
-  if (settled) return { signal: settled, dispose: NOTHING_TO_DISPOSE };
-  const controller = new AbortController();
-  const unsubscribes = sources.map((source) => onAbort(source, () => controller.abort(source.reason)));
-  return {
-    signal: controller.signal,
-    dispose() {
-      for (const unsubscribe of unsubscribes) unsubscribe();
-    },
-  };
 }
 
 const combinedPairs = new WeakMap<AbortSignal, WeakMap<AbortSignal, AbortSignal>>();

@@ -1,45 +1,28 @@
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { combineSignals, onAbort } from '../../shared/tasks/abort-signals.js';
+import { onAbort, sharedCombination } from '../../shared/tasks/abort-signals.js';
 
-describe('combineSignals', () => {
+describe('sharedCombination', () => {
   it('aborts with the reason of whichever source aborts first', () => {
     const first = new AbortController();
     const second = new AbortController();
-    const combined = combineSignals(first.signal, second.signal);
-    expect(combined.signal.aborted).toBe(false);
+    const combined = sharedCombination(first.signal, second.signal);
+    expect(combined.aborted).toBe(false);
     second.abort(new Error('second'));
     first.abort(new Error('first'));
-    expect((combined.signal.reason as Error).message).toBe('second');
+    expect((combined.reason as Error).message).toBe('second');
   });
 
   it('is already aborted when a source is', () => {
     const aborted = AbortSignal.abort(new Error('gone'));
-    const combined = combineSignals(new AbortController().signal, aborted);
-    expect((combined.signal.reason as Error).message).toBe('gone');
+    expect((sharedCombination(new AbortController().signal, aborted).reason as Error).message).toBe('gone');
   });
 
-  it('skips undefined sources and passes a single source through', () => {
-    const only = new AbortController().signal;
-    expect(combineSignals(undefined, only).signal).toBe(only);
-  });
-
-  it('leaves one listener at most on a source, however many combinations were made on it', () => {
-    const longLived = new AbortController();
-    const held = Array.from({ length: 100 }, () => combineSignals(longLived.signal, new AbortController().signal));
-    expect(getEventListeners(longLived.signal, 'abort')).toHaveLength(1);
-    for (const combined of held) combined.dispose();
-    expect(getEventListeners(longLived.signal, 'abort').length).toBeLessThanOrEqual(1);
-  });
-
-  it('no longer follows its sources once disposed', () => {
-    const longLived = new AbortController();
-    const disposed = combineSignals(longLived.signal, new AbortController().signal);
-    const kept = combineSignals(longLived.signal, new AbortController().signal);
-    disposed.dispose();
-    longLived.abort(new Error('shutdown'));
-    expect(disposed.signal.aborted).toBe(false);
-    expect((kept.signal.reason as Error).message).toBe('shutdown');
+  it('is made once per pair and shared by every task that asks for it', () => {
+    const shutdown = new AbortController().signal;
+    const run = new AbortController().signal;
+    const other = new AbortController().signal;
+    expect(sharedCombination(run, shutdown)).toBe(sharedCombination(run, shutdown));
+    expect(sharedCombination(other, shutdown)).not.toBe(sharedCombination(run, shutdown));
   });
 });
 
