@@ -2,20 +2,10 @@
 // its children, peak RSS, and Redis's own CPU), interleaved repetitions and their summary.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+// Every bench runs against the build (`npm run build` first), so it takes redmap's own.
+import { freePort } from '../dist/cli/redis-resolution.js';
 
 /**
  * A redis-server of our own, no persistence, so nothing else shares it during a measurement.
